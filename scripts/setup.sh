@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# One-time dependencies for Provisioner and its tests. Idempotent: safe to run again.
+# Installs every Debian package the project, its lab tests (namespaces, qemu, real DHCP/TFTP clients)
+# and its benchmarks use, then restores NuGet packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  # network-boot payloads and a virtual machine to boot them
+  ipxe qemu-system-x86 ipxe-qemu ovmf busybox-static linux-image-amd64 cpio
+  # real DHCP / TFTP / HTTP peers
+  isc-dhcp-client udhcpc isc-dhcp-relay tftp-hpa atftp curl kea-dhcp4-server kea-admin
+  # lab plumbing and diagnostics
+  iproute2 tcpdump procps
+  # cluster journal for multi-node tests
+  postgresql
+  # benchmarks
+  nginx wrk
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update
+  # Services shipped by these packages (kea, nginx, postgresql, tftpd) must not start on real interfaces:
+  # policy-rc.d 101 keeps dpkg from starting them; tests start what they need inside namespaces.
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+  $SUDO rm -f /usr/sbin/policy-rc.d
+else
+  echo "setup: all Debian packages present"
+fi
+
+if [ -f Provisioner.sln ]; then
+  dotnet restore Provisioner.sln
+fi
