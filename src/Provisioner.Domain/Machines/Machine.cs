@@ -1,0 +1,166 @@
+using static Provisioner.Domain.Machines.MachineCommands;
+using static Provisioner.Domain.Machines.MachineEvents;
+
+namespace Provisioner.Domain.Machines;
+
+/// <summary>
+/// The machine state machine: DISCOVER → NBP → kernel → kickstart → installed → rebooted.
+/// <see cref="Decide"/> holds the rules and never mutates; <see cref="Apply"/> folds a fact into the state,
+/// is total and deterministic, and never reads a clock. A repeated input (a DHCP retransmission, a TFTP or
+/// HTTP retry, a late report of a stage already passed) decides to <see cref="DecisionOutcome.Unchanged"/>.
+/// </summary>
+public static class Machine
+{
+    public static Decision Decide(MachineState state, MachineCommand command, MachinePolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(command);
+        ArgumentNullException.ThrowIfNull(policy);
+
+        return command switch
+        {
+            RequestBoot c => DecideBoot(state, c),
+            RecordLease c => state.Address == c.Address && state.Subnet == c.Subnet
+                ? Decision.Unchanged()
+                : Decision.Accept(new LeaseRecorded(c.At, c.Address, c.Subnet)),
+            ReportNbpServed c => DecideProgress(state, MachineStage.NbpServed, () => new NbpServed(c.At, c.File)),
+            ReportKernelFetched c => DecideProgress(state, MachineStage.KernelFetched, () => new KernelFetched(c.At, c.Path)),
+            ReportKickstartFetched c => DecideProgress(state, MachineStage.KickstartFetched, () => new KickstartFetched(c.At)),
+            ReportBootScriptServed c => DecideSideFetch(state, state.BootScriptServed, () => new BootScriptServed(c.At)),
+            ReportInitrdFetched c => DecideSideFetch(state, state.InitrdFetched || state.Stage > MachineStage.KernelFetched, () => new InitrdFetched(c.At, c.Path)),
+            ReportInstalled c => state.Stage switch
+            {
+                MachineStage.New => Decision.Rejected("no install is under way for this machine"),
+                MachineStage.Installed or MachineStage.Rebooted => Decision.Unchanged(),
+                // An install that phones home did succeed, even after its deadlines made it Failed.
+                _ => Decision.Accept(new Installed(c.At)),
+            },
+            ReportBooted c => state.Stage switch
+            {
+                MachineStage.Installed => Decision.Accept(new Rebooted(c.At, "phone-home")),
+                MachineStage.Rebooted => Decision.Unchanged(),
+                _ => Decision.Rejected($"machine is {state.Stage}, not installed"),
+            },
+            ReportFailure c => state.Stage switch
+            {
+                MachineStage.Failed => Decision.Unchanged(),
+                _ when state.Stage.IsInstalling() => Decision.Accept(new Failed(c.At, state.Stage, c.Reason)),
+                _ => Decision.Rejected($"machine is {state.Stage}, no install to fail"),
+            },
+            CheckDeadline c => DecideDeadline(state, c, policy),
+            Reprovision c => state.Stage == MachineStage.New
+                ? Decision.Unchanged()
+                : Decision.Accept(new Reprovisioned(c.At, c.RequestedBy)),
+            _ => Decision.Rejected($"unknown command {command.GetType().Name}"),
+        };
+    }
+
+    private static Decision DecideBoot(MachineState state, RequestBoot c)
+    {
+        var boot = c.FirmwareIsIpxe ? BootAction.BootScript : BootAction.Nbp;
+        Decision Start() => Decision.Accept(boot, new Discovered(c.At, c.Architecture, c.FirmwareIsIpxe, c.Profile, state.Attempt + 1));
+
+        return state.Stage switch
+        {
+            MachineStage.New => Start(),
+            // Retransmission, or REQUEST after DISCOVER: same answer. After a missed deadline a new boot is a retry.
+            MachineStage.Discovered => state.StageTimedOut ? Start() : Decision.Unchanged(boot),
+            // iPXE (just served over TFTP) asking again is the normal chain; plain PXE firmware again means a reboot.
+            MachineStage.NbpServed => c.FirmwareIsIpxe && !state.StageTimedOut ? Decision.Unchanged(boot) : Start(),
+            // PXE boot in the middle of the install: the machine was reset; start over.
+            MachineStage.KernelFetched or MachineStage.KickstartFetched => Start(),
+            MachineStage.Installed => Decision.Accept(BootAction.LocalDisk, new Rebooted(c.At, "local-boot")),
+            MachineStage.Rebooted => Decision.Unchanged(BootAction.LocalDisk),
+            // A failed machine stays silent so it can fall through to its next boot device; an operator reprovisions.
+            MachineStage.Failed => Decision.Unchanged(BootAction.None),
+            _ => Decision.Rejected($"unknown stage {state.Stage}"),
+        };
+    }
+
+    /// <summary>A report that moves the install forward to <paramref name="target"/> (stages may be skipped: iPXE firmware has no NBP stage).</summary>
+    private static Decision DecideProgress(MachineState state, MachineStage target, Func<IMachineEvent> fact)
+    {
+        if (state.Stage == MachineStage.New)
+        {
+            return Decision.Rejected($"no boot was offered to this machine, ignoring {target}");
+        }
+
+        return state.Stage.IsInstalling() && state.Stage < target
+            ? Decision.Accept(fact())
+            : Decision.Unchanged();
+    }
+
+    /// <summary>A fetch recorded once per attempt that does not move the stage (boot script, initrd).</summary>
+    private static Decision DecideSideFetch(MachineState state, bool alreadyRecorded, Func<IMachineEvent> fact)
+    {
+        if (state.Stage == MachineStage.New)
+        {
+            return Decision.Rejected("no boot was offered to this machine");
+        }
+
+        return state.Stage.IsInstalling() && !alreadyRecorded ? Decision.Accept(fact()) : Decision.Unchanged();
+    }
+
+    private static Decision DecideDeadline(MachineState state, CheckDeadline c, MachinePolicy policy)
+    {
+        if (policy.DeadlineOf(state) is not { } deadline || c.At < deadline)
+        {
+            return Decision.Unchanged();
+        }
+
+        var timedOut = new StageTimedOut(c.At, state.Stage, state.Attempt);
+        return state.Timeouts + 1 >= policy.MaxTimeouts
+            ? Decision.Accept(timedOut, new Failed(c.At, state.Stage, $"{state.Stage} missed its deadline {state.Timeouts + 1} times"))
+            : Decision.Accept(timedOut);
+    }
+
+    public static MachineState Apply(MachineState state, IMachineEvent @event)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(@event);
+
+        var next = @event switch
+        {
+            Discovered e => EnterStage(state, MachineStage.Discovered, e.At) with
+            {
+                Attempt = e.Attempt,
+                Architecture = e.Architecture,
+                FirmwareIsIpxe = e.FirmwareIsIpxe,
+                Profile = e.Profile ?? state.Profile,
+                BootScriptServed = false,
+                InitrdFetched = false,
+                FailureReason = null,
+                FirstSeenAt = state.FirstSeenAt ?? e.At,
+            },
+            LeaseRecorded e => state with { Address = e.Address, Subnet = e.Subnet },
+            NbpServed e => EnterStage(state, MachineStage.NbpServed, e.At),
+            BootScriptServed => state with { BootScriptServed = true },
+            KernelFetched e => EnterStage(state, MachineStage.KernelFetched, e.At),
+            InitrdFetched => state with { InitrdFetched = true },
+            KickstartFetched e => EnterStage(state, MachineStage.KickstartFetched, e.At),
+            Installed e => EnterStage(state, MachineStage.Installed, e.At) with { InstalledAt = e.At, FailureReason = null },
+            Rebooted e => EnterStage(state, MachineStage.Rebooted, e.At),
+            StageTimedOut => state with { StageTimedOut = true, Timeouts = state.Timeouts + 1 },
+            Failed e => EnterStage(state, MachineStage.Failed, e.At) with { FailureReason = e.Reason },
+            Reprovisioned e => EnterStage(state, MachineStage.New, e.At) with
+            {
+                Attempt = 0,
+                Timeouts = 0,
+                FailureReason = null,
+                InstalledAt = null,
+                BootScriptServed = false,
+                InitrdFetched = false,
+            },
+            // Total: an event this version does not know is kept in history and changes nothing else.
+            _ => state,
+        };
+
+        return next with { LastChangedAt = @event.At, History = [.. state.History, @event] };
+    }
+
+    public static MachineState Replay(string machineId, IEnumerable<IMachineEvent> events) =>
+        events.Aggregate(MachineState.Empty(machineId), Apply);
+
+    private static MachineState EnterStage(MachineState state, MachineStage stage, DateTimeOffset at) =>
+        state with { Stage = stage, StageEnteredAt = at, StageTimedOut = false };
+}
