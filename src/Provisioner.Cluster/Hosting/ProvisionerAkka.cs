@@ -1,0 +1,134 @@
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Hosting.SBR;
+using Akka.Cluster.Sharding;
+using Akka.Configuration;
+using Akka.Hosting;
+using Akka.Persistence.Sql.Hosting;
+using Akka.Remote.Hosting;
+using Microsoft.Data.Sqlite;
+using Provisioner.Cluster.Machines;
+using Provisioner.Cluster.ReadModel;
+
+namespace Provisioner.Cluster.Hosting;
+
+/// <summary>Registry key for the machine shard region (or its proxy on edge-only nodes).</summary>
+public sealed class MachineRegion;
+
+/// <summary>Registry key for the machine directory (read model), present on core nodes.</summary>
+public sealed class MachineDirectoryKey;
+
+/// <summary>Wires a Provisioner node into Akka.Hosting: remoting, cluster, persistence, sharding, serialization, read model.</summary>
+public static class ProvisionerAkka
+{
+    public const string ActorSystemName = "provisioner";
+    public const string MachineTypeName = "machine";
+    public const string SqlReadJournalId = "akka.persistence.query.journal.sql";
+
+    /// <summary>
+    /// Hyperion for our messages, persisted events and snapshots, bound by marker type (see STACK.md P7: never
+    /// rename a persisted type). A test pins the serializer chosen for every message type.
+    /// </summary>
+    public static readonly Config SerializationHocon = ConfigurationFactory.ParseString("""
+        akka.actor {
+          serializers.hyperion = "Akka.Serialization.HyperionSerializer, Akka.Serialization.Hyperion"
+          serialization-bindings {
+            "Provisioner.Cluster.IProvisionerMessage, Provisioner.Cluster" = hyperion
+            "Provisioner.Domain.Machines.IMachineEvent, Provisioner.Domain" = hyperion
+            "Provisioner.Domain.Machines.MachineState, Provisioner.Domain" = hyperion
+            "Provisioner.Domain.Machines.MachineCommand, Provisioner.Domain" = hyperion
+          }
+        }
+        """);
+
+    /// <summary>Journal tuning learnt the hard way (STACK.md P2, P3).</summary>
+    private static Config PersistenceTuning(JournalProvider provider) => ConfigurationFactory.ParseString($$"""
+        akka.persistence.journal.sql {
+          buffer-size = 20000
+          {{(provider == JournalProvider.Sqlite ? "parallelism = 1\n  read-isolation-level = read-uncommitted" : "")}}
+        }
+        akka.persistence.snapshot-store.sql {
+          {{(provider == JournalProvider.Sqlite ? "read-isolation-level = read-uncommitted" : "")}}
+        }
+        akka.persistence.query.journal.sql {
+          refresh-interval = 250ms
+        }
+        """);
+
+    public static AkkaConfigurationBuilder AddProvisioner(this AkkaConfigurationBuilder builder, ProvisionerSettings settings, TimeProvider? clock = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(settings);
+
+        builder
+            .AddHocon(SerializationHocon, HoconAddMode.Prepend)
+            .WithRemoting(new RemoteOptions { HostName = settings.Hostname, Port = settings.Port })
+            .WithClustering(new ClusterOptions
+            {
+                Roles = settings.Roles.ToArray(),
+                SeedNodes = settings.SeedNodes.ToArray(),
+                SplitBrainResolver = new KeepMajorityOption(),
+            });
+
+        var (connectionString, providerName) = settings.Journal switch
+        {
+            JournalProvider.Sqlite => (PrepareSqlite(settings.SqlitePath), "SQLite.MS"),
+            _ => (settings.ConnectionString, "PostgreSQL.15"),
+        };
+
+        if (settings.IsCore)
+        {
+            builder.WithSqlPersistence(connectionString, providerName, autoInitialize: true);
+            builder.AddHocon(PersistenceTuning(settings.Journal), HoconAddMode.Prepend);
+        }
+
+        var extractor = new MachineMessageExtractor(settings.Shards);
+        var actorSettings = new MachineActorSettings(settings.Policy, settings.SnapshotEvery, settings.PassivateAfter, clock ?? TimeProvider.System);
+        if (settings.IsCore)
+        {
+            builder.WithShardRegion<MachineRegion>(
+                MachineTypeName,
+                machineId => Props.Create(() => new MachineActor(machineId, actorSettings)),
+                extractor,
+                new ShardOptions
+                {
+                    Role = Roles.Core,
+                    RememberEntities = false,
+                    StateStoreMode = StateStoreMode.DData,
+                    // Machine actors passivate themselves, but only when no stage deadline is pending.
+                    ShouldPassivateIdleEntities = false,
+                });
+            builder.WithActors((system, registry) =>
+                registry.Register<MachineDirectoryKey>(system.ActorOf(Props.Create(() => new MachineDirectory(SqlReadJournalId)), "machine-directory")));
+        }
+        else
+        {
+            builder.WithShardRegionProxy<MachineRegion>(MachineTypeName, Roles.Core, extractor);
+        }
+
+        if (settings.SeedNodes.Count == 0)
+        {
+            // No seeds: this node is its own cluster (STACK.md P5), or the sharding coordinator never starts.
+            builder.WithActors((system, _) =>
+            {
+                var cluster = Akka.Cluster.Cluster.Get(system);
+                cluster.Join(cluster.SelfAddress);
+            });
+        }
+
+        return builder;
+    }
+
+    /// <summary>Creates the data directory and switches the SQLite file to WAL before Akka opens it (STACK.md P3).</summary>
+    public static string PrepareSqlite(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var connectionString = new SqliteConnectionStringBuilder { DataSource = path }.ToString();
+        using var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA journal_mode=WAL;";
+        pragma.ExecuteNonQuery();
+        return connectionString;
+    }
+}

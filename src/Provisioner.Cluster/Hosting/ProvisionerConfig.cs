@@ -1,0 +1,96 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Akka.Configuration;
+
+namespace Provisioner.Cluster.Hosting;
+
+/// <summary>
+/// Loads a node's HOCON: <c>defaults.conf</c> first, then the named file on top (later keys win), with
+/// <c>include "other.conf"</c> lines inlined from the same directory and <c>${?ENV}</c> overrides resolved.
+/// </summary>
+public static partial class ProvisionerConfig
+{
+    public const string DefaultsFile = "defaults.conf";
+
+    /// <param name="directory">The hocon/ directory.</param>
+    /// <param name="name">A file in it, with or without <c>.conf</c> (e.g. <c>single-node</c>), or a path to any file.</param>
+    public static Config Load(string directory, string name, string? extraHocon = null)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        ArgumentNullException.ThrowIfNull(name);
+
+        var path = File.Exists(name) ? name : Path.Combine(directory, name.EndsWith(".conf", StringComparison.Ordinal) ? name : name + ".conf");
+        if (!File.Exists(path))
+        {
+            throw new ConfigurationException($"configuration file '{path}' not found (files in {directory}: {string.Join(", ", ListNames(directory))})");
+        }
+
+        var text = new StringBuilder();
+        text.AppendLine(Read(Path.Combine(directory, DefaultsFile), depth: 0));
+        if (Path.GetFileName(path) != DefaultsFile)
+        {
+            text.AppendLine(Read(path, depth: 0));
+        }
+
+        if (!string.IsNullOrWhiteSpace(extraHocon))
+        {
+            text.AppendLine(extraHocon);
+        }
+
+        foreach (var (variable, key) in EnvironmentOverrides)
+        {
+            if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value)
+            {
+                text.Append(key).Append(" = ").AppendLine(Quote(value));
+            }
+        }
+
+        try
+        {
+            return ConfigurationFactory.ParseString(text.ToString());
+        }
+        catch (Exception e) when (e is not ConfigurationException)
+        {
+            throw new ConfigurationException($"{path}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Environment variables that override one key each, applied after every file.</summary>
+    public static readonly IReadOnlyList<(string Variable, string Key)> EnvironmentOverrides =
+    [
+        ("PROVISIONER_HOSTNAME", "provisioner.node.hostname"),
+        ("PROVISIONER_PORT", "provisioner.node.port"),
+        ("PROVISIONER_JOURNAL", "provisioner.persistence.journal"),
+        ("PROVISIONER_DATA_DIR", "provisioner.persistence.data-dir"),
+        ("PROVISIONER_DB", "provisioner.persistence.connection-string"),
+        ("PROVISIONER_ADMIN_LISTEN", "provisioner.admin.listen"),
+        ("PROVISIONER_ADMIN_TOKEN", "provisioner.admin.token"),
+    ];
+
+    /// <summary>A HOCON quoted string (JSON escaping is valid HOCON).</summary>
+    public static string Quote(string value) => System.Text.Json.JsonSerializer.Serialize(value);
+
+    public static IEnumerable<string> ListNames(string directory) =>
+        Directory.Exists(directory)
+            ? Directory.GetFiles(directory, "*.conf").Select(Path.GetFileNameWithoutExtension).Where(n => n is not null).Select(n => n!).Order(StringComparer.Ordinal)
+            : [];
+
+    private static string Read(string path, int depth)
+    {
+        if (depth > 8)
+        {
+            throw new ConfigurationException($"{path}: includes nested too deeply");
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new ConfigurationException($"configuration file '{path}' not found");
+        }
+
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        return IncludeLine().Replace(File.ReadAllText(path), m => Read(Path.Combine(directory, m.Groups[1].Value), depth + 1));
+    }
+
+    [GeneratedRegex("""^\s*include\s+"([^"]+)"\s*$""", RegexOptions.Multiline)]
+    private static partial Regex IncludeLine();
+}

@@ -1,0 +1,141 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Event;
+using Akka.Persistence;
+using Provisioner.Domain.Machines;
+
+namespace Provisioner.Cluster.Machines;
+
+/// <summary>
+/// One machine, one persistent actor: a thin shell around <see cref="Machine.Decide"/> and <see cref="Machine.Apply"/>.
+/// It persists before it answers (a boot decision is never acknowledged before it is durable), snapshots
+/// every N events, runs the current stage's deadline as a timer, and passivates when idle with no deadline pending.
+/// </summary>
+public sealed class MachineActor : ReceivePersistentActor, IWithTimers
+{
+    public const string PersistencePrefix = "machine-";
+    private const string DeadlineTimer = "deadline";
+
+    private readonly MachineActorSettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private MachineState _state;
+
+    public MachineActor(string machineId, MachineActorSettings settings)
+    {
+        _settings = settings;
+        _state = MachineState.Empty(machineId);
+        PersistenceId = PersistencePrefix + machineId;
+
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is MachineState snapshot)
+            {
+                _state = snapshot;
+            }
+        });
+        Recover<IMachineEvent>(e => _state = Machine.Apply(_state, e));
+
+        Command<MachineProtocol.Execute>(Handle);
+        Command<MachineProtocol.GetMachine>(_ => Sender.Tell(new MachineProtocol.MachineResult(_state.MachineId, _state)));
+        Command<DeadlineDue>(_ => Handle(new MachineProtocol.Execute(_state.MachineId, new MachineCommands.CheckDeadline(_settings.Clock.GetUtcNow())), reply: false));
+        Command<ReceiveTimeout>(_ => PassivateIfIdle());
+        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "machine {MachineId}: snapshot failed", _state.MachineId));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => _log.Warning(f.Cause, "machine {MachineId}: deleting old snapshots failed", _state.MachineId));
+    }
+
+    public override string PersistenceId { get; }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    protected override void OnReplaySuccess()
+    {
+        ScheduleDeadline();
+        Context.SetReceiveTimeout(_settings.PassivateAfter);
+    }
+
+    private void Handle(MachineProtocol.Execute message) => Handle(message, reply: true);
+
+    private void Handle(MachineProtocol.Execute message, bool reply)
+    {
+        var decision = Machine.Decide(_state, message.Command, _settings.Policy);
+        var sender = reply ? Sender : ActorRefs.Nobody;
+
+        if (decision.Outcome == DecisionOutcome.Rejected)
+        {
+            _log.Info("machine {MachineId} stage {Stage}: {Command} rejected: {Reason}", _state.MachineId, _state.Stage, message.Command.GetType().Name, decision.Reason);
+        }
+
+        if (decision.Events.Count == 0)
+        {
+            sender.Tell(Result(decision));
+            return;
+        }
+
+        var remaining = decision.Events.Count;
+        var fromStage = _state.Stage;
+        PersistAll(decision.Events, e =>
+        {
+            _state = Machine.Apply(_state, e);
+            if (--remaining > 0)
+            {
+                return;
+            }
+
+            if (_state.Stage != fromStage)
+            {
+                _log.Info("machine {MachineId} stage {FromStage} -> {Stage} ({Events}) attempt {Attempt}", _state.MachineId, fromStage, _state.Stage, string.Join(", ", decision.Events.Select(ev => ev.GetType().Name)), _state.Attempt);
+            }
+            else
+            {
+                _log.Debug("machine {MachineId} stage {Stage}: recorded {Events}", _state.MachineId, _state.Stage, string.Join(", ", decision.Events.Select(ev => ev.GetType().Name)));
+            }
+
+            MaybeSnapshot(decision.Events.Count);
+            ScheduleDeadline();
+            sender.Tell(Result(decision));
+        });
+    }
+
+    private MachineProtocol.CommandResult Result(Decision decision) =>
+        new(_state.MachineId, decision.Outcome, decision.Boot, _state.Stage, decision.Reason);
+
+    private void MaybeSnapshot(int persisted)
+    {
+        // Snapshot when this batch crossed a multiple of N.
+        if (LastSequenceNr / _settings.SnapshotEvery != (LastSequenceNr - persisted) / _settings.SnapshotEvery)
+        {
+            SaveSnapshot(_state);
+        }
+    }
+
+    private void ScheduleDeadline()
+    {
+        if (_settings.Policy.DeadlineOf(_state) is { } deadline)
+        {
+            var due = deadline - _settings.Clock.GetUtcNow();
+            Timers.StartSingleTimer(DeadlineTimer, DeadlineDue.Instance, due < TimeSpan.Zero ? TimeSpan.Zero : due);
+        }
+        else
+        {
+            Timers.Cancel(DeadlineTimer);
+        }
+    }
+
+    private void PassivateIfIdle()
+    {
+        // A pending deadline keeps the actor awake: the timer is its only way to notice a stalled install.
+        if (_settings.Policy.DeadlineOf(_state) is null)
+        {
+            Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+        }
+    }
+
+    private sealed class DeadlineDue
+    {
+        public static readonly DeadlineDue Instance = new();
+    }
+}
+
+public sealed record MachineActorSettings(MachinePolicy Policy, int SnapshotEvery, TimeSpan PassivateAfter, TimeProvider Clock);
