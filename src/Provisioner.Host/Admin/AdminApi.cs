@@ -1,0 +1,112 @@
+using Akka.Actor;
+using Akka.Hosting;
+using Provisioner.Cluster.Hosting;
+using Provisioner.Cluster.Machines;
+using Provisioner.Cluster.ReadModel;
+using Provisioner.Domain.Machines;
+
+namespace Provisioner.Host.Admin;
+
+/// <summary>
+/// The admin HTTP API the CLI speaks (Petabridge.Cmd is not available; this is ours). Fleet-wide views come
+/// from the machine directory (read model); one machine's detail asks that machine's actor.
+/// </summary>
+public static class AdminApi
+{
+    public const string Prefix = "/api/v1";
+
+    public static void Map(WebApplication app, ProvisionerSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        ArgumentNullException.ThrowIfNull(settings);
+
+        if (!string.IsNullOrEmpty(settings.AdminToken))
+        {
+            app.Use(async (context, next) =>
+            {
+                var expected = "Bearer " + settings.AdminToken;
+                if (context.Request.Path.StartsWithSegments(Prefix, StringComparison.Ordinal) &&
+                    !System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+                        System.Text.Encoding.UTF8.GetBytes(context.Request.Headers.Authorization.ToString()),
+                        System.Text.Encoding.UTF8.GetBytes(expected)))
+                {
+                    context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                    await context.Response.WriteAsJsonAsync(new ErrorDto("missing or wrong bearer token"), AdminJson.Options);
+                    return;
+                }
+
+                await next();
+            });
+        }
+
+        var timeout = settings.AskTimeout;
+
+        app.MapGet("/healthz", (ActorSystem system) =>
+        {
+            var cluster = Akka.Cluster.Cluster.Get(system);
+            return cluster.SelfMember.Status == Akka.Cluster.MemberStatus.Up
+                ? Results.Text("ok\n")
+                : Results.Text($"cluster member is {cluster.SelfMember.Status}\n", statusCode: StatusCodes.Status503ServiceUnavailable);
+        });
+
+        app.MapGet(Prefix + "/machines", async (string? stage, IRequiredActor<MachineDirectoryKey> directory) =>
+        {
+            MachineStage? filter = null;
+            if (!string.IsNullOrEmpty(stage))
+            {
+                if (!Enum.TryParse<MachineStage>(stage, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed))
+                {
+                    return Error(StatusCodes.Status400BadRequest, $"unknown stage '{stage}' (one of: {string.Join(", ", Enum.GetNames<MachineStage>())})");
+                }
+
+                filter = parsed;
+            }
+
+            var list = await directory.ActorRef.Ask<DirectoryProtocol.MachineList>(new DirectoryProtocol.ListMachines(filter), timeout);
+            return Results.Json(new MachineListDto(list.CaughtUp, list.Offset, list.Machines), AdminJson.Options);
+        });
+
+        app.MapGet(Prefix + "/machines/{mac}", async (string mac, IRequiredActor<MachineRegion> region) =>
+        {
+            if (!MachineId.TryParse(mac, out var id))
+            {
+                return Error(StatusCodes.Status400BadRequest, $"'{mac}' is not a MAC address (expected aa:bb:cc:dd:ee:ff)");
+            }
+
+            var result = await region.ActorRef.Ask<MachineProtocol.MachineResult>(new MachineProtocol.GetMachine(id.Value), timeout);
+            return result.Known
+                ? Results.Json(MachineDto.From(result.State), AdminJson.Options)
+                : Error(StatusCodes.Status404NotFound, $"machine {id} has never been seen");
+        });
+
+        app.MapPost(Prefix + "/machines/{mac}/reprovision", async (string mac, HttpContext context, IRequiredActor<MachineRegion> region, TimeProvider clock) =>
+        {
+            if (!MachineId.TryParse(mac, out var id))
+            {
+                return Error(StatusCodes.Status400BadRequest, $"'{mac}' is not a MAC address (expected aa:bb:cc:dd:ee:ff)");
+            }
+
+            var by = context.Request.Headers["X-Requested-By"].ToString() is { Length: > 0 } who ? who : "admin-api";
+            var result = await region.ActorRef.Ask<MachineProtocol.CommandResult>(
+                new MachineProtocol.Execute(id.Value, new MachineCommands.Reprovision(clock.GetUtcNow(), by)), timeout);
+            var dto = new CommandResultDto(result.MachineId, result.Outcome.ToString(), result.Stage, result.Reason);
+            return result.Outcome == DecisionOutcome.Rejected
+                ? Results.Json(dto, AdminJson.Options, statusCode: StatusCodes.Status409Conflict)
+                : Results.Json(dto, AdminJson.Options);
+        });
+
+        app.MapGet(Prefix + "/cluster", (ActorSystem system) =>
+        {
+            var cluster = Akka.Cluster.Cluster.Get(system);
+            var state = cluster.State;
+            var members = state.Members
+                .Select(m => new ClusterMemberDto(m.Address.ToString(), m.Status.ToString(), m.Roles.Order(StringComparer.Ordinal).ToArray(), m.Address == cluster.SelfAddress))
+                .ToArray();
+            return Results.Json(
+                new ClusterDto(cluster.SelfAddress.ToString(), state.Leader?.ToString(), members, state.Unreachable.Select(m => m.Address.ToString()).ToArray()),
+                AdminJson.Options);
+        });
+    }
+
+    private static IResult Error(int status, string message) => Results.Json(new ErrorDto(message), AdminJson.Options, statusCode: status);
+}

@@ -1,0 +1,98 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Provisioner.Cluster.ReadModel;
+using Provisioner.Domain.Machines;
+using static Provisioner.Domain.Machines.MachineEvents;
+
+namespace Provisioner.Host.Admin;
+
+/// <summary>The admin API's JSON shapes, shared by the server and the CLI's client.</summary>
+public sealed record MachineListDto(bool CaughtUp, long Offset, IReadOnlyList<MachineSummary> Machines);
+
+public sealed record MachineEventDto(DateTimeOffset At, string Type, string Detail);
+
+public sealed record MachineDto(
+    string MachineId,
+    MachineStage Stage,
+    string? Profile,
+    string? Address,
+    string? Subnet,
+    int Attempt,
+    int Timeouts,
+    string Architecture,
+    bool FirmwareIsIpxe,
+    string? FailureReason,
+    DateTimeOffset? FirstSeenAt,
+    DateTimeOffset? StageEnteredAt,
+    DateTimeOffset? InstalledAt,
+    DateTimeOffset? LastChangedAt,
+    IReadOnlyList<MachineEventDto> Events)
+{
+    public static MachineDto From(MachineState s) => new(
+        s.MachineId,
+        s.Stage,
+        s.Profile,
+        s.Address,
+        s.Subnet,
+        s.Attempt,
+        s.Timeouts,
+        ArchitectureName(s.Architecture),
+        s.FirmwareIsIpxe,
+        s.FailureReason,
+        s.FirstSeenAt,
+        s.StageEnteredAt,
+        s.InstalledAt,
+        s.LastChangedAt,
+        s.History.Select(Describe).ToArray());
+
+    /// <summary>RFC 4578 §2.1 processor architecture types (option 93), as an operator reads them.</summary>
+    public static string ArchitectureName(int code) => code switch
+    {
+        -1 => "-",
+        0 => "bios (0)",
+        6 => "efi-ia32 (6)",
+        7 => "efi-x64 (7)",
+        9 => "efi-x64 (9)",
+        10 => "efi-arm32 (10)",
+        11 => "efi-arm64 (11)",
+        16 => "efi-x64-http (16)",
+        _ => $"other ({code})",
+    };
+
+    public static MachineEventDto Describe(IMachineEvent e) => e switch
+    {
+        Discovered d => new(d.At, "Discovered", $"arch={ArchitectureName(d.Architecture)} firmware={(d.FirmwareIsIpxe ? "ipxe" : "pxe")} profile={d.Profile ?? "-"} attempt={d.Attempt}"),
+        LeaseRecorded l => new(l.At, "LeaseRecorded", $"{l.Address} in {l.Subnet}"),
+        NbpServed n => new(n.At, "NbpServed", n.File),
+        BootScriptServed b => new(b.At, "BootScriptServed", string.Empty),
+        KernelFetched k => new(k.At, "KernelFetched", k.Path),
+        InitrdFetched i => new(i.At, "InitrdFetched", i.Path),
+        KickstartFetched k => new(k.At, "KickstartFetched", string.Empty),
+        Installed i => new(i.At, "Installed", string.Empty),
+        Rebooted r => new(r.At, "Rebooted", "via " + r.Via),
+        StageTimedOut t => new(t.At, "StageTimedOut", $"{t.Stage} attempt {t.Attempt}"),
+        Failed f => new(f.At, "Failed", $"in {f.Stage}: {f.Reason}"),
+        Reprovisioned r => new(r.At, "Reprovisioned", "by " + r.RequestedBy),
+        _ => new(e.At, e.GetType().Name, string.Empty),
+    };
+}
+
+public sealed record CommandResultDto(string MachineId, string Outcome, MachineStage Stage, string? Reason);
+
+public sealed record ClusterMemberDto(string Address, string Status, IReadOnlyList<string> Roles, bool IsSelf);
+
+public sealed record ClusterDto(string Self, string? Leader, IReadOnlyList<ClusterMemberDto> Members, IReadOnlyList<string> Unreachable);
+
+public sealed record ErrorDto(string Error);
+
+public static class AdminJson
+{
+    public static readonly JsonSerializerOptions Options = Create();
+
+    private static JsonSerializerOptions Create()
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true };
+        options.Converters.Add(new JsonStringEnumConverter());
+        return options;
+    }
+}

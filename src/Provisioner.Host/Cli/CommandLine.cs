@@ -1,0 +1,364 @@
+using System.Globalization;
+using System.Text.Json;
+using Akka.Configuration;
+using Provisioner.Cluster.Hosting;
+using Provisioner.Domain.Machines;
+using Provisioner.Host.Admin;
+
+namespace Provisioner.Host.Cli;
+
+/// <summary>
+/// <c>provisioner &lt;noun&gt; &lt;verb&gt;</c>. Parsing lives here; the verbs talk to a node through <see cref="AdminClient"/>.
+/// Lists are tables (MAC first, AGE last), one object is <c>Key : value</c>, <c>-o json</c> everywhere,
+/// errors on stderr with a non-zero exit (1 = failed, 2 = usage).
+/// </summary>
+public static class CommandLine
+{
+    public const int Ok = 0;
+    public const int Failed = 1;
+    public const int Usage = 2;
+
+    private const string DefaultServer = "http://127.0.0.1:9780";
+
+    public const string Help = """
+        provisioner — network-boot provisioning: PXE-boot bare metal and install it unattended.
+
+        Usage:
+          provisioner serve [--config NAME|FILE] [--hocon-dir DIR] [--data-dir DIR] [--admin-listen URL]
+              Run a node. NAME is a file in the hocon directory layered over defaults.conf:
+              single-node (default: both roles, embedded SQLite), core, edge.
+          provisioner machine list [--stage STAGE] [-o table|json]
+              Every machine the cluster knows, from the read model (never wakes machine actors).
+          provisioner machine show <mac> [-o table|json]
+              One machine: state, profile, lease, and every event with its time.
+          provisioner machine history <mac> [-o table|json]
+              Only the machine's events.
+          provisioner machine reprovision <mac>
+              Install the machine again at its next PXE boot.
+          provisioner cluster show [-o table|json]
+              Cluster members, their roles and status.
+
+        Options for the client verbs:
+          --server URL     admin API of a node (env PROVISIONER_SERVER, default http://127.0.0.1:9780)
+          --token TOKEN    bearer token if the node requires one (env PROVISIONER_ADMIN_TOKEN)
+          -o, --output     table (default) or json
+
+        Stages: New, Discovered, NbpServed, KernelFetched, KickstartFetched, Installed, Rebooted, Failed.
+        MAC addresses may be written aa:bb:cc:dd:ee:ff, AA-BB-CC-DD-EE-FF, aabb.ccdd.eeff or aabbccddeeff.
+        """;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+
+        ParsedArgs parsed;
+        try
+        {
+            parsed = ParsedArgs.Parse(args);
+        }
+        catch (UsageException e)
+        {
+            await stderr.WriteLineAsync($"provisioner: {e.Message}\nRun 'provisioner --help' for usage.");
+            return Usage;
+        }
+
+        if (parsed.HelpRequested || parsed.Words.Count == 0)
+        {
+            await (parsed.Words.Count == 0 && !parsed.HelpRequested ? stderr : stdout).WriteLineAsync(Help);
+            return parsed.HelpRequested ? Ok : Usage;
+        }
+
+        try
+        {
+            return (parsed.Words[0], parsed.Words.ElementAtOrDefault(1)) switch
+            {
+                ("serve", _) => await ServeAsync(parsed, stderr),
+                ("machine", "list") => await MachineList(parsed, stdout),
+                ("machine", "show") => await MachineShow(parsed, stdout, historyOnly: false),
+                ("machine", "history") => await MachineShow(parsed, stdout, historyOnly: true),
+                ("machine", "reprovision") => await MachineReprovision(parsed, stdout),
+                ("cluster", "show") => await ClusterShow(parsed, stdout),
+                _ => throw new UsageException($"unknown command '{string.Join(' ', parsed.Words)}'"),
+            };
+        }
+        catch (UsageException e)
+        {
+            await stderr.WriteLineAsync($"provisioner: {e.Message}\nRun 'provisioner --help' for usage.");
+            return Usage;
+        }
+        catch (AdminApiException e)
+        {
+            await stderr.WriteLineAsync($"provisioner: {e.Message}");
+            return Failed;
+        }
+        catch (ConfigurationException e)
+        {
+            await stderr.WriteLineAsync($"provisioner: configuration: {e.Message}");
+            return Failed;
+        }
+    }
+
+    private static async Task<int> ServeAsync(ParsedArgs args, TextWriter stderr)
+    {
+        args.Expect(1, "serve");
+        var hoconDir = args.Option("hocon-dir") ?? Path.Combine(AppContext.BaseDirectory, "hocon");
+        var extra = new List<string>();
+        if (args.Option("data-dir") is { } dataDir)
+        {
+            extra.Add("provisioner.persistence.data-dir = " + ProvisionerConfig.Quote(Path.GetFullPath(dataDir)));
+        }
+
+        if (args.Option("admin-listen") is { } listen)
+        {
+            extra.Add("provisioner.admin.listen = " + ProvisionerConfig.Quote(listen));
+        }
+
+        var config = ProvisionerConfig.Load(hoconDir, args.Option("config") ?? "single-node", string.Join('\n', extra));
+        var settings = ProvisionerSettings.FromConfig(config);
+        WebApplication app;
+        try
+        {
+            app = Serve.Build(settings);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            await stderr.WriteLineAsync($"provisioner: cannot open the data directory {settings.DataDirectory}: {e.Message} (use --data-dir or PROVISIONER_DATA_DIR)");
+            return Failed;
+        }
+
+        await app.RunAsync();
+        return Ok;
+    }
+
+    private static async Task<int> MachineList(ParsedArgs args, TextWriter stdout)
+    {
+        args.Expect(2, "machine list");
+        using var client = args.Client();
+        var list = await client.ListMachinesAsync(args.Option("stage"));
+        if (args.Json)
+        {
+            await stdout.WriteLineAsync(JsonSerializer.Serialize(list, AdminJson.Options));
+            return Ok;
+        }
+
+        var now = DateTimeOffset.UtcNow;
+        var rows = list.Machines.Select(m => new[]
+        {
+            m.MachineId, m.Stage.ToString(), m.Profile ?? "-", m.Address ?? "-",
+            Age(now, m.LastChangedAt), Age(now, m.FirstSeenAt),
+        });
+        await stdout.WriteAsync(Table(["MAC", "STAGE", "PROFILE", "ADDRESS", "SINCE", "AGE"], rows));
+        if (!list.CaughtUp)
+        {
+            await stdout.WriteLineAsync("(the node is still reading its journal after a start; this list may be incomplete)");
+        }
+
+        return Ok;
+    }
+
+    private static async Task<int> MachineShow(ParsedArgs args, TextWriter stdout, bool historyOnly)
+    {
+        var mac = args.Argument(2, "a MAC address");
+        args.Expect(3, historyOnly ? "machine history <mac>" : "machine show <mac>");
+        if (!MachineId.TryParse(mac, out var id))
+        {
+            throw new UsageException($"'{mac}' is not a MAC address (expected aa:bb:cc:dd:ee:ff)");
+        }
+
+        using var client = args.Client();
+        var machine = await client.GetMachineAsync(id.Value);
+        if (args.Json)
+        {
+            await stdout.WriteLineAsync(historyOnly
+                ? JsonSerializer.Serialize(machine.Events, AdminJson.Options)
+                : JsonSerializer.Serialize(machine, AdminJson.Options));
+            return Ok;
+        }
+
+        if (!historyOnly)
+        {
+            var fields = new (string Key, string Value)[]
+            {
+                ("Machine", machine.MachineId),
+                ("Stage", machine.Stage.ToString()),
+                ("Profile", machine.Profile ?? "-"),
+                ("Address", machine.Address is null ? "-" : $"{machine.Address} ({machine.Subnet})"),
+                ("Architecture", machine.Architecture),
+                ("Firmware", machine.FirmwareIsIpxe ? "iPXE" : "PXE"),
+                ("Attempt", machine.Attempt.ToString(CultureInfo.InvariantCulture)),
+                ("Timeouts", machine.Timeouts.ToString(CultureInfo.InvariantCulture)),
+                ("Failure", machine.FailureReason ?? "-"),
+                ("First seen", Time(machine.FirstSeenAt)),
+                ("Stage since", Time(machine.StageEnteredAt)),
+                ("Installed", Time(machine.InstalledAt)),
+            };
+            var width = fields.Max(f => f.Key.Length);
+            foreach (var (key, value) in fields)
+            {
+                await stdout.WriteLineAsync($"{key.PadRight(width)} : {value}");
+            }
+
+            await stdout.WriteLineAsync();
+            await stdout.WriteLineAsync("Events:");
+        }
+
+        await stdout.WriteAsync(Table(["TIME", "EVENT", "DETAIL"], machine.Events.Select(e => new[] { Time(e.At), e.Type, e.Detail })));
+        return Ok;
+    }
+
+    private static async Task<int> MachineReprovision(ParsedArgs args, TextWriter stdout)
+    {
+        var mac = args.Argument(2, "a MAC address");
+        args.Expect(3, "machine reprovision <mac>");
+        if (!MachineId.TryParse(mac, out var id))
+        {
+            throw new UsageException($"'{mac}' is not a MAC address (expected aa:bb:cc:dd:ee:ff)");
+        }
+
+        using var client = args.Client();
+        var result = await client.ReprovisionAsync(id.Value);
+        if (args.Json)
+        {
+            await stdout.WriteLineAsync(JsonSerializer.Serialize(result, AdminJson.Options));
+        }
+        else
+        {
+            await stdout.WriteLineAsync(result.Outcome == nameof(DecisionOutcome.Unchanged)
+                ? $"machine/{result.MachineId} unchanged (already waiting for its next PXE boot)"
+                : $"machine/{result.MachineId} reprovisioned");
+        }
+
+        return Ok;
+    }
+
+    private static async Task<int> ClusterShow(ParsedArgs args, TextWriter stdout)
+    {
+        args.Expect(2, "cluster show");
+        using var client = args.Client();
+        var cluster = await client.GetClusterAsync();
+        if (args.Json)
+        {
+            await stdout.WriteLineAsync(JsonSerializer.Serialize(cluster, AdminJson.Options));
+            return Ok;
+        }
+
+        await stdout.WriteLineAsync($"Self   : {cluster.Self}");
+        await stdout.WriteLineAsync($"Leader : {cluster.Leader ?? "-"}");
+        await stdout.WriteLineAsync();
+        await stdout.WriteAsync(Table(
+            ["ADDRESS", "STATUS", "ROLES", "REACHABLE"],
+            cluster.Members.Select(m => new[] { m.Address + (m.IsSelf ? " (self)" : string.Empty), m.Status, string.Join(',', m.Roles), cluster.Unreachable.Contains(m.Address) ? "no" : "yes" })));
+        return Ok;
+    }
+
+    internal static string Table(string[] header, IEnumerable<string[]> rows)
+    {
+        var all = rows.Prepend(header).ToList();
+        var widths = header.Select((_, i) => all.Max(r => r[i].Length)).ToArray();
+        var text = new System.Text.StringBuilder();
+        foreach (var row in all)
+        {
+            text.AppendLine(string.Join("  ", row.Select((cell, i) => i == row.Length - 1 ? cell : cell.PadRight(widths[i]))).TrimEnd());
+        }
+
+        return text.ToString();
+    }
+
+    internal static string Age(DateTimeOffset now, DateTimeOffset? then)
+    {
+        if (then is not { } t)
+        {
+            return "-";
+        }
+
+        var age = now - t;
+        return age switch
+        {
+            { TotalSeconds: < 0 } => "0s",
+            { TotalMinutes: < 2 } => $"{(int)age.TotalSeconds}s",
+            { TotalHours: < 2 } => $"{(int)age.TotalMinutes}m",
+            { TotalDays: < 2 } => $"{(int)age.TotalHours}h",
+            _ => $"{(int)age.TotalDays}d",
+        };
+    }
+
+    private static string Time(DateTimeOffset? at) =>
+        at?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture) ?? "-";
+
+    private sealed class ParsedArgs
+    {
+        private static readonly HashSet<string> ValueOptions = ["server", "token", "output", "stage", "config", "hocon-dir", "data-dir", "admin-listen"];
+
+        private readonly Dictionary<string, string> _options = new(StringComparer.Ordinal);
+
+        public List<string> Words { get; } = [];
+
+        public bool HelpRequested { get; private set; }
+
+        public bool Json => (Option("output") ?? "table") switch
+        {
+            "json" => true,
+            "table" => false,
+            var other => throw new UsageException($"unknown output format '{other}' (table or json)"),
+        };
+
+        public static ParsedArgs Parse(string[] args)
+        {
+            var parsed = new ParsedArgs();
+            for (var i = 0; i < args.Length; i++)
+            {
+                var arg = args[i];
+                if (arg is "-h" or "--help" or "help")
+                {
+                    parsed.HelpRequested = true;
+                    continue;
+                }
+
+                if (arg.StartsWith('-') && arg.Length > 1)
+                {
+                    var name = arg is "-o" ? "output" : arg.TrimStart('-');
+                    string? value = null;
+                    if (name.IndexOf('=', StringComparison.Ordinal) is var eq and > 0)
+                    {
+                        value = name[(eq + 1)..];
+                        name = name[..eq];
+                    }
+
+                    if (!ValueOptions.Contains(name))
+                    {
+                        throw new UsageException($"unknown option '{arg}'");
+                    }
+
+                    value ??= i + 1 < args.Length ? args[++i] : throw new UsageException($"option '{arg}' needs a value");
+                    parsed._options[name] = value;
+                    continue;
+                }
+
+                parsed.Words.Add(arg);
+            }
+
+            return parsed;
+        }
+
+        public string? Option(string name) => _options.TryGetValue(name, out var value) ? value : null;
+
+        public string Argument(int index, string what) =>
+            index < Words.Count ? Words[index] : throw new UsageException($"'{string.Join(' ', Words)}' needs {what}");
+
+        public void Expect(int count, string usage)
+        {
+            if (Words.Count > count)
+            {
+                throw new UsageException($"unexpected '{Words[count]}' (usage: provisioner {usage})");
+            }
+        }
+
+        public AdminClient Client() => AdminClient.Create(
+            Option("server") ?? Environment.GetEnvironmentVariable("PROVISIONER_SERVER") ?? DefaultServer,
+            Option("token") ?? Environment.GetEnvironmentVariable("PROVISIONER_ADMIN_TOKEN"));
+    }
+}
+
+public sealed class UsageException(string message) : Exception(message);
