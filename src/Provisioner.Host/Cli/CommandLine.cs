@@ -143,13 +143,21 @@ public static class CommandLine
             return Ok;
         }
 
-        var now = DateTimeOffset.UtcNow;
-        var rows = list.Machines.Select(m => new[]
+        if (list.Machines.Count == 0)
         {
-            m.MachineId, m.Stage.ToString(), m.Profile ?? "-", m.Address ?? "-",
-            Age(now, m.LastChangedAt), Age(now, m.FirstSeenAt),
-        });
-        await stdout.WriteAsync(Table(["MAC", "STAGE", "PROFILE", "ADDRESS", "SINCE", "AGE"], rows));
+            await stdout.WriteLineAsync(args.Option("stage") is { } stage ? $"No machines in stage {stage}." : "No machines yet.");
+        }
+        else
+        {
+            var now = DateTimeOffset.UtcNow;
+            var rows = list.Machines.Select(m => new[]
+            {
+                m.MachineId, m.Stage.ToString(), m.Profile ?? "-", m.Address ?? "-",
+                Age(now, m.LastChangedAt), Age(now, m.FirstSeenAt),
+            });
+            await stdout.WriteAsync(Table(["MAC", "STAGE", "PROFILE", "ADDRESS", "SINCE", "AGE"], rows));
+        }
+
         if (!list.CaughtUp)
         {
             await stdout.WriteLineAsync("(the node is still reading its journal after a start; this list may be incomplete)");
