@@ -37,7 +37,9 @@ for tool in ip tcpdump tftp atftp curl timeout; do
 done
 
 started_pids=()
+current_tcpdump=""
 cleanup() {
+  if [ -n "$current_tcpdump" ]; then kill -INT "$current_tcpdump" 2>/dev/null || true; wait "$current_tcpdump" 2>/dev/null || true; fi
   for pid in "${started_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${started_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   ip netns del "$srv_ns" 2>/dev/null || true
@@ -104,12 +106,14 @@ capture() {
   timeout 60 ip netns exec "$srv_ns" tcpdump -i "$srv_if" --immediate-mode -U -n -Z root -w "$pcap" udp \
     >"$work/$name.tcpdump.log" 2>&1 &
   local tcpdump_pid=$!
+  current_tcpdump=$tcpdump_pid
   for _ in $(seq 1 50); do grep -q 'listening on' "$work/$name.tcpdump.log" && break; sleep 0.1; done
   echo "capture-tftp-golden: $name: $*"
   (cd "$work" && timeout 30 ip netns exec "$cli_ns" "$@") || echo "capture-tftp-golden: $name: client exited $?"
   sleep 0.5
   kill -INT "$tcpdump_pid" 2>/dev/null || true
   wait "$tcpdump_pid" 2>/dev/null || true
+  current_tcpdump=""
   cp "$pcap" "$out_dir/$name.pcap"
 }
 
