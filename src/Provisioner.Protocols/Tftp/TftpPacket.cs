@@ -379,12 +379,8 @@ public readonly ref struct TftpRawOption
     /// <summary>The option value as sent.</summary>
     public ReadOnlySpan<byte> Value { get; }
 
-    /// <summary>True when the name equals <paramref name="lowerCaseName"/> ignoring ASCII case (RFC 2347).</summary>
-    public bool NameIs(string lowerCaseName)
-    {
-        ArgumentNullException.ThrowIfNull(lowerCaseName);
-        return TftpWire.EqualsIgnoreCase(Name, lowerCaseName.ToLowerInvariant());
-    }
+    /// <summary>True when the name equals <paramref name="name"/> ignoring ASCII case (RFC 2347); allocation-free.</summary>
+    public bool NameIs(ReadOnlySpan<char> name) => TftpWire.EqualsIgnoreCase(Name, name);
 }
 
 /// <summary>Walks the option pairs of a parsed RRQ/WRQ/OACK without allocating (use with foreach).</summary>

@@ -43,23 +43,17 @@ internal static class TftpWire
     public static void WriteOpcode(Span<byte> destination, TftpOpcode opcode) =>
         BinaryPrimitives.WriteUInt16BigEndian(destination, (ushort)opcode);
 
-    /// <summary>ASCII, case-insensitive comparison of wire bytes with a lower-case ASCII name.</summary>
-    public static bool EqualsIgnoreCase(ReadOnlySpan<byte> bytes, string lowerAsciiName)
+    /// <summary>ASCII case-insensitive comparison of wire bytes with a name (RFC 2347: option names ignore case).</summary>
+    public static bool EqualsIgnoreCase(ReadOnlySpan<byte> bytes, ReadOnlySpan<char> name)
     {
-        if (bytes.Length != lowerAsciiName.Length)
+        if (bytes.Length != name.Length)
         {
             return false;
         }
 
         for (var i = 0; i < bytes.Length; i++)
         {
-            var b = bytes[i];
-            if (b is >= (byte)'A' and <= (byte)'Z')
-            {
-                b = (byte)(b | 0x20);
-            }
-
-            if (b != lowerAsciiName[i])
+            if (name[i] > '\u00FF' || FoldAscii(bytes[i]) != FoldAscii((byte)name[i]))
             {
                 return false;
             }
@@ -67,6 +61,8 @@ internal static class TftpWire
 
         return true;
     }
+
+    private static byte FoldAscii(byte b) => b is >= (byte)'A' and <= (byte)'Z' ? (byte)(b | 0x20) : b;
 
     public static TftpMode ParseMode(ReadOnlySpan<byte> text) =>
         EqualsIgnoreCase(text, "octet") ? TftpMode.Octet

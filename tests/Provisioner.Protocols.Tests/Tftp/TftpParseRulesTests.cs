@@ -174,7 +174,7 @@ public class TftpParseRulesTests
         foreach (var option in packet.Options)
         {
             names.Add(Encoding.Latin1.GetString(option.Name));
-            blksizeSeen |= option.NameIs("blksize") && option.Value.SequenceEqual("1468"u8);
+            blksizeSeen |= option.NameIs("blksize") && option.NameIs("BlkSize") && option.Value.SequenceEqual("1468"u8);
         }
 
         Assert.Equal(["BLKSIZE", "x-foo"], names);
