@@ -516,16 +516,17 @@ public sealed class DhcpOptions : IReadOnlyList<DhcpOption>
     }
 
     /// <summary>
-    /// Option 97, client machine identifier: type 0 then a 16-byte GUID (RFC 4578 §2.3), read in the
-    /// wire's byte order (RFC 4122 big-endian). Firmware usually sends the SMBIOS UUID bytes as stored,
-    /// whose first three fields are little-endian, so compare raw bytes rather than text when matching.
+    /// Option 97, client machine identifier: type 0 then a 16-byte GUID (RFC 4578 §2.3). RFC 4578 leaves
+    /// the byte order open; firmware sends the SMBIOS system UUID as SMBIOS stores it, first three fields
+    /// little-endian (SMBIOS 2.6 §7.2.1), which is .NET's <see cref="Guid"/> byte layout. So the value
+    /// reads as the UUID that dmidecode prints and QEMU's -uuid sets (verified on iPXE and EDK2 captures).
     /// </summary>
     public Guid? ClientMachineIdentifier
     {
         get
         {
             var span = Span(DhcpOptionCode.ClientMachineIdentifier);
-            return span.Length == 17 && span[0] == 0 ? new Guid(span[1..], bigEndian: true) : null;
+            return span.Length == 17 && span[0] == 0 ? new Guid(span[1..]) : null;
         }
 
         set
@@ -533,7 +534,7 @@ public sealed class DhcpOptions : IReadOnlyList<DhcpOption>
             if (value is { } guid)
             {
                 var bytes = new byte[17];
-                guid.TryWriteBytes(bytes.AsSpan(1), bigEndian: true, out _);
+                guid.TryWriteBytes(bytes.AsSpan(1));
                 SetOwned(DhcpOptionCode.ClientMachineIdentifier, bytes);
             }
             else

@@ -178,7 +178,7 @@ public sealed class DhcpRoundTripTests
         var bytes = packet.ToArray();
 
         Assert.Equal(
-            "33040102030439020240" + "5D020007" + "5E03010201" + "611100" + "0123456789ABCDEF0123456789ABCDEF"
+            "33040102030439020240" + "5D020007" + "5E03010201" + "611100" + "67452301AB89EFCD0123456789ABCDEF"
             + "4D0504" + "69505845" + "520401026162" + "FF",
             Convert.ToHexString(bytes.AsSpan(240, bytes.AsSpan(240).IndexOf((byte)0xFF) + 1)));
     }
