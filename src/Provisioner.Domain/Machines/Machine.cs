@@ -26,7 +26,7 @@ public static class Machine
             ReportNbpServed c => DecideProgress(state, MachineStage.NbpServed, () => new NbpServed(c.At, c.File)),
             ReportKernelFetched c => DecideProgress(state, MachineStage.KernelFetched, () => new KernelFetched(c.At, c.Path)),
             ReportKickstartFetched c => DecideProgress(state, MachineStage.KickstartFetched, () => new KickstartFetched(c.At)),
-            ReportBootScriptServed c => DecideSideFetch(state, state.BootScriptServed, () => new BootScriptServed(c.At)),
+            ReportBootScriptServed c => DecideSideFetch(state, state.BootScriptServed || state.Stage >= MachineStage.KernelFetched, () => new BootScriptServed(c.At)),
             ReportInitrdFetched c => DecideSideFetch(state, state.InitrdFetched || state.Stage > MachineStage.KernelFetched, () => new InitrdFetched(c.At, c.Path)),
             ReportInstalled c => state.Stage switch
             {
@@ -38,6 +38,8 @@ public static class Machine
             ReportBooted c => state.Stage switch
             {
                 MachineStage.Installed => Decision.Accept(new Rebooted(c.At, "phone-home")),
+                // The installed OS phoning home proves the install, even if %post's report was lost and deadlines failed it.
+                MachineStage.Failed => Decision.Accept(new Installed(c.At), new Rebooted(c.At, "phone-home")),
                 MachineStage.Rebooted => Decision.Unchanged(),
                 _ => Decision.Rejected($"machine is {state.Stage}, not installed"),
             },
@@ -110,7 +112,7 @@ public static class Machine
 
         var timedOut = new StageTimedOut(c.At, state.Stage, state.Attempt);
         return state.Timeouts + 1 >= policy.MaxTimeouts
-            ? Decision.Accept(timedOut, new Failed(c.At, state.Stage, $"{state.Stage} missed its deadline {state.Timeouts + 1} times"))
+            ? Decision.Accept(timedOut, new Failed(c.At, state.Stage, $"{state.Timeouts + 1} missed deadlines, the last in {state.Stage}"))
             : Decision.Accept(timedOut);
     }
 
@@ -140,7 +142,7 @@ public static class Machine
             KickstartFetched e => EnterStage(state, MachineStage.KickstartFetched, e.At),
             Installed e => EnterStage(state, MachineStage.Installed, e.At) with { InstalledAt = e.At, FailureReason = null },
             Rebooted e => EnterStage(state, MachineStage.Rebooted, e.At),
-            StageTimedOut => state with { StageTimedOut = true, Timeouts = state.Timeouts + 1 },
+            StageTimedOut e => state with { StageTimedOut = true, StageTimedOutAt = e.At, Timeouts = state.Timeouts + 1 },
             Failed e => EnterStage(state, MachineStage.Failed, e.At) with { FailureReason = e.Reason },
             Reprovisioned e => EnterStage(state, MachineStage.New, e.At) with
             {
@@ -151,7 +153,7 @@ public static class Machine
                 BootScriptServed = false,
                 InitrdFetched = false,
             },
-            // Total: an event this version does not know is kept in history and changes nothing else.
+            // Total: an event this version does not know is kept in history (and dates LastChangedAt), nothing else.
             _ => state,
         };
 
@@ -162,5 +164,5 @@ public static class Machine
         events.Aggregate(MachineState.Empty(machineId), Apply);
 
     private static MachineState EnterStage(MachineState state, MachineStage stage, DateTimeOffset at) =>
-        state with { Stage = stage, StageEnteredAt = at, StageTimedOut = false };
+        state with { Stage = stage, StageEnteredAt = at, StageTimedOut = false, StageTimedOutAt = null };
 }

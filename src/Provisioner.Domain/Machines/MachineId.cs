@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using System.Text.RegularExpressions;
 
 namespace Provisioner.Domain.Machines;
 
@@ -7,7 +8,7 @@ namespace Provisioner.Domain.Machines;
 /// A machine's identity: its boot NIC's MAC address, normalised to lower-case colon form
 /// (<c>aa:bb:cc:dd:ee:ff</c>). It is the sharding entity id, so every spelling of one MAC must map to one value.
 /// </summary>
-public readonly record struct MachineId
+public readonly partial record struct MachineId
 {
     private MachineId(string value) => Value = value;
 
@@ -19,47 +20,20 @@ public readonly record struct MachineId
     public static bool TryParse([NotNullWhen(true)] string? text, out MachineId id)
     {
         id = default;
-        if (string.IsNullOrWhiteSpace(text))
+        var trimmed = text?.Trim();
+        if (string.IsNullOrEmpty(trimmed) || !Spelling().IsMatch(trimmed))
         {
             return false;
         }
 
-        Span<char> hex = stackalloc char[12];
-        var count = 0;
-        foreach (var c in text.Trim())
-        {
-            if (c is ':' or '-' or '.')
-            {
-                continue;
-            }
-
-            if (!char.IsAsciiHexDigit(c) || count == 12)
-            {
-                return false;
-            }
-
-            hex[count++] = char.ToLowerInvariant(c);
-        }
-
-        if (count != 12)
-        {
-            return false;
-        }
-
-        id = new MachineId(string.Create(17, hex.ToArray(), static (dest, src) =>
-        {
-            for (var i = 0; i < 6; i++)
-            {
-                dest[i * 3] = src[i * 2];
-                dest[(i * 3) + 1] = src[(i * 2) + 1];
-                if (i < 5)
-                {
-                    dest[(i * 3) + 2] = ':';
-                }
-            }
-        }));
+        var hex = string.Concat(trimmed.Where(char.IsAsciiHexDigit)).ToLowerInvariant();
+        id = new MachineId(string.Join(':', Enumerable.Range(0, 6).Select(i => hex.Substring(i * 2, 2))));
         return true;
     }
+
+    /// <summary>Six pairs split by one consistent ':' or '-', three Cisco quads split by '.', or twelve bare hex digits.</summary>
+    [GeneratedRegex("^(?:[0-9A-Fa-f]{2}(?<sep>[:-])[0-9A-Fa-f]{2}(?:\\k<sep>[0-9A-Fa-f]{2}){4}|[0-9A-Fa-f]{4}\\.[0-9A-Fa-f]{4}\\.[0-9A-Fa-f]{4}|[0-9A-Fa-f]{12})$")]
+    private static partial Regex Spelling();
 
     public static MachineId Parse(string text) =>
         TryParse(text, out var id) ? id : throw new FormatException($"'{text}' is not a MAC address (expected aa:bb:cc:dd:ee:ff)");

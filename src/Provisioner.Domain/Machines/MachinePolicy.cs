@@ -28,9 +28,12 @@ public sealed record MachinePolicy
         _ => null,
     };
 
-    /// <summary>When the current stage's deadline falls, or null when no deadline runs.</summary>
+    /// <summary>
+    /// When the current stage's deadline falls, or null when no deadline runs. After a miss the deadline re-arms
+    /// from the miss, so a machine that hangs (powered off, installer stuck) still reaches Failed after MaxTimeouts.
+    /// </summary>
     public DateTimeOffset? DeadlineOf(MachineState state) =>
-        state.StageTimedOut || state.StageEnteredAt is not { } entered || TimeoutFor(state.Stage) is not { } timeout
+        (state.StageTimedOutAt ?? state.StageEnteredAt) is not { } from || TimeoutFor(state.Stage) is not { } timeout
             ? null
-            : entered + timeout;
+            : from + timeout;
 }

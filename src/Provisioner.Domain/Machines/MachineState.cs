@@ -15,8 +15,11 @@ public sealed record MachineState
     /// <summary>When the current stage was entered; deadlines run from here.</summary>
     public DateTimeOffset? StageEnteredAt { get; init; }
 
-    /// <summary>The current stage's deadline was already reported missed.</summary>
+    /// <summary>The current stage's deadline was missed at least once (a new PXE boot then starts a new attempt).</summary>
     public bool StageTimedOut { get; init; }
+
+    /// <summary>When the current stage last missed its deadline; the next deadline runs from here.</summary>
+    public DateTimeOffset? StageTimedOutAt { get; init; }
 
     /// <summary>Install attempts since the last reprovision (a PXE boot that starts an install is one attempt).</summary>
     public int Attempt { get; init; }

@@ -21,6 +21,7 @@ public sealed class MachineDecisionTableTests
     private static readonly string[] Kickstart = [nameof(E.KickstartFetched)];
     private static readonly string[] Installed = [nameof(E.Installed)];
     private static readonly string[] Rebooted = [nameof(E.Rebooted)];
+    private static readonly string[] InstalledRebooted = [nameof(E.Installed), nameof(E.Rebooted)];
     private static readonly string[] TimedOut = [nameof(E.StageTimedOut)];
     private static readonly string[] Failed = [nameof(E.Failed)];
     private static readonly string[] Reprovisioned = [nameof(E.Reprovisioned)];
@@ -76,7 +77,7 @@ public sealed class MachineDecisionTableTests
         { C.DiscoveredTimedOut, I.Booted,           Rejected,  None,       NoEvents,      S.Discovered },
         { C.DiscoveredTimedOut, I.Failure,          Accepted,  None,       Failed,        S.Failed },
         { C.DiscoveredTimedOut, I.DeadlineBefore,   Unchanged, None,       NoEvents,      S.Discovered },
-        { C.DiscoveredTimedOut, I.DeadlineAfter,    Unchanged, None,       NoEvents,      S.Discovered },
+        { C.DiscoveredTimedOut, I.DeadlineAfter,    Accepted,  None,       TimedOut,      S.Discovered },
         { C.DiscoveredTimedOut, I.Reprovision,      Accepted,  None,       Reprovisioned, S.New },
 
         // NBP downloaded: iPXE asking is the normal chain; plain PXE firmware asking again means the machine was reset.
@@ -175,7 +176,7 @@ public sealed class MachineDecisionTableTests
         { C.Failed, I.InitrdFetched,    Unchanged, None, NoEvents,      S.Failed },
         { C.Failed, I.KickstartFetched, Unchanged, None, NoEvents,      S.Failed },
         { C.Failed, I.Installed,        Accepted,  None, Installed,     S.Installed },
-        { C.Failed, I.Booted,           Rejected,  None, NoEvents,      S.Failed },
+        { C.Failed, I.Booted,           Accepted,  None, InstalledRebooted, S.Rebooted },
         { C.Failed, I.Failure,          Unchanged, None, NoEvents,      S.Failed },
         { C.Failed, I.DeadlineBefore,   Unchanged, None, NoEvents,      S.Failed },
         { C.Failed, I.DeadlineAfter,    Unchanged, None, NoEvents,      S.Failed },
