@@ -114,9 +114,9 @@ capture_ns() {
 if [ "$stage" = all ] || [ "$stage" = ns ]; then
 make_lab
 start_kea
-capture_ns udhcpc 4 timeout 10 udhcpc -f -i dcap-a -n -q -t 3 -T 2 -s /bin/true
+capture_ns dhcp-udhcpc-kea 4 timeout 10 udhcpc -f -i dcap-a -n -q -t 3 -T 2 -s /bin/true
 rm -f "$work/dhclient.leases"
-capture_ns dhclient 4 timeout 10 dhclient -1 -d -sf /bin/true \
+capture_ns dhcp-dhclient-kea 4 timeout 10 dhclient -1 -d -sf /bin/true \
   -lf "$work/dhclient.leases" -pf "$work/dhclient.pid" dcap-a
 stop_pid "$kea_pid"
 cleanup
@@ -144,14 +144,14 @@ qemu_capture() {
 
 if [ "$stage" = all ] || [ "$stage" = qemu ]; then
 # iPXE option ROM (BIOS build) under SeaBIOS.
-qemu_capture ipxe-bios 60 -boot n -device virtio-net-pci,netdev=n0,mac=52:54:00:dc:00:11
+qemu_capture dhcp-ipxe-bios-slirp 60 -boot n -device virtio-net-pci,netdev=n0,mac=52:54:00:dc:00:11
 # EDK2's own PXE client: OVMF, iPXE ROM disabled by an empty romfile.
-qemu_capture edk2-pxe 150 -bios /usr/share/ovmf/OVMF.fd \
+qemu_capture dhcp-edk2-pxe-slirp 150 -bios /usr/share/ovmf/OVMF.fd \
   -device virtio-net-pci,netdev=n0,mac=52:54:00:dc:00:12,romfile=
 # iPXE EFI driver (from the same ROM) under OVMF; OVMF then also tries its own PXE and HTTP boot
 # over iPXE's SNP, so this capture holds three clients.
-qemu_capture ovmf-ipxe-efi 150 -bios /usr/share/ovmf/OVMF.fd \
+qemu_capture dhcp-ovmf-ipxe-efi-slirp 150 -bios /usr/share/ovmf/OVMF.fd \
   -device virtio-net-pci,netdev=n0,mac=52:54:00:dc:00:13
 fi
 
-ls -l "$out"/*.pcap
+ls -l "$out"/dhcp-*.pcap

@@ -55,7 +55,8 @@ public sealed class DhcpOptions : IReadOnlyList<DhcpOption>
     }
 
     /// <summary>The raw value of <paramref name="code"/>, or null when absent.</summary>
-    public ReadOnlyMemory<byte>? Get(DhcpOptionCode code) => TryGet(code, out var value) ? value : null;
+    public ReadOnlyMemory<byte>? Get(DhcpOptionCode code) =>
+        TryGet(code, out var value) ? value : (ReadOnlyMemory<byte>?)null; // a bare null would convert to empty memory via byte[]
 
     /// <summary>
     /// Sets a raw value (copied), replacing an existing one in place or appending. Values over 255 bytes

@@ -307,6 +307,20 @@ public sealed class DhcpRoundTripTests
     }
 
     [Fact]
+    public void Absent_raw_options_read_as_null_and_empty_ones_as_empty()
+    {
+        var o = new DhcpOptions();
+        o.Set((DhcpOptionCode)80, default); // rapid commit (RFC 4039) is legitimately empty
+
+        Assert.Null(o.Get(DhcpOptionCode.ClientIdentifier));
+        Assert.Null(o.ClientIdentifier);
+        Assert.Null(o.VendorSpecificInformation);
+        Assert.Null(o.RelayAgentInformation);
+        Assert.Null(o.RelayAgentCircuitId);
+        Assert.True(o.Get((DhcpOptionCode)80) is { IsEmpty: true });
+    }
+
+    [Fact]
     public void Typed_getters_return_null_for_values_of_the_wrong_shape()
     {
         var o = new DhcpOptions();
