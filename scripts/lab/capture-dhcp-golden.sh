@@ -10,6 +10,10 @@
 #  * iPXE and EDK2 run in QEMU with user-mode (slirp) networking: the guest's packets never leave the
 #    QEMU process; a filter-dump object writes them to a pcap. Slirp's built-in DHCP server answers.
 # Every wait is bounded by `timeout`; only processes started here are stopped, by PID.
+#
+# A new run draws new xids and timestamps: after replacing the committed captures, regenerate the
+# annotated bytes in tests/Provisioner.Protocols.Tests/Dhcp/DhcpGoldenPackets.cs (the test
+# Embedded_bytes_are_the_captured_bytes fails until they match). Takes about 7 minutes (QEMU under TCG).
 set -euo pipefail
 
 out="${1:-$(cd "$(dirname "$0")/../.." && pwd)/tests/Provisioner.Protocols.Tests/Golden}"
