@@ -116,6 +116,12 @@ public static class ProvisionerAkka
             });
         }
 
+        // The node's own HOCON last, so an operator's akka { … } settings win over the built-in defaults above.
+        if (settings.Hocon.HasPath("akka"))
+        {
+            builder.AddHocon(settings.Hocon, HoconAddMode.Prepend);
+        }
+
         return builder;
     }
 

@@ -87,11 +87,15 @@ public sealed record ErrorDto(string Error);
 
 public static class AdminJson
 {
-    public static readonly JsonSerializerOptions Options = Create();
+    /// <summary>Compact, for the wire.</summary>
+    public static readonly JsonSerializerOptions Options = Create(indented: false);
 
-    private static JsonSerializerOptions Create()
+    /// <summary>Indented, for people (<c>-o json</c>).</summary>
+    public static readonly JsonSerializerOptions Pretty = Create(indented: true);
+
+    private static JsonSerializerOptions Create(bool indented)
     {
-        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true };
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = indented };
         options.Converters.Add(new JsonStringEnumConverter());
         return options;
     }

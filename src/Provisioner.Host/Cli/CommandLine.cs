@@ -139,7 +139,7 @@ public static class CommandLine
         var list = await client.ListMachinesAsync(args.Option("stage"));
         if (args.Json)
         {
-            await stdout.WriteLineAsync(JsonSerializer.Serialize(list, AdminJson.Options));
+            await stdout.WriteLineAsync(JsonSerializer.Serialize(list, AdminJson.Pretty));
             return Ok;
         }
 
@@ -180,8 +180,8 @@ public static class CommandLine
         if (args.Json)
         {
             await stdout.WriteLineAsync(historyOnly
-                ? JsonSerializer.Serialize(machine.Events, AdminJson.Options)
-                : JsonSerializer.Serialize(machine, AdminJson.Options));
+                ? JsonSerializer.Serialize(machine.Events, AdminJson.Pretty)
+                : JsonSerializer.Serialize(machine, AdminJson.Pretty));
             return Ok;
         }
 
@@ -229,7 +229,7 @@ public static class CommandLine
         var result = await client.ReprovisionAsync(id.Value);
         if (args.Json)
         {
-            await stdout.WriteLineAsync(JsonSerializer.Serialize(result, AdminJson.Options));
+            await stdout.WriteLineAsync(JsonSerializer.Serialize(result, AdminJson.Pretty));
         }
         else
         {
@@ -248,7 +248,7 @@ public static class CommandLine
         var cluster = await client.GetClusterAsync();
         if (args.Json)
         {
-            await stdout.WriteLineAsync(JsonSerializer.Serialize(cluster, AdminJson.Options));
+            await stdout.WriteLineAsync(JsonSerializer.Serialize(cluster, AdminJson.Pretty));
             return Ok;
         }
 

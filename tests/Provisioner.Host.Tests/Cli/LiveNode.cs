@@ -32,6 +32,8 @@ public sealed class LiveNode : IAsyncDisposable
 
     public IActorRef Directory { get; }
 
+    public ActorSystem System => _app.Services.GetRequiredService<ActorSystem>();
+
     public static async Task<LiveNode> StartAsync(string extraHocon = "")
     {
         var data = Path.Combine(Path.GetTempPath(), "provisioner-host-test-" + Guid.NewGuid().ToString("N"));
@@ -87,7 +89,7 @@ public sealed class LiveNode : IAsyncDisposable
         await _app.DisposeAsync();
         try
         {
-            System.IO.Directory.Delete(_data, recursive: true);
+            global::System.IO.Directory.Delete(_data, recursive: true);
         }
         catch (IOException)
         {

@@ -196,4 +196,11 @@ public sealed class MachineCliTests
         Assert.Equal(CommandLine.Failed, exit);
         Assert.Contains("provisioner.admin.listen", stderr.ToString());
     }
+
+    [Fact]
+    public async Task The_akka_section_of_the_nodes_hocon_reaches_the_actor_system()
+    {
+        await using var node = await LiveNode.StartAsync("akka.loglevel = WARNING");
+        Assert.Equal(Akka.Event.LogLevel.WarningLevel, node.System.EventStream.LogLevel);
+    }
 }
