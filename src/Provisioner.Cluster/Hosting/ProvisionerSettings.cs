@@ -44,6 +44,9 @@ public sealed record ProvisionerSettings
 
     public required string AdminToken { get; init; }
 
+    /// <summary>The whole configuration the settings were bound from; its <c>akka { … }</c> section tunes the ActorSystem.</summary>
+    public Config Hocon { get; init; } = Config.Empty;
+
     public bool IsCore => Roles.Contains(Cluster.Roles.Core);
 
     public bool IsEdge => Roles.Contains(Cluster.Roles.Edge);
@@ -107,7 +110,7 @@ public sealed record ProvisionerSettings
         {
             Roles = roles,
             Hostname = Required(root, "node.hostname"),
-            Port = NonNegativeInt(root, "node.port"),
+            Port = PortNumber(root, "node.port"),
             SeedNodes = StringList(root, "node.seed-nodes"),
             Journal = journal,
             DataDirectory = Required(root, "persistence.data-dir"),
@@ -119,6 +122,7 @@ public sealed record ProvisionerSettings
             Policy = policy,
             AdminListen = adminListen,
             AdminToken = adminToken,
+            Hocon = config,
         };
     }
 
@@ -154,6 +158,12 @@ public sealed record ProvisionerSettings
     {
         var value = NonNegativeInt(c, key);
         return value > 0 ? value : throw Bad(key, "must be greater than 0");
+    }
+
+    private static int PortNumber(Config c, string key)
+    {
+        var value = NonNegativeInt(c, key);
+        return value <= System.Net.IPEndPoint.MaxPort ? value : throw Bad(key, $"{value} is not a TCP port (0 to 65535)");
     }
 
     private static int NonNegativeInt(Config c, string key)
