@@ -11,7 +11,7 @@ packages=(
   # real DHCP / TFTP / HTTP peers
   isc-dhcp-client udhcpc isc-dhcp-relay tftp-hpa atftp curl kea-dhcp4-server kea-admin
   # lab plumbing and diagnostics
-  iproute2 tcpdump procps
+  iproute2 iputils-ping tcpdump procps
   # cluster journal for multi-node tests
   postgresql
   # benchmarks

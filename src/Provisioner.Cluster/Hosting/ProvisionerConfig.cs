@@ -12,6 +12,8 @@ public static partial class ProvisionerConfig
 {
     public const string DefaultsFile = "defaults.conf";
 
+    private static readonly TimeSpan ParseTimeout = TimeSpan.FromSeconds(10);
+
     /// <param name="directory">The hocon/ directory.</param>
     /// <param name="name">A file in it, with or without <c>.conf</c> (e.g. <c>single-node</c>), or a path to any file.</param>
     public static Config Load(string directory, string name, string? extraHocon = null)
@@ -45,13 +47,20 @@ public static partial class ProvisionerConfig
             }
         }
 
+        // Akka's HOCON parser can loop forever on some unbalanced brackets: never let a typo hang start-up.
+        var parse = Task.Run(() => ConfigurationFactory.ParseString(text.ToString()));
         try
         {
-            return ConfigurationFactory.ParseString(text.ToString());
+            if (!parse.Wait(ParseTimeout))
+            {
+                throw new ConfigurationException($"{path}: could not be parsed within {ParseTimeout.TotalSeconds:0} s (unbalanced {{ }} or [ ] ?)");
+            }
+
+            return parse.Result;
         }
-        catch (Exception e) when (e is not ConfigurationException)
+        catch (AggregateException e) when (e.InnerException is { } inner)
         {
-            throw new ConfigurationException($"{path}: {e.Message}", e);
+            throw inner is ConfigurationException ? inner : new ConfigurationException($"{path}: {inner.Message}", inner);
         }
     }
 

@@ -157,7 +157,15 @@ public static class Machine
             _ => state,
         };
 
-        return next with { LastChangedAt = @event.At, History = [.. state.History, @event] };
+        // A plain array: snapshots store the runtime type's name (Hyperion), so never a compiler-generated collection type.
+        var history = new IMachineEvent[state.History.Count + 1];
+        for (var i = 0; i < state.History.Count; i++)
+        {
+            history[i] = state.History[i];
+        }
+
+        history[^1] = @event;
+        return next with { LastChangedAt = @event.At, History = history };
     }
 
     public static MachineState Replay(string machineId, IEnumerable<IMachineEvent> events) =>

@@ -50,5 +50,5 @@ public sealed record MachineState
     public DateTimeOffset? InstalledAt { get; init; }
 
     /// <summary>Every event of this machine, oldest first.</summary>
-    public IReadOnlyList<IMachineEvent> History { get; init; } = [];
+    public IReadOnlyList<IMachineEvent> History { get; init; } = Array.Empty<IMachineEvent>();
 }

@@ -17,7 +17,7 @@ public sealed class MachinePersistenceTests
         var settings = TestNode.SettingsFor(data.Path);
         MachineState biosBefore, uefiBefore;
 
-        await using (var node = await TestNode.StartAsync(settings))
+        await using (var node = await TestNode.StartAsync(settings, new ManualClock(MachineJourneys.T0)))
         {
             foreach (var command in MachineJourneys.BiosInstallAndReboot())
             {
@@ -37,7 +37,7 @@ public sealed class MachinePersistenceTests
 
         Assert.True(File.Exists(Path.Combine(data.Path, "provisioner.db")));
 
-        await using (var node = await TestNode.StartAsync(settings))
+        await using (var node = await TestNode.StartAsync(settings, new ManualClock(MachineJourneys.T0)))
         {
             var bios = (await node.Get(Bios)).State;
             var uefi = (await node.Get(Uefi)).State;
@@ -59,7 +59,7 @@ public sealed class MachinePersistenceTests
         var settings = TestNode.SettingsFor(data.Path, "provisioner.machines.snapshot-every = 3");
         MachineState before;
 
-        await using (var node = await TestNode.StartAsync(settings))
+        await using (var node = await TestNode.StartAsync(settings, new ManualClock(MachineJourneys.T0)))
         {
             foreach (var command in MachineJourneys.BiosInstallAndReboot())
             {
@@ -71,7 +71,7 @@ public sealed class MachinePersistenceTests
             await WaitForSnapshotAsync(data.Path);
         }
 
-        await using (var node = await TestNode.StartAsync(settings))
+        await using (var node = await TestNode.StartAsync(settings, new ManualClock(MachineJourneys.T0)))
         {
             AssertSameMachine(before, (await node.Get(Bios)).State);
         }
@@ -82,7 +82,7 @@ public sealed class MachinePersistenceTests
     {
         using var data = new TempDirectory();
         var settings = TestNode.SettingsFor(data.Path);
-        await using var node = await TestNode.StartAsync(settings);
+        await using var node = await TestNode.StartAsync(settings, new ManualClock(MachineJourneys.T0));
 
         var first = await node.Execute(Bios, new RequestBoot(MachineJourneys.T0, 0, true, "centos7"));
         Assert.Equal(DecisionOutcome.Accepted, first.Outcome);

@@ -34,6 +34,9 @@ public sealed class LiveNode : IAsyncDisposable
 
     public ActorSystem System => _app.Services.GetRequiredService<ActorSystem>();
 
+    /// <summary>The node's clock: fixed just after the tests' journeys, so no stage deadline fires while a test runs.</summary>
+    public static readonly DateTimeOffset Now = new(2026, 11, 25, 10, 5, 0, TimeSpan.Zero);
+
     public static async Task<LiveNode> StartAsync(string extraHocon = "")
     {
         var data = Path.Combine(Path.GetTempPath(), "provisioner-host-test-" + Guid.NewGuid().ToString("N"));
@@ -43,7 +46,7 @@ public sealed class LiveNode : IAsyncDisposable
             provisioner.admin.listen = "http://127.0.0.1:0"
             {extraHocon}
             """));
-        var app = Serve.Build(settings);
+        var app = Serve.Build(settings, new FixedClock(Now));
         await app.StartAsync();
         var registry = app.Services.GetRequiredService<ActorRegistry>();
         return new LiveNode(app, data, app.Urls.First(), await registry.GetAsync<MachineRegion>(), await registry.GetAsync<MachineDirectoryKey>());
@@ -95,4 +98,10 @@ public sealed class LiveNode : IAsyncDisposable
         {
         }
     }
+}
+
+/// <summary>A clock that does not move.</summary>
+public sealed class FixedClock(DateTimeOffset now) : TimeProvider
+{
+    public override DateTimeOffset GetUtcNow() => now;
 }

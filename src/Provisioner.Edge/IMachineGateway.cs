@@ -1,0 +1,19 @@
+using Provisioner.Domain.Machines;
+
+namespace Provisioner.Edge;
+
+/// <summary>
+/// How the edge's protocol servers talk to machine actors: hand a command to one machine, or read its state.
+/// The cluster implementation asks the machine shard region (or its proxy); transport tests use a fake.
+/// </summary>
+public interface IMachineGateway
+{
+    /// <summary>Decide and persist; the answer comes only after the machine's events are durable.</summary>
+    Task<MachineAnswer> ExecuteAsync(MachineId machine, MachineCommand command, CancellationToken cancellationToken);
+
+    /// <summary>The machine's current state (a never-seen machine has Stage New and an empty history).</summary>
+    Task<MachineState> GetAsync(MachineId machine, CancellationToken cancellationToken);
+}
+
+/// <summary>A machine actor's answer to a command.</summary>
+public sealed record MachineAnswer(DecisionOutcome Outcome, BootAction Boot, MachineStage Stage, string? Reason);
