@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using Provisioner.Lab.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Provisioner.Lab.Tests.Boot;
+
+/// <summary>
+/// A virtual machine boots for real through `provisioner serve`: qemu (TCG) on a tap device on the lab bridge,
+/// taken from power-on through DHCP, (TFTP,) HTTP boot script, kernel + initrd, kickstart, phone-home, reboot,
+/// and sent to its local disk on the next PXE boot.
+/// </summary>
+[Collection(LabCollection.Name)]
+public sealed class VirtualMachineBootTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan BootTimeout = TimeSpan.FromSeconds(240);
+
+    [Fact]
+    public Task Bios_vm_with_qemus_ipxe_rom_is_installed_rebooted_and_sent_to_its_local_disk() =>
+        BootAsync("52:54:00:77:00:01", uefi: false, expectTftp: false);
+
+    [Fact]
+    public Task Uefi_vm_with_edk2s_own_pxe_goes_through_tftp_then_ipxe_and_is_installed() =>
+        BootAsync("52:54:00:77:00:02", uefi: true, expectTftp: true);
+
+    private async Task BootAsync(string mac, bool uefi, bool expectTftp)
+    {
+        await using var lab = await LabNetwork.CreateAsync(clients: 0);
+        using var dir = new LabDirectory();
+        await LabProfiles.WriteAsync(dir.Path, lab);
+        await using var node = await ProvisionerNode.StartAsync(lab, dir.Path);
+
+        var tap = $"t{lab.Id}";
+        await lab.RunAsync(lab.Server, $"ip tuntap add dev {tap} mode tap");
+        await lab.RunAsync(lab.Server, $"ip link set {tap} master br0 up");
+
+        var serial = Path.Combine(dir.Path, "serial.log");
+        var sercon = Path.Combine(dir.Path, "sercon-port");
+        await File.WriteAllBytesAsync(sercon, BitConverter.GetBytes((long)0x3f8));
+        var firmware = uefi
+            ? $"-bios /usr/share/ovmf/OVMF.fd -device virtio-net-pci,netdev=n0,mac={mac},romfile="
+            : $"-device virtio-net-pci,netdev=n0,mac={mac} -fw_cfg name=etc/sercon-port,file={sercon}";
+        var started = Stopwatch.StartNew();
+        var vm = lab.Start(lab.Server,
+            $"qemu-system-x86_64 -machine accel=tcg -m 768 -display none -monitor none -serial file:{serial} " +
+            $"-netdev tap,id=n0,ifname={tap},script=no,downscript=no {firmware} -boot n");
+        try
+        {
+            var machine = await node.WaitForMachineAsync(mac, m => m.Stage.ToString() == "Rebooted", BootTimeout);
+            output.WriteLine($"{(uefi ? "UEFI" : "BIOS")} power-on → Rebooted: {started.Elapsed.TotalSeconds:0.0} s");
+
+            var types = machine.Events.Select(e => e.Type).ToList();
+            string[] journey = expectTftp
+                ? ["Discovered", "NbpServed", "BootScriptServed", "KernelFetched", "InitrdFetched", "KickstartFetched", "Installed", "Rebooted"]
+                : ["Discovered", "BootScriptServed", "KernelFetched", "InitrdFetched", "KickstartFetched", "Installed", "Rebooted"];
+            var position = -1;
+            foreach (var step in journey)
+            {
+                var found = types.IndexOf(step, position + 1);
+                Assert.True(found > position, $"journey step {step} missing or out of order in: {string.Join(", ", types)}");
+                position = found;
+            }
+
+            Assert.Equal("via local-boot", machine.Events.Last(e => e.Type == "Rebooted").Detail);
+
+            var show = await node.Cli($"machine show {mac}");
+            output.WriteLine(show.Output);
+            Assert.Equal(0, show.ExitCode);
+            Assert.Contains("Stage        : Rebooted", show.Output);
+            foreach (var step in journey)
+            {
+                Assert.Contains(step, show.Output);
+            }
+        }
+        finally
+        {
+            if (File.Exists(serial))
+            {
+                var text = await File.ReadAllTextAsync(serial);
+                output.WriteLine("--- serial (last 3000 chars) ---");
+                output.WriteLine(text.Length > 3000 ? text[^3000..] : text);
+            }
+
+            if (!vm.Process.HasExited)
+            {
+                vm.Process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+}

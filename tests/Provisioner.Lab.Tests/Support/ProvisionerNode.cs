@@ -1,0 +1,131 @@
+using System.Globalization;
+using System.Text.Json;
+using Provisioner.Host.Admin;
+
+namespace Provisioner.Lab.Tests.Support;
+
+/// <summary>
+/// The real `provisioner serve` executable running inside a lab's server namespace, with its edge services on
+/// the lab bridge (br0) and its admin API on that namespace's own loopback. The CLI is run the same way.
+/// </summary>
+public sealed class ProvisionerNode : IAsyncDisposable
+{
+    private readonly LabNetwork _lab;
+    private readonly LabProcess _process;
+
+    private ProvisionerNode(LabNetwork lab, LabProcess process, string directory)
+    {
+        _lab = lab;
+        _process = process;
+        Directory = directory;
+    }
+
+    /// <summary>Data, config and assets of this node (removed on dispose).</summary>
+    public string Directory { get; }
+
+    public string Log => _process.Output;
+
+    public static string Executable => Path.Combine(AppContext.BaseDirectory, "provisioner.dll");
+
+    public static string HoconDirectory => Path.Combine(AppContext.BaseDirectory, "hocon");
+
+    /// <summary>The hocon a lab node runs with: every edge service on br0 of the lab's server namespace.</summary>
+    public static string EdgeHocon(LabNetwork lab, string directory, string extra = "") => string.Create(CultureInfo.InvariantCulture, $$"""
+        provisioner {
+          persistence.data-dir = "{{directory}}/data"
+          node.port = 0
+          admin.listen = "http://127.0.0.1:9780"
+          edge {
+            interface = br0
+            address = "{{lab.ServerAddress}}"
+            config-dir = "{{directory}}/config"
+            dhcp {
+              enabled = on
+              subnets = [
+                {
+                  id = lab
+                  network = "{{lab.Network}}"
+                  pool-start = "10.77.{{lab.Subnet}}.100"
+                  pool-end = "10.77.{{lab.Subnet}}.199"
+                  router = "{{lab.ServerAddress}}"
+                  dns = ["{{lab.ServerAddress}}"]
+                  lease-time = 1h
+                }
+              ]
+            }
+            tftp { enabled = on, root = "/usr/lib/ipxe" }
+            http { enabled = on, listen = "http://{{lab.ServerAddress}}:8080", assets = "{{directory}}/assets" }
+          }
+        }
+        {{extra}}
+        """);
+
+    /// <summary>Starts the node on an existing directory (so a restart keeps its journal) and waits until it is healthy.</summary>
+    public static async Task<ProvisionerNode> StartAsync(LabNetwork lab, string directory, string extraHocon = "")
+    {
+        System.IO.Directory.CreateDirectory(Path.Combine(directory, "data"));
+        System.IO.Directory.CreateDirectory(Path.Combine(directory, "config"));
+        System.IO.Directory.CreateDirectory(Path.Combine(directory, "assets"));
+        var conf = Path.Combine(directory, "lab.conf");
+        await File.WriteAllTextAsync(conf, EdgeHocon(lab, directory, extraHocon));
+
+        var process = lab.Start(lab.Server, $"dotnet {Executable} serve --hocon-dir {HoconDirectory} --config {conf}");
+        var node = new ProvisionerNode(lab, process, directory);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.Process.HasExited)
+            {
+                throw new InvalidOperationException($"provisioner serve exited ({process.Process.ExitCode}):\n{process.Output}");
+            }
+
+            var health = await lab.RunAsync(lab.Server, "curl -fsS http://127.0.0.1:9780/healthz", TimeSpan.FromSeconds(5));
+            if (health.ExitCode == 0)
+            {
+                return node;
+            }
+
+            await Task.Delay(250);
+        }
+
+        throw new TimeoutException($"provisioner serve not healthy after 60 s:\n{process.Output}");
+    }
+
+    /// <summary>Runs `provisioner ARGS` inside the server namespace against this node.</summary>
+    public Task<ProcessResult> Cli(string arguments) =>
+        _lab.RunAsync(_lab.Server, $"dotnet {Executable} {arguments} --server http://127.0.0.1:9780", TimeSpan.FromSeconds(60));
+
+    public async Task<MachineDto?> GetMachineAsync(string mac)
+    {
+        var result = await Cli($"machine show {mac} -o json");
+        return result.ExitCode == 0 ? JsonSerializer.Deserialize<MachineDto>(result.Output, AdminJson.Options) : null;
+    }
+
+    /// <summary>Polls the machine until <paramref name="done"/> holds (bounded).</summary>
+    public async Task<MachineDto> WaitForMachineAsync(string mac, Func<MachineDto, bool> done, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        MachineDto? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            last = await GetMachineAsync(mac);
+            if (last is not null && done(last))
+            {
+                return last;
+            }
+
+            await Task.Delay(500);
+        }
+
+        throw new TimeoutException($"machine {mac} did not get there in {timeout.TotalSeconds:0} s; last: {(last is null ? "unknown" : string.Join(", ", last.Events.Select(e => e.Type)))}\nserver log:\n{Log}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.Process.HasExited)
+        {
+            _process.Process.Kill(entireProcessTree: true);
+            await _process.Process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);
+        }
+    }
+}
