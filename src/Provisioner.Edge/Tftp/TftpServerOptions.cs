@@ -1,0 +1,193 @@
+using System.Net;
+using Akka.Configuration;
+using Provisioner.Protocols.Tftp;
+
+namespace Provisioner.Edge.Tftp;
+
+/// <summary>
+/// Settings of the edge's TFTP server, bound from the <c>provisioner.edge</c> section (see hocon/defaults.conf,
+/// <c>provisioner.edge.tftp</c>). Tests build one directly (port 0 on loopback, short timeouts).
+/// </summary>
+public sealed record TftpServerOptions
+{
+    /// <summary>Whether the edge starts the server at all (<c>tftp.enabled</c>).</summary>
+    public bool Enabled { get; init; }
+
+    /// <summary>Address the listening socket and every transfer socket bind to (<c>edge.address</c>).</summary>
+    public IPAddress BindAddress { get; init; } = IPAddress.Loopback;
+
+    /// <summary>Listening port (<c>tftp.port</c>); 0 picks an ephemeral one (tests), read it back from <see cref="TftpServer.LocalEndPoint"/>.</summary>
+    public int Port { get; init; } = 69;
+
+    /// <summary>Interface the sockets are tied to with SO_BINDTODEVICE (<c>edge.interface</c>); "" = none.</summary>
+    public string Interface { get; init; } = string.Empty;
+
+    /// <summary>Read-only root directory; nothing outside its real path is ever served (<c>tftp.root</c>).</summary>
+    public string Root { get; init; } = "/usr/lib/ipxe";
+
+    /// <summary>Largest blksize granted (RFC 2348), 8–65464 (<c>tftp.max-block-size</c>).</summary>
+    public int MaxBlockSize { get; init; } = 1468;
+
+    /// <summary>Largest windowsize granted (RFC 7440), 1–32768 (<c>tftp.max-window-size</c>).</summary>
+    public int MaxWindowSize { get; init; } = 64;
+
+    /// <summary>Retransmission timeout when the client does not negotiate one; doubles on each retry (<c>tftp.timeout</c>).</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Retransmissions of one packet before the transfer is abandoned (<c>tftp.retries</c>).</summary>
+    public int Retries { get; init; } = 5;
+
+    /// <summary>Total bytes of hot files kept in memory, LRU (<c>tftp.cache-bytes</c>); 0 disables the cache.</summary>
+    public long CacheBytes { get; init; } = 256L * 1024 * 1024;
+
+    /// <summary>
+    /// <c>tftp.write-directory</c>. Kept for configuration compatibility; writes are not implemented, so every
+    /// WRQ is refused with ERROR 2 whatever this says (the server logs a warning at start when it is set).
+    /// </summary>
+    public string WriteDirectory { get; init; } = string.Empty;
+
+    /// <summary>Windows above this would make 16-bit block numbers ambiguous across a rollover.</summary>
+    public const int WindowSizeLimit = 32768;
+
+    /// <summary>
+    /// Binds the <c>provisioner.edge</c> section. A bad or missing value throws
+    /// <see cref="ConfigurationException"/> naming the full key, e.g. <c>provisioner.edge.tftp.max-block-size</c>.
+    /// </summary>
+    public static TftpServerOptions FromConfig(Config edge)
+    {
+        ArgumentNullException.ThrowIfNull(edge);
+
+        var addressText = Required(edge, "address");
+        if (!IPAddress.TryParse(addressText, out var address))
+        {
+            throw Bad("address", $"'{addressText}' is not an IP address");
+        }
+
+        var maxBlock = Int(edge, "tftp.max-block-size");
+        if (maxBlock is < TftpOptions.MinBlockSize or > TftpOptions.MaxBlockSize)
+        {
+            throw Bad("tftp.max-block-size", $"{maxBlock} is outside {TftpOptions.MinBlockSize}–{TftpOptions.MaxBlockSize} (RFC 2348)");
+        }
+
+        var maxWindow = Int(edge, "tftp.max-window-size");
+        if (maxWindow is < 1 or > WindowSizeLimit)
+        {
+            throw Bad("tftp.max-window-size", $"{maxWindow} is outside 1–{WindowSizeLimit}");
+        }
+
+        var port = Int(edge, "tftp.port");
+        if (port is < 0 or > IPEndPoint.MaxPort)
+        {
+            throw Bad("tftp.port", $"{port} is not a UDP port (0 to 65535)");
+        }
+
+        var timeout = Duration(edge, "tftp.timeout");
+        if (timeout <= TimeSpan.Zero || timeout > TimeSpan.FromSeconds(TftpOptions.MaxTimeoutSeconds))
+        {
+            throw Bad("tftp.timeout", $"{timeout} is outside (0, {TftpOptions.MaxTimeoutSeconds} s]");
+        }
+
+        var retries = Int(edge, "tftp.retries");
+        if (retries is < 0 or > 100)
+        {
+            throw Bad("tftp.retries", $"{retries} is outside 0–100");
+        }
+
+        var cacheBytes = Bytes(edge, "tftp.cache-bytes");
+        var root = Required(edge, "tftp.root");
+
+        return new TftpServerOptions
+        {
+            Enabled = Bool(edge, "tftp.enabled"),
+            BindAddress = address,
+            Port = port,
+            Interface = edge.GetString("interface", string.Empty) ?? string.Empty,
+            Root = root,
+            MaxBlockSize = maxBlock,
+            MaxWindowSize = maxWindow,
+            Timeout = timeout,
+            Retries = retries,
+            CacheBytes = cacheBytes,
+            WriteDirectory = edge.GetString("tftp.write-directory", string.Empty) ?? string.Empty,
+        };
+    }
+
+    private static ConfigurationException Bad(string key, string reason) => new($"provisioner.edge.{key}: {reason}");
+
+    private static string Required(Config c, string key)
+    {
+        var value = c.HasPath(key) ? c.GetString(key) : null;
+        return string.IsNullOrWhiteSpace(value) ? throw Bad(key, "missing") : value;
+    }
+
+    private static bool Bool(Config c, string key)
+    {
+        if (!c.HasPath(key))
+        {
+            throw Bad(key, "missing");
+        }
+
+        try
+        {
+            return c.GetBoolean(key);
+        }
+        catch (Exception e) when (e is not ConfigurationException)
+        {
+            throw Bad(key, $"'{c.GetString(key)}' is not on/off");
+        }
+    }
+
+    private static int Int(Config c, string key)
+    {
+        if (!c.HasPath(key))
+        {
+            throw Bad(key, "missing");
+        }
+
+        try
+        {
+            return c.GetInt(key);
+        }
+        catch (Exception e) when (e is not ConfigurationException)
+        {
+            throw Bad(key, $"'{c.GetString(key)}' is not a whole number");
+        }
+    }
+
+    private static long Bytes(Config c, string key)
+    {
+        if (!c.HasPath(key))
+        {
+            throw Bad(key, "missing");
+        }
+
+        long? value;
+        try
+        {
+            value = c.GetByteSize(key);
+        }
+        catch (Exception e) when (e is not ConfigurationException)
+        {
+            throw Bad(key, $"'{c.GetString(key)}' is not a byte size");
+        }
+
+        return value is >= 0 ? value.Value : throw Bad(key, $"'{c.GetString(key)}' is not a non-negative byte size");
+    }
+
+    private static TimeSpan Duration(Config c, string key)
+    {
+        if (!c.HasPath(key))
+        {
+            throw Bad(key, "missing");
+        }
+
+        try
+        {
+            return c.GetTimeSpan(key);
+        }
+        catch (Exception e) when (e is not ConfigurationException)
+        {
+            throw Bad(key, $"'{c.GetString(key)}' is not a duration");
+        }
+    }
+}
