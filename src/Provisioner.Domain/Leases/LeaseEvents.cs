@@ -1,0 +1,87 @@
+namespace Provisioner.Domain.Leases;
+
+/// <summary>
+/// Facts about one subnet's leases, persisted in its lease actor's journal. FROZEN (STACK.md P7): Hyperion stores
+/// type and property names, so change by adding types, never by renaming. Primitives and strings only; each
+/// carries its own time. Offers are tentative and never persisted.
+/// </summary>
+public interface ILeaseEvent
+{
+    DateTimeOffset At { get; }
+}
+
+public static class LeaseEvents
+{
+    /// <summary><paramref name="Mac"/> holds <paramref name="Address"/> until <paramref name="ExpiresAt"/> (a new lease or a renewal).</summary>
+    public sealed record LeaseGranted(DateTimeOffset At, string Mac, string Address, DateTimeOffset ExpiresAt) : ILeaseEvent;
+
+    /// <summary>The client gave its address back (DHCPRELEASE); the MAC keeps its affinity to it.</summary>
+    public sealed record LeaseReleased(DateTimeOffset At, string Mac, string Address) : ILeaseEvent;
+
+    /// <summary>The client found the address in use (DHCPDECLINE): nobody gets it before <paramref name="QuarantinedUntil"/>.</summary>
+    public sealed record AddressDeclined(DateTimeOffset At, string Mac, string Address, DateTimeOffset QuarantinedUntil) : ILeaseEvent;
+}
+
+/// <summary>Inputs to <see cref="LeaseTable.Decide"/>; each carries the time it was observed. MACs are normalised.</summary>
+public abstract record LeaseCommand(DateTimeOffset At, string Mac);
+
+public static class LeaseCommands
+{
+    /// <summary>DHCPDISCOVER: propose an address (tentatively held, never persisted). <paramref name="Requested"/> is option 50.</summary>
+    public sealed record Offer(DateTimeOffset At, string Mac, string? Requested) : LeaseCommand(At, Mac);
+
+    /// <summary>DHCPREQUEST selecting or init-reboot: bind <paramref name="Address"/> if it may be this MAC's.</summary>
+    public sealed record Request(DateTimeOffset At, string Mac, string Address) : LeaseCommand(At, Mac);
+
+    /// <summary>DHCPREQUEST renewing or rebinding (ciaddr set): extend the MAC's existing lease on <paramref name="Address"/>.</summary>
+    public sealed record Renew(DateTimeOffset At, string Mac, string Address) : LeaseCommand(At, Mac);
+
+    public sealed record Release(DateTimeOffset At, string Mac, string Address) : LeaseCommand(At, Mac);
+
+    public sealed record Decline(DateTimeOffset At, string Mac, string Address) : LeaseCommand(At, Mac);
+}
+
+public enum LeaseOutcome
+{
+    /// <summary>An address is proposed (DHCPOFFER).</summary>
+    Offered = 0,
+
+    /// <summary>The address is bound (DHCPACK); the grant is durable when the actor answers.</summary>
+    Acked = 1,
+
+    /// <summary>The client may not have the address (DHCPNAK); Reason says why.</summary>
+    Nakked = 2,
+
+    /// <summary>Nothing to give: the pool is exhausted.</summary>
+    NoAddress = 3,
+
+    /// <summary>Release / decline taken, or a message that changes nothing; no reply is sent.</summary>
+    Noted = 4,
+
+    /// <summary>The subnet is not configured on the node owning the lease actor.</summary>
+    UnknownSubnet = 5,
+}
+
+/// <summary>A tentative offer: held in memory only so that two DISCOVERs do not get the same address.</summary>
+public sealed record TentativeOffer(string Mac, string Address, DateTimeOffset Until);
+
+/// <summary>What <see cref="LeaseTable.Decide"/> concluded: the answer, the facts to persist first, and an offer to hold.</summary>
+public sealed record LeaseDecision(
+    LeaseOutcome Outcome,
+    string? Address,
+    DateTimeOffset? ExpiresAt,
+    IReadOnlyList<ILeaseEvent> Events,
+    string? Reason = null,
+    TentativeOffer? Offer = null);
+
+/// <summary>Timings that are policy, not facts: passed to Decide, never read by Apply.</summary>
+public sealed record LeasePolicy
+{
+    public static LeasePolicy Default { get; } = new();
+
+    /// <summary>How long an offered address stays held for its MAC (RFC 2131 §4.3.1 leaves it to the server).</summary>
+    public TimeSpan OfferHold { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a declined address is kept out of the pool.</summary>
+    public TimeSpan DeclineQuarantine { get; init; } = TimeSpan.FromMinutes(10);
+}

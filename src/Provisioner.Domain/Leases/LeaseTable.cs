@@ -1,0 +1,325 @@
+using System.Globalization;
+using Provisioner.Protocols.Dhcp;
+using static Provisioner.Domain.Leases.LeaseCommands;
+using static Provisioner.Domain.Leases.LeaseEvents;
+
+namespace Provisioner.Domain.Leases;
+
+/// <summary>
+/// Address allocation for one subnet. <see cref="Decide"/> holds the rules and never mutates; <see cref="Apply"/>
+/// folds a fact in, is total and deterministic and never reads a clock (expiry is judged against each command's time).
+/// Rules, in order of precedence:
+/// <list type="number">
+/// <item>No two MACs ever hold the same unexpired address (nor is an address offered to two MACs at once).</item>
+/// <item>A reserved address is only ever given to its MAC; that MAC gets it whenever it is free.</item>
+/// <item>A MAC keeps its address across renewals, releases and restarts while nobody else took it.</item>
+/// <item>Otherwise the client's requested address (option 50) when free, then a never-used pool address,
+/// then the address whose lease expired longest ago.</item>
+/// </list>
+/// A renewal that keeps the address and would extend expiry by less than half a lease time decides to no events,
+/// so a retransmitted REQUEST persists nothing.
+/// </summary>
+public static class LeaseTable
+{
+    public static LeaseDecision Decide(LeaseTableState state, SubnetDefinition subnet, LeaseCommand command, LeasePolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(subnet);
+        ArgumentNullException.ThrowIfNull(command);
+        ArgumentNullException.ThrowIfNull(policy);
+
+        return command switch
+        {
+            Offer c => DecideOffer(state, subnet, c, policy),
+            Request c => DecideRequest(state, subnet, c.Mac, c.Address, c.At, renewing: false),
+            Renew c => DecideRequest(state, subnet, c.Mac, c.Address, c.At, renewing: true),
+            Release c => DecideRelease(state, c),
+            Decline c => DecideDecline(state, c, policy),
+            _ => Noted($"unknown command {command.GetType().Name}"),
+        };
+    }
+
+    private static LeaseDecision Noted(string? reason = null) => new(LeaseOutcome.Noted, null, null, [], reason);
+
+    private static LeaseDecision Nak(string reason) => new(LeaseOutcome.Nakked, null, null, [], reason);
+
+    private static LeaseDecision DecideOffer(LeaseTableState state, SubnetDefinition subnet, Offer c, LeasePolicy policy)
+    {
+        var now = c.At;
+        IPv4Address? chosen = null;
+        if (subnet.ReservationFor(c.Mac) is { } reservation && WhyUnavailable(state, subnet, reservation.Address, c.Mac, now) is null)
+        {
+            chosen = reservation.Address;
+        }
+        else if (state.Offers.TryGetValue(c.Mac, out var held) && held.Until > now && IsAvailable(state, subnet, IPv4Address.Parse(held.Address), c.Mac, now))
+        {
+            chosen = IPv4Address.Parse(held.Address);
+        }
+        else if (state.ByMac.TryGetValue(c.Mac, out var previous) && IsAvailable(state, subnet, previous, c.Mac, now))
+        {
+            chosen = previous;
+        }
+        else if (IPv4Address.TryParse(c.Requested, out var requested) && IsAvailable(state, subnet, requested, c.Mac, now))
+        {
+            chosen = requested;
+        }
+        else
+        {
+            chosen = FirstNeverUsed(state, subnet, c.Mac, now) ?? LongestExpired(state, subnet, c.Mac, now);
+        }
+
+        if (chosen is not { } address)
+        {
+            return new LeaseDecision(LeaseOutcome.NoAddress, null, null, [], $"no free address in {subnet.Id} ({subnet.PoolStart}-{subnet.PoolEnd})");
+        }
+
+        var text = address.ToString();
+        return new LeaseDecision(LeaseOutcome.Offered, text, now + subnet.LeaseTime, [], Offer: new TentativeOffer(c.Mac, text, now + policy.OfferHold));
+    }
+
+    private static LeaseDecision DecideRequest(LeaseTableState state, SubnetDefinition subnet, string mac, string addressText, DateTimeOffset now, bool renewing)
+    {
+        if (!IPv4Address.TryParse(addressText, out var address))
+        {
+            return Nak($"'{addressText}' is not an IPv4 address");
+        }
+
+        if (!subnet.Contains(address))
+        {
+            return Nak($"{address} is not on subnet {subnet.Id} ({subnet.Cidr})");
+        }
+
+        if (renewing && !(state.ByMac.TryGetValue(mac, out var current) && current == address && state.Bindings.TryGetValue(address, out var own) && own.Mac == mac))
+        {
+            return Nak($"{mac} holds no lease on {address}");
+        }
+
+        // The reserved address wins over whatever the client asks for, as long as it can have it.
+        if (subnet.ReservationFor(mac) is { } reservation && reservation.Address != address
+            && WhyUnavailable(state, subnet, reservation.Address, mac, now) is null)
+        {
+            return Nak($"{mac} has reserved address {reservation.Address}");
+        }
+
+        if (WhyUnavailable(state, subnet, address, mac, now) is { } why)
+        {
+            return Nak(why);
+        }
+
+        var expiresAt = now + subnet.LeaseTime;
+        if (state.Bindings.TryGetValue(address, out var binding) && binding.Mac == mac && binding.ExpiresAt > now
+            && state.ByMac.TryGetValue(mac, out var bound) && bound == address
+            && expiresAt - binding.ExpiresAt < subnet.LeaseTime / 2)
+        {
+            // A retransmission or an early renewal: the lease stands as it is, nothing to persist.
+            return new LeaseDecision(LeaseOutcome.Acked, address.ToString(), binding.ExpiresAt, []);
+        }
+
+        var text = address.ToString();
+        return new LeaseDecision(LeaseOutcome.Acked, text, expiresAt, [new LeaseGranted(now, mac, text, expiresAt)]);
+    }
+
+    private static LeaseDecision DecideRelease(LeaseTableState state, Release c)
+    {
+        if (IPv4Address.TryParse(c.Address, out var address) && state.HolderOf(address, c.At) == c.Mac)
+        {
+            return new LeaseDecision(LeaseOutcome.Noted, address.ToString(), null, [new LeaseReleased(c.At, c.Mac, address.ToString())]);
+        }
+
+        return Noted($"{c.Mac} holds no lease on {c.Address}");
+    }
+
+    private static LeaseDecision DecideDecline(LeaseTableState state, Decline c, LeasePolicy policy)
+    {
+        if (!IPv4Address.TryParse(c.Address, out var address))
+        {
+            return Noted($"'{c.Address}' is not an IPv4 address");
+        }
+
+        // Only the MAC that was given the address may take it out of service, so one client cannot drain the pool.
+        var offered = state.Offers.TryGetValue(c.Mac, out var offer) && offer.Address == address.ToString();
+        var held = state.Bindings.TryGetValue(address, out var binding) && binding.Mac == c.Mac && binding.ExpiresAt > c.At;
+        if (!offered && !held)
+        {
+            return Noted($"{c.Mac} was not given {address}");
+        }
+
+        var text = address.ToString();
+        return new LeaseDecision(LeaseOutcome.Noted, text, null, [new AddressDeclined(c.At, c.Mac, text, c.At + policy.DeclineQuarantine)]);
+    }
+
+    private static bool IsAvailable(LeaseTableState state, SubnetDefinition subnet, IPv4Address address, string mac, DateTimeOffset now) =>
+        WhyUnavailable(state, subnet, address, mac, now) is null;
+
+    /// <summary>Null when <paramref name="mac"/> may hold <paramref name="address"/> at <paramref name="now"/>; else the reason.</summary>
+    private static string? WhyUnavailable(LeaseTableState state, SubnetDefinition subnet, IPv4Address address, string mac, DateTimeOffset now)
+    {
+        if (!subnet.Contains(address) || address == subnet.Network || address == subnet.Broadcast || address == subnet.Router)
+        {
+            return $"{address} is not a host address for clients on {subnet.Cidr}";
+        }
+
+        var reservation = subnet.ReservationOf(address);
+        if (reservation is not null && reservation.Mac != mac)
+        {
+            return $"{address} is reserved for another machine";
+        }
+
+        if (reservation is null && !subnet.InPool(address))
+        {
+            return $"{address} is outside the pool {subnet.PoolStart}-{subnet.PoolEnd}";
+        }
+
+        if (state.HolderOf(address, now) is { } holder && holder != mac)
+        {
+            return $"{address} is leased to another machine";
+        }
+
+        if (state.OfferedTo.TryGetValue(address, out var offeredTo) && offeredTo != mac
+            && state.Offers.TryGetValue(offeredTo, out var offer) && offer.Until > now && offer.Address == address.ToString())
+        {
+            return $"{address} is offered to another machine";
+        }
+
+        if (state.Quarantine.TryGetValue(address, out var until) && until > now)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"{address} was declined and is quarantined until {until:O}");
+        }
+
+        return null;
+    }
+
+    private static IPv4Address? FirstNeverUsed(LeaseTableState state, SubnetDefinition subnet, string mac, DateTimeOffset now)
+    {
+        for (var value = subnet.PoolStart.Value; value <= subnet.PoolEnd.Value && value >= subnet.PoolStart.Value; value++)
+        {
+            var address = new IPv4Address(value);
+            if (!state.Bindings.ContainsKey(address) && IsAvailable(state, subnet, address, mac, now))
+            {
+                return address;
+            }
+        }
+
+        return null;
+    }
+
+    private static IPv4Address? LongestExpired(LeaseTableState state, SubnetDefinition subnet, string mac, DateTimeOffset now)
+    {
+        IPv4Address? best = null;
+        var bestExpiry = DateTimeOffset.MaxValue;
+        foreach (var (address, binding) in state.Bindings)
+        {
+            if (binding.ExpiresAt < bestExpiry && subnet.InPool(address) && IsAvailable(state, subnet, address, mac, now))
+            {
+                best = address;
+                bestExpiry = binding.ExpiresAt;
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>Holds a tentative offer (in memory only), replacing the MAC's previous one and dropping expired ones.</summary>
+    public static LeaseTableState Hold(LeaseTableState state, TentativeOffer offer)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(offer);
+        var address = IPv4Address.Parse(offer.Address);
+        var pruned = WithoutOffer(state, offer.Mac);
+        if (pruned.Offers.Count >= 256)
+        {
+            // Offers are judged by their own times: whatever expired before this one was made is gone.
+            var made = offer.Until;
+            foreach (var (mac, old) in pruned.Offers)
+            {
+                if (old.Until < made - TimeSpan.FromMinutes(5))
+                {
+                    pruned = WithoutOffer(pruned, mac);
+                }
+            }
+        }
+
+        return pruned with
+        {
+            Offers = pruned.Offers.SetItem(offer.Mac, offer),
+            OfferedTo = pruned.OfferedTo.SetItem(address, offer.Mac),
+        };
+    }
+
+    private static LeaseTableState WithoutOffer(LeaseTableState state, string mac)
+    {
+        if (!state.Offers.TryGetValue(mac, out var old))
+        {
+            return state;
+        }
+
+        var address = IPv4Address.Parse(old.Address);
+        var offeredTo = state.OfferedTo.TryGetValue(address, out var owner) && owner == mac ? state.OfferedTo.Remove(address) : state.OfferedTo;
+        return state with { Offers = state.Offers.Remove(mac), OfferedTo = offeredTo };
+    }
+
+    public static LeaseTableState Apply(LeaseTableState state, ILeaseEvent @event)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(@event);
+
+        switch (@event)
+        {
+            case LeaseGranted e when IPv4Address.TryParse(e.Address, out var address):
+            {
+                var next = WithoutOffer(state, e.Mac);
+                var bindings = next.Bindings;
+                var byMac = next.ByMac;
+                if (byMac.TryGetValue(e.Mac, out var old) && old != address && bindings.TryGetValue(old, out var oldBinding) && oldBinding.Mac == e.Mac)
+                {
+                    // Moving to a new address ends the old lease now.
+                    bindings = bindings.SetItem(old, oldBinding with { ExpiresAt = Min(oldBinding.ExpiresAt, e.At) });
+                }
+
+                if (bindings.TryGetValue(address, out var previous) && previous.Mac != e.Mac
+                    && byMac.TryGetValue(previous.Mac, out var theirs) && theirs == address)
+                {
+                    // The previous (expired) holder loses its affinity to this address.
+                    byMac = byMac.Remove(previous.Mac);
+                }
+
+                return next with
+                {
+                    Bindings = bindings.SetItem(address, new LeaseBinding(e.Mac, e.ExpiresAt)),
+                    ByMac = byMac.SetItem(e.Mac, address),
+                };
+            }
+
+            case LeaseReleased e when IPv4Address.TryParse(e.Address, out var address)
+                && state.Bindings.TryGetValue(address, out var binding) && binding.Mac == e.Mac:
+                return state with { Bindings = state.Bindings.SetItem(address, binding with { ExpiresAt = Min(binding.ExpiresAt, e.At) }) };
+
+            case AddressDeclined e when IPv4Address.TryParse(e.Address, out var address):
+            {
+                var next = state.Offers.TryGetValue(e.Mac, out var offer) && offer.Address == e.Address ? WithoutOffer(state, e.Mac) : state;
+                var bindings = next.Bindings;
+                var byMac = next.ByMac;
+                if (bindings.TryGetValue(address, out var binding) && binding.Mac == e.Mac)
+                {
+                    bindings = bindings.SetItem(address, binding with { ExpiresAt = Min(binding.ExpiresAt, e.At) });
+                }
+
+                if (byMac.TryGetValue(e.Mac, out var current) && current == address)
+                {
+                    byMac = byMac.Remove(e.Mac);
+                }
+
+                return next with { Bindings = bindings, ByMac = byMac, Quarantine = next.Quarantine.SetItem(address, e.QuarantinedUntil) };
+            }
+
+            default:
+                // Total: an event this version cannot use changes nothing.
+                return state;
+        }
+    }
+
+    public static LeaseTableState Replay(string subnetId, IEnumerable<ILeaseEvent> events) =>
+        events.Aggregate(LeaseTableState.Empty(subnetId), Apply);
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+}

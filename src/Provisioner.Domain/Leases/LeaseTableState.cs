@@ -1,0 +1,100 @@
+using System.Collections.Immutable;
+using Provisioner.Protocols.Dhcp;
+
+namespace Provisioner.Domain.Leases;
+
+/// <summary>The last MAC bound to an address and until when. Expired bindings are kept: they remember affinity and use.</summary>
+public readonly record struct LeaseBinding(string Mac, DateTimeOffset ExpiresAt);
+
+/// <summary>
+/// One subnet's lease table, rebuilt by folding <see cref="ILeaseEvent"/>s with <see cref="LeaseTable.Apply"/>.
+/// Immutable maps so Decide stays pure and Apply is O(log n) per event. Offers are held here too but are not
+/// part of <see cref="LeaseTableSnapshot"/>: they are tentative and lost on restart by design.
+/// </summary>
+public sealed record LeaseTableState
+{
+    public static LeaseTableState Empty(string subnetId) => new() { SubnetId = subnetId };
+
+    public string SubnetId { get; init; } = string.Empty;
+
+    /// <summary>Address → last holder. An address absent here was never leased.</summary>
+    public ImmutableDictionary<IPv4Address, LeaseBinding> Bindings { get; init; } = ImmutableDictionary<IPv4Address, LeaseBinding>.Empty;
+
+    /// <summary>MAC → the address it holds or last held (its affinity).</summary>
+    public ImmutableDictionary<string, IPv4Address> ByMac { get; init; } = ImmutableDictionary.Create<string, IPv4Address>(StringComparer.Ordinal);
+
+    /// <summary>Declined addresses and when they may be used again.</summary>
+    public ImmutableDictionary<IPv4Address, DateTimeOffset> Quarantine { get; init; } = ImmutableDictionary<IPv4Address, DateTimeOffset>.Empty;
+
+    /// <summary>Tentative offers by MAC (never persisted).</summary>
+    public ImmutableDictionary<string, TentativeOffer> Offers { get; init; } = ImmutableDictionary.Create<string, TentativeOffer>(StringComparer.Ordinal);
+
+    /// <summary>Offered address → MAC, the reverse of <see cref="Offers"/>.</summary>
+    public ImmutableDictionary<IPv4Address, string> OfferedTo { get; init; } = ImmutableDictionary<IPv4Address, string>.Empty;
+
+    /// <summary>The unexpired lease of <paramref name="mac"/>, if any.</summary>
+    public (IPv4Address Address, DateTimeOffset ExpiresAt)? ActiveLeaseOf(string mac, DateTimeOffset now) =>
+        ByMac.TryGetValue(mac, out var address) && Bindings.TryGetValue(address, out var b) && b.Mac == mac && b.ExpiresAt > now
+            ? (address, b.ExpiresAt)
+            : null;
+
+    /// <summary>Who holds <paramref name="address"/> unexpired at <paramref name="now"/>, or null.</summary>
+    public string? HolderOf(IPv4Address address, DateTimeOffset now) =>
+        Bindings.TryGetValue(address, out var b) && b.ExpiresAt > now ? b.Mac : null;
+
+    public LeaseTableSnapshot ToSnapshot()
+    {
+        var bindings = Bindings.OrderBy(kv => kv.Key).ToArray();
+        var quarantine = Quarantine.OrderBy(kv => kv.Key).ToArray();
+        return new LeaseTableSnapshot(
+            SubnetId,
+            bindings.Select(kv => kv.Key.ToString()).ToArray(),
+            bindings.Select(kv => kv.Value.Mac).ToArray(),
+            bindings.Select(kv => kv.Value.ExpiresAt).ToArray(),
+            bindings.Select(kv => ByMac.TryGetValue(kv.Value.Mac, out var a) && a == kv.Key).ToArray(),
+            quarantine.Select(kv => kv.Key.ToString()).ToArray(),
+            quarantine.Select(kv => kv.Value).ToArray());
+    }
+
+    public static LeaseTableState FromSnapshot(LeaseTableSnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var bindings = ImmutableDictionary.CreateBuilder<IPv4Address, LeaseBinding>();
+        var byMac = ImmutableDictionary.CreateBuilder<string, IPv4Address>(StringComparer.Ordinal);
+        for (var i = 0; i < snapshot.Addresses.Length; i++)
+        {
+            var address = IPv4Address.Parse(snapshot.Addresses[i]);
+            bindings[address] = new LeaseBinding(snapshot.Macs[i], snapshot.ExpiresAt[i]);
+            if (snapshot.Current[i])
+            {
+                byMac[snapshot.Macs[i]] = address;
+            }
+        }
+
+        var quarantine = ImmutableDictionary.CreateBuilder<IPv4Address, DateTimeOffset>();
+        for (var i = 0; i < snapshot.QuarantinedAddresses.Length; i++)
+        {
+            quarantine[IPv4Address.Parse(snapshot.QuarantinedAddresses[i])] = snapshot.QuarantinedUntil[i];
+        }
+
+        return Empty(snapshot.SubnetId) with
+        {
+            Bindings = bindings.ToImmutable(),
+            ByMac = byMac.ToImmutable(),
+            Quarantine = quarantine.ToImmutable(),
+        };
+    }
+}
+
+/// <summary>
+/// A lease table as stored by the snapshot store: parallel arrays of strings and times only, so it stays stable under
+/// Hyperion (STACK.md P7). FROZEN like the events. <see cref="Current"/>[i] says binding i is its MAC's current address.
+/// </summary>
+public sealed record LeaseTableSnapshot(
+    string SubnetId,
+    string[] Addresses,
+    string[] Macs,
+    DateTimeOffset[] ExpiresAt,
+    bool[] Current,
+    string[] QuarantinedAddresses,
+    DateTimeOffset[] QuarantinedUntil);
