@@ -1,0 +1,267 @@
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Logging;
+using Microsoft.Net.Http.Headers;
+using Provisioner.Domain.Machines;
+using Provisioner.Domain.Profiles;
+using Provisioner.Protocols.Dhcp;
+using static Provisioner.Domain.Machines.MachineCommands;
+
+namespace Provisioner.Edge.Http;
+
+/// <summary>
+/// The logic behind <see cref="BootEndpoints"/>: parse, ask the machine, render, report. Thin: the profile rules,
+/// templates and tokens live in Provisioner.Domain, the machine's journey in its actor.
+/// </summary>
+public sealed partial class BootHttpHandler(
+    IMachineGateway gateway,
+    ProfileCatalog catalog,
+    KickstartTokens tokens,
+    BootHttpOptions options,
+    TimeProvider clock,
+    ILogger<BootHttpHandler> logger,
+    IMachineHostnames? hostnames = null)
+{
+    public const string TextPlain = "text/plain; charset=utf-8";
+
+    public async Task<IResult> BootScriptAsync(string mac, HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (!MachineId.TryParse(mac, out var machine))
+        {
+            return Results.Text($"'{BootScripts.Printable(mac)}' is not a MAC address (expected /boot/aa:bb:cc:dd:ee:ff.ipxe)\n", TextPlain, statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        MachineState state;
+        try
+        {
+            state = await gateway.GetAsync(machine, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
+        {
+            BootHttpLog.StateUnavailable(logger, e, machine.Value);
+            return Results.Text(BootScripts.Unavailable(machine, "the machine's state cannot be read"), TextPlain, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        switch (state.Stage)
+        {
+            case MachineStage.Installed or MachineStage.Rebooted:
+                BootHttpLog.ScriptServed(logger, machine.Value, "local disk", state.Stage.ToString());
+                return Results.Text(BootScripts.LocalDisk(machine), TextPlain);
+            case MachineStage.Failed:
+                BootHttpLog.ScriptServed(logger, machine.Value, "failed", state.FailureReason ?? "no reason");
+                return Results.Text(BootScripts.Failed(machine, state.FailureReason), TextPlain);
+        }
+
+        var resolution = ProfileFor(state, machine, context);
+        if (resolution.Profile is not { } profile)
+        {
+            BootHttpLog.NoProfile(logger, machine.Value, resolution.Reason);
+            return Results.Text(BootScripts.NoProfile(machine, "no rule matches it"), TextPlain);
+        }
+
+        string script;
+        try
+        {
+            script = profile.RenderBootScript(TargetFor(machine, state, context));
+        }
+        catch (TemplateRenderException e)
+        {
+            BootHttpLog.RenderFailed(logger, "the boot script", machine.Value, e.Message);
+            return Results.Text(BootScripts.Unavailable(machine, "its profile does not render"), TextPlain, statusCode: StatusCodes.Status500InternalServerError);
+        }
+
+        BootHttpLog.ScriptServed(logger, machine.Value, "install", resolution.Reason);
+        await ReportAsync(machine, new ReportBootScriptServed(clock.GetUtcNow())).ConfigureAwait(false);
+        return Results.Text(script, TextPlain);
+    }
+
+    /// <summary>
+    /// Serves a file under the assets directory (Range, ETag, Last-Modified, HEAD). A complete GET of the kernel or
+    /// initrd of the machine named by <c>?mac=</c> is reported to that machine.
+    /// </summary>
+    public async Task AssetAsync(string? path, HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var file = AssetPathResolver.Resolve(options.AssetsDirectory, path);
+        if (file is null || path is null)
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        var info = new FileInfo(file);
+        var lastModified = new DateTimeOffset(info.LastWriteTimeUtc);
+        // Like nginx: size and mtime, so the tag changes when the file is replaced.
+        var etag = new EntityTagHeaderValue($"\"{info.Length:x}-{lastModified.ToUnixTimeMilliseconds():x}\"");
+        var result = TypedResults.PhysicalFile(file, "application/octet-stream", lastModified: lastModified, entityTag: etag, enableRangeProcessing: true);
+        await result.ExecuteAsync(context).ConfigureAwait(false);
+
+        if (HttpMethods.IsGet(context.Request.Method)
+            && context.Response.StatusCode == StatusCodes.Status200OK
+            && !context.RequestAborted.IsCancellationRequested
+            && catalog.IsBootAsset(path)
+            && MachineId.TryParse(context.Request.Query["mac"].ToString(), out var machine))
+        {
+            await ReportFetchAsync(machine, path, context).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<IResult> KickstartAsync(string token, HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (!tokens.TryVerify(token, out var machine))
+        {
+            BootHttpLog.BadToken(logger, "/ks", Client(context));
+            return EmptyNotFound();
+        }
+
+        MachineState state;
+        try
+        {
+            state = await gateway.GetAsync(machine, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
+        {
+            BootHttpLog.StateUnavailable(logger, e, machine.Value);
+            return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+        }
+
+        var resolution = ProfileFor(state, machine, context);
+        if (resolution.Profile is not { } profile)
+        {
+            BootHttpLog.NoProfile(logger, machine.Value, resolution.Reason);
+            return EmptyNotFound();
+        }
+
+        var target = TargetFor(machine, state, context);
+        var kickstart = profile.RenderKickstart(target);
+        BootHttpLog.KickstartServed(logger, machine.Value, target.Hostname, profile.Name);
+        await ReportAsync(machine, new ReportKickstartFetched(clock.GetUtcNow())).ConfigureAwait(false);
+        return Results.Text(kickstart, TextPlain);
+    }
+
+    /// <summary>%post of the installer: the disk holds an OS now.</summary>
+    public Task<IResult> PhoneHomeAsync(string token, HttpContext context) =>
+        PhonedHomeAsync(token, context, "/phone-home", "installed", new ReportInstalled(clock.GetUtcNow()));
+
+    /// <summary>The installed system's first boot.</summary>
+    public Task<IResult> BootedAsync(string token, HttpContext context) =>
+        PhonedHomeAsync(token, context, "/booted", "booted", new ReportBooted(clock.GetUtcNow()));
+
+    private async Task<IResult> PhonedHomeAsync(string token, HttpContext context, string route, string what, MachineCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (!tokens.TryVerify(token, out var machine))
+        {
+            BootHttpLog.BadToken(logger, route, Client(context));
+            return EmptyNotFound();
+        }
+
+        MachineAnswer answer;
+        try
+        {
+            answer = await gateway.ExecuteAsync(machine, command, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            BootHttpLog.ReportFailed(logger, e, command.GetType().Name, machine.Value);
+            return Results.Text("not recorded, try again\n", TextPlain, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        BootHttpLog.PhonedHome(logger, machine.Value, what, answer.Outcome.ToString());
+        return answer.Outcome == DecisionOutcome.Rejected
+            ? Results.Text($"{machine}: {answer.Reason}\n", TextPlain, statusCode: StatusCodes.Status409Conflict)
+            : Results.Text($"{machine} {what}\n", TextPlain);
+    }
+
+    private async Task ReportFetchAsync(MachineId machine, string path, HttpContext context)
+    {
+        MachineState state;
+        try
+        {
+            state = await gateway.GetAsync(machine, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            BootHttpLog.ReportFailed(logger, e, "fetch of " + path, machine.Value);
+            return;
+        }
+
+        if (ProfileFor(state, machine, context).Profile is not { } profile)
+        {
+            return;
+        }
+
+        var now = clock.GetUtcNow();
+        if (!profile.KernelIsUrl && profile.Kernel == path)
+        {
+            await ReportAsync(machine, new ReportKernelFetched(now, path)).ConfigureAwait(false);
+        }
+
+        if (!profile.InitrdIsUrl && profile.Initrd == path)
+        {
+            await ReportAsync(machine, new ReportInitrdFetched(now, path)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reports never fail a response: what was served was served; the machine's deadline covers a lost report.</summary>
+    private async Task ReportAsync(MachineId machine, MachineCommand command)
+    {
+        try
+        {
+            var answer = await gateway.ExecuteAsync(machine, command, CancellationToken.None).ConfigureAwait(false);
+            BootHttpLog.Reported(logger, command.GetType().Name, machine.Value, answer.Outcome.ToString(), answer.Reason);
+        }
+        catch (Exception e)
+        {
+            BootHttpLog.ReportFailed(logger, e, command.GetType().Name, machine.Value);
+        }
+    }
+
+    /// <summary>
+    /// The profile chosen when the machine DHCP'd (kept in its state) if it still exists, else the rules, matched on the
+    /// machine's leased address or, failing that, the address the request came from.
+    /// </summary>
+    private ProfileResolution ProfileFor(MachineState state, MachineId machine, HttpContext context)
+    {
+        if (catalog.Find(state.Profile) is { } chosen)
+        {
+            return new ProfileResolution(chosen, $"profile {chosen.Name} chosen at boot");
+        }
+
+        return catalog.Resolve(machine, AddressOf(state, context));
+    }
+
+    private BootTarget TargetFor(MachineId machine, MachineState state, HttpContext context)
+    {
+        var fallback = BootTarget.DefaultHostname(machine);
+        var hostname = hostnames?.HostnameOf(machine);
+        if (hostname is not null && !HostnamePattern().IsMatch(hostname))
+        {
+            BootHttpLog.BadHostname(logger, BootScripts.Printable(hostname), machine.Value, fallback);
+            hostname = null;
+        }
+
+        return new BootTarget(machine, hostname ?? fallback, AddressOf(state, context), options.BaseUrl, tokens.Issue(machine));
+    }
+
+    private static IPv4Address? AddressOf(MachineState state, HttpContext context)
+    {
+        if (IPv4Address.TryParse(state.Address, out var leased))
+        {
+            return leased;
+        }
+
+        return IPv4Address.TryFrom(context.Connection.RemoteIpAddress, out var remote) ? remote : null;
+    }
+
+    private static string Client(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+
+    /// <summary>404 with nothing in it: a wrong token learns nothing (not even that the route exists for other tokens).</summary>
+    private static IResult EmptyNotFound() => Results.StatusCode(StatusCodes.Status404NotFound);
+
+    [GeneratedRegex(@"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")]
+    private static partial Regex HostnamePattern();
+}

@@ -1,0 +1,83 @@
+using System.Globalization;
+using System.Net;
+using Akka.Configuration;
+
+namespace Provisioner.Edge.Http;
+
+/// <summary>
+/// Settings of the HTTP boot endpoints, bound from the <c>provisioner.edge</c> section of the HOCON:
+/// <c>address</c> and <c>http.listen</c>'s port make the URLs written into boot scripts and kickstarts,
+/// <c>http.assets</c> is the directory served at <c>/assets/</c>, <c>config-dir</c> holds profiles and rules.
+/// </summary>
+public sealed record BootHttpOptions
+{
+    public const string TokenKeyFile = "token.key";
+
+    /// <summary>The edge's IPv4 address on the segment, as machines reach it.</summary>
+    public required string EdgeAddress { get; init; }
+
+    /// <summary>The TCP port machines reach the HTTP endpoints on (the port of <see cref="Listen"/>).</summary>
+    public required int Port { get; init; }
+
+    /// <summary>The Kestrel listen URL (e.g. <c>http://0.0.0.0:8080</c>); the integrator hosts the endpoints on it.</summary>
+    public required string Listen { get; init; }
+
+    public required string AssetsDirectory { get; init; }
+
+    public required string ConfigDirectory { get; init; }
+
+    /// <summary>Where <c>token.key</c> (the kickstart token secret) lives.</summary>
+    public required string DataDirectory { get; init; }
+
+    /// <summary><c>http://&lt;edge.address&gt;:&lt;port&gt;</c>, the prefix of every URL the endpoints hand out.</summary>
+    public string BaseUrl => string.Create(CultureInfo.InvariantCulture, $"http://{EdgeAddress}:{Port}");
+
+    public string TokenKeyPath => Path.Combine(DataDirectory, TokenKeyFile);
+
+    /// <summary>Binds <paramref name="edgeSection"/> (<c>provisioner.edge</c>); a bad key throws naming its full path.</summary>
+    public static BootHttpOptions FromConfig(Config edgeSection, string dataDir)
+    {
+        ArgumentNullException.ThrowIfNull(edgeSection);
+        ArgumentException.ThrowIfNullOrWhiteSpace(dataDir);
+
+        var address = Required(edgeSection, "address");
+        if (!IPAddress.TryParse(address, out var ip) || ip.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+        {
+            throw Bad("address", $"'{address}' is not an IPv4 address");
+        }
+
+        if (ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.Broadcast))
+        {
+            throw Bad("address", $"'{address}' cannot be reached by machines; name this edge's address on the segment");
+        }
+
+        var listen = Required(edgeSection, "http.listen");
+        if (!Uri.TryCreate(listen, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
+        {
+            throw Bad("http.listen", $"'{listen}' is not an http:// URL (e.g. http://0.0.0.0:8080)");
+        }
+
+        if (uri.Port is <= 0 or > IPEndPoint.MaxPort)
+        {
+            throw Bad("http.listen", $"'{listen}' needs a fixed TCP port: boot URLs carry it");
+        }
+
+        return new BootHttpOptions
+        {
+            EdgeAddress = address,
+            Port = uri.Port,
+            Listen = listen,
+            AssetsDirectory = Required(edgeSection, "http.assets"),
+            ConfigDirectory = Required(edgeSection, "config-dir"),
+            DataDirectory = dataDir,
+        };
+    }
+
+    private static ConfigurationException Bad(string key, string reason) => new($"provisioner.edge.{key}: {reason}");
+
+    private static string Required(Config c, string key)
+    {
+        var value = c.HasPath(key) ? c.GetString(key) : null;
+        return string.IsNullOrWhiteSpace(value) ? throw Bad(key, "missing") : value.Trim();
+    }
+}
