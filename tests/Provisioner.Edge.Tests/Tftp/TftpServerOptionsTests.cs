@@ -1,0 +1,82 @@
+using System.Net;
+using Akka.Configuration;
+using Provisioner.Edge.Tftp;
+
+namespace Provisioner.Edge.Tests.Tftp;
+
+public sealed class TftpServerOptionsTests
+{
+    private static Config Edge(string overrides = "")
+    {
+        var defaults = ConfigurationFactory.ParseString(File.ReadAllText(FindDefaults()));
+        var config = string.IsNullOrEmpty(overrides) ? defaults : ConfigurationFactory.ParseString(overrides).WithFallback(defaults);
+        return config.GetConfig("provisioner.edge");
+    }
+
+    private static string FindDefaults()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "hocon", "defaults.conf")))
+        {
+            dir = dir.Parent;
+        }
+
+        return Path.Combine(dir?.FullName ?? "/work/main", "hocon", "defaults.conf");
+    }
+
+    [Fact]
+    public void Shipped_defaults_bind()
+    {
+        var options = TftpServerOptions.FromConfig(Edge());
+
+        Assert.False(options.Enabled);
+        Assert.Equal(69, options.Port);
+        Assert.Equal(IPAddress.Loopback, options.BindAddress);
+        Assert.Equal(string.Empty, options.Interface);
+        Assert.Equal("/usr/lib/ipxe", options.Root);
+        Assert.Equal(1468, options.MaxBlockSize);
+        Assert.Equal(64, options.MaxWindowSize);
+        Assert.Equal(TimeSpan.FromSeconds(1), options.Timeout);
+        Assert.Equal(5, options.Retries);
+        Assert.Equal(268435456, options.CacheBytes);
+        Assert.Equal(string.Empty, options.WriteDirectory);
+    }
+
+    [Fact]
+    public void Overrides_bind()
+    {
+        var options = TftpServerOptions.FromConfig(Edge(
+            "provisioner.edge { interface = br0, address = \"10.77.1.1\", tftp { enabled = on, port = 1069, root = \"/srv/tftp\", max-block-size = 8192, max-window-size = 16, timeout = 2500ms, retries = 3, cache-bytes = 64m } }"));
+
+        Assert.True(options.Enabled);
+        Assert.Equal(IPAddress.Parse("10.77.1.1"), options.BindAddress);
+        Assert.Equal("br0", options.Interface);
+        Assert.Equal(1069, options.Port);
+        Assert.Equal("/srv/tftp", options.Root);
+        Assert.Equal(8192, options.MaxBlockSize);
+        Assert.Equal(16, options.MaxWindowSize);
+        Assert.Equal(TimeSpan.FromMilliseconds(2500), options.Timeout);
+        Assert.Equal(3, options.Retries);
+        Assert.Equal(64L * 1024 * 1024, options.CacheBytes);
+    }
+
+    [Theory]
+    [InlineData("tftp.max-block-size = 7", "provisioner.edge.tftp.max-block-size")]
+    [InlineData("tftp.max-block-size = 65465", "provisioner.edge.tftp.max-block-size")]
+    [InlineData("tftp.max-block-size = big", "provisioner.edge.tftp.max-block-size")]
+    [InlineData("tftp.max-window-size = 0", "provisioner.edge.tftp.max-window-size")]
+    [InlineData("tftp.port = 70000", "provisioner.edge.tftp.port")]
+    [InlineData("tftp.timeout = 0s", "provisioner.edge.tftp.timeout")]
+    [InlineData("tftp.timeout = soon", "provisioner.edge.tftp.timeout")]
+    [InlineData("tftp.retries = -1", "provisioner.edge.tftp.retries")]
+    [InlineData("tftp.cache-bytes = lots", "provisioner.edge.tftp.cache-bytes")]
+    [InlineData("tftp.root = \"\"", "provisioner.edge.tftp.root")]
+    [InlineData("tftp.enabled = maybe", "provisioner.edge.tftp.enabled")]
+    [InlineData("address = \"not-an-ip\"", "provisioner.edge.address")]
+    public void Bad_values_fail_naming_the_full_key(string setting, string key)
+    {
+        var e = Assert.Throws<ConfigurationException>(() => TftpServerOptions.FromConfig(Edge("provisioner.edge." + setting)));
+
+        Assert.StartsWith(key + ":", e.Message);
+    }
+}

@@ -1,0 +1,113 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Provisioner.Edge.Tftp;
+
+namespace Provisioner.Edge.Tests.Tftp;
+
+public sealed class RecordingObserver : ITftpTransferObserver
+{
+    public ConcurrentQueue<TftpTransferRecord> Completed { get; } = new();
+
+    public ConcurrentQueue<(TftpTransferRecord Record, string Reason)> Failed { get; } = new();
+
+    public void TransferCompleted(TftpTransferRecord record) => Completed.Enqueue(record);
+
+    public void TransferFailed(TftpTransferRecord record, string reason) => Failed.Enqueue((record, reason));
+}
+
+public sealed class ListLogger<T> : ILogger<T>
+{
+    public ConcurrentQueue<(LogLevel Level, string Message)> Entries { get; } = new();
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        Entries.Enqueue((logLevel, formatter(state, exception)));
+}
+
+/// <summary>A server on 127.0.0.1, port 0, over a fresh temporary root; disposing stops it and deletes the root.</summary>
+public sealed class ServerScope : IAsyncDisposable
+{
+    private ServerScope(string root, TftpServer server, RecordingObserver observer, ListLogger<TftpServer> logger)
+    {
+        Root = root;
+        Server = server;
+        Observer = observer;
+        Logger = logger;
+    }
+
+    public string Root { get; }
+
+    public TftpServer Server { get; }
+
+    public RecordingObserver Observer { get; }
+
+    public ListLogger<TftpServer> Logger { get; }
+
+    public IPEndPoint EndPoint => Server.LocalEndPoint!;
+
+    public static async Task<ServerScope> StartAsync(Func<TftpServerOptions, TftpServerOptions>? configure = null, Action<string>? populate = null)
+    {
+        var root = Path.Combine(Path.GetTempPath(), "tftp-test-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(root);
+        populate?.Invoke(root);
+        var options = new TftpServerOptions
+        {
+            Enabled = true,
+            BindAddress = IPAddress.Loopback,
+            Port = 0,
+            Root = root,
+            Timeout = TimeSpan.FromMilliseconds(500),
+            Retries = 5,
+            CacheBytes = 64L * 1024 * 1024,
+        };
+        options = configure?.Invoke(options) ?? options;
+        var observer = new RecordingObserver();
+        var logger = new ListLogger<TftpServer>();
+        var server = new TftpServer(options, observer, logger);
+        await server.StartAsync(CancellationToken.None);
+        return new ServerScope(root, server, observer, logger);
+    }
+
+    public string Write(string relative, byte[] content)
+    {
+        var path = Path.Combine(Root, relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, content);
+        return path;
+    }
+
+    /// <summary>Waits until no transfer is running (the observer has been told about all of them).</summary>
+    public async Task DrainAsync(TimeSpan? limit = null)
+    {
+        var deadline = DateTime.UtcNow + (limit ?? TimeSpan.FromSeconds(20));
+        while (Server.ActiveTransfers > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(0, Server.ActiveTransfers);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Server.DisposeAsync();
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    public static byte[] RandomBytes(int length, int seed)
+    {
+        var bytes = new byte[length];
+        new Random(seed).NextBytes(bytes);
+        return bytes;
+    }
+}
