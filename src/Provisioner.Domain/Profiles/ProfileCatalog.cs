@@ -418,7 +418,7 @@ public sealed partial class ProfileCatalog
 
     private static string? ValidateAsset(string value)
     {
-        if (Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme.Length > 1)
+        if (!value.StartsWith('/') && Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme.Length > 1)
         {
             return BootUrls.IsAbsoluteHttpUrl(value) ? null : $"'{value}' is neither an http(s) URL nor a path under the assets directory";
         }
@@ -428,7 +428,7 @@ public sealed partial class ProfileCatalog
 
     private static string? ValidateRepo(string value)
     {
-        if (Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme.Length > 1)
+        if (!value.StartsWith('/') && Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme.Length > 1)
         {
             return uri.Scheme is "http" or "https" or "ftp" ? null : $"'{value}' is not an http, https or ftp URL";
         }
