@@ -1,0 +1,127 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Provisioner.Domain.Machines;
+using static Provisioner.Domain.Machines.MachineCommands;
+
+namespace Provisioner.Edge.Tests.Http;
+
+public sealed class BootScriptEndpointTests
+{
+    private static readonly MachineId Mac = MachineId.Parse("aa:bb:cc:dd:ee:ff");
+
+    [Fact]
+    public async Task Script_for_a_new_machine_boots_the_profile_kernel_initrd_and_kickstart()
+    {
+        await using var http = await BootHttpFixture.StartAsync();
+
+        var response = await http.Client.GetAsync("/boot/aa:bb:cc:dd:ee:ff.ipxe");
+        var script = await response.Content.ReadAsStringAsync();
+        var lines = script.Split('\n');
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("#!ipxe", lines[0]);
+        var token = http.Tokens.Issue(Mac);
+        Assert.Contains(
+            $"kernel {http.BaseUrl}/assets/os/vmlinuz?mac=aa:bb:cc:dd:ee:ff initrd=initrd.img ip=dhcp inst.repo={http.BaseUrl}/assets/os ks={http.BaseUrl}/ks/{token}",
+            lines);
+        Assert.Contains($"initrd --name initrd.img {http.BaseUrl}/assets/os/initrd.img?mac=aa:bb:cc:dd:ee:ff", lines);
+        Assert.Equal("boot", lines.Last(l => l.Length > 0));
+        Assert.Single(http.Gateway.Sent<ReportBootScriptServed>(Mac));
+    }
+
+    [Fact]
+    public async Task Any_mac_spelling_is_normalised()
+    {
+        await using var http = await BootHttpFixture.StartAsync();
+
+        var script = await http.Client.GetStringAsync("/boot/AA-BB-CC-DD-EE-FF.ipxe");
+
+        Assert.Contains("?mac=aa:bb:cc:dd:ee:ff ", script);
+        Assert.Single(http.Gateway.Sent<ReportBootScriptServed>(Mac));
+    }
+
+    [Theory]
+    [InlineData(MachineStage.Installed)]
+    [InlineData(MachineStage.Rebooted)]
+    public async Task Installed_machine_boots_its_local_disk_never_a_reinstall(MachineStage stage)
+    {
+        await using var http = await BootHttpFixture.StartAsync();
+        http.Gateway.Set(Mac, stage);
+
+        var script = await http.Client.GetStringAsync("/boot/aa:bb:cc:dd:ee:ff.ipxe");
+
+        Assert.StartsWith("#!ipxe\n", script);
+        Assert.Contains("sanboot --no-describe --drive 0x80 || exit\n", script);
+        Assert.DoesNotContain("kernel ", script);
+        Assert.Empty(http.Gateway.Commands);
+    }
+
+    [Fact]
+    public async Task Failed_machine_is_told_why_and_exits()
+    {
+        await using var http = await BootHttpFixture.StartAsync();
+        http.Gateway.Set(Mac, MachineStage.Failed, failure: "3 missed deadlines, the last in KernelFetched\necho $(evil)");
+
+        var script = await http.Client.GetStringAsync("/boot/aa:bb:cc:dd:ee:ff.ipxe");
+        var lines = script.Split('\n');
+
+        Assert.Equal("#!ipxe", lines[0]);
+        Assert.Contains(lines, l => l.StartsWith("echo ", StringComparison.Ordinal) && l.Contains("3 missed deadlines, the last in KernelFetched?echo ?(evil)"));
+        Assert.Contains("exit", lines);
+        Assert.DoesNotContain("kernel ", script);
+        Assert.DoesNotContain("$", script);
+    }
+
+    [Theory]
+    [InlineData("/boot/not-a-mac.ipxe")]
+    [InlineData("/boot/aa:bb:cc:dd:ee.ipxe")]
+    [InlineData("/boot/aa:bb:cc:dd:ee:zz.ipxe")]
+    public async Task Bad_mac_is_a_400(string path)
+    {
+        await using var http = await BootHttpFixture.StartAsync();
+
+        var response = await http.Client.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Empty(http.Gateway.Commands);
+    }
+
+    [Fact]
+    public async Task Machine_without_a_profile_gets_a_script_that_says_so_and_a_warning_is_logged()
+    {
+        await using var http = await BootHttpFixture.StartAsync("mac 00:11:22:33:44:55 lab");
+
+        var script = await http.Client.GetStringAsync("/boot/aa:bb:cc:dd:ee:ff.ipxe");
+
+        Assert.StartsWith("#!ipxe\n", script);
+        Assert.Contains("no install profile for aa:bb:cc:dd:ee:ff", script);
+        Assert.Contains("exit", script);
+        Assert.Empty(http.Gateway.Commands);
+        Assert.Contains(http.Logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("aa:bb:cc:dd:ee:ff") && e.Message.Contains("no profile"));
+    }
+
+    [Fact]
+    public async Task Subnet_rule_matches_the_leased_address_kept_in_the_machine_state()
+    {
+        await using var http = await BootHttpFixture.StartAsync("subnet 10.33.0.0/16 lab");
+        http.Gateway.Set(Mac, MachineStage.NbpServed, address: "10.33.1.150");
+
+        var script = await http.Client.GetStringAsync("/boot/aa:bb:cc:dd:ee:ff.ipxe");
+
+        Assert.Contains("kernel ", script);
+    }
+
+    [Fact]
+    public async Task A_failing_report_does_not_fail_the_script()
+    {
+        await using var http = await BootHttpFixture.StartAsync();
+        http.Gateway.FailExecute = true;
+
+        var response = await http.Client.GetAsync("/boot/aa:bb:cc:dd:ee:ff.ipxe");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("kernel ", await response.Content.ReadAsStringAsync());
+        Assert.Contains(http.Logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("could not report ReportBootScriptServed"));
+    }
+}
