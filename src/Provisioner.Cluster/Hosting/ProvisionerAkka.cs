@@ -7,6 +7,7 @@ using Akka.Hosting;
 using Akka.Persistence.Sql.Hosting;
 using Akka.Remote.Hosting;
 using Microsoft.Data.Sqlite;
+using Provisioner.Cluster.Leases;
 using Provisioner.Cluster.Machines;
 using Provisioner.Cluster.ReadModel;
 
@@ -37,6 +38,8 @@ public static class ProvisionerAkka
             "Provisioner.Domain.Machines.IMachineEvent, Provisioner.Domain" = hyperion
             "Provisioner.Domain.Machines.MachineState, Provisioner.Domain" = hyperion
             "Provisioner.Domain.Machines.MachineCommand, Provisioner.Domain" = hyperion
+            "Provisioner.Domain.Leases.ILeaseEvent, Provisioner.Domain" = hyperion
+            "Provisioner.Domain.Leases.LeaseTableSnapshot, Provisioner.Domain" = hyperion
           }
         }
         """);
@@ -105,6 +108,8 @@ public static class ProvisionerAkka
         {
             builder.WithShardRegionProxy<MachineRegion>(MachineTypeName, Roles.Core, extractor);
         }
+
+        builder.AddSubnetLeaseRegion(settings);
 
         if (settings.SeedNodes.Count == 0)
         {

@@ -1,0 +1,158 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Provisioner.Domain.Leases;
+using static Provisioner.Cluster.Leases.SubnetLeaseProtocol;
+
+namespace Provisioner.Cluster.Leases;
+
+/// <summary>
+/// One subnet, one persistent actor: the single owner of its addresses (DESIGN.md "one owner per fact"), a thin
+/// shell around <see cref="LeaseTable.Decide"/> and <see cref="LeaseTable.Apply"/>.
+/// </summary>
+/// <remarks>
+/// Throughput without giving up durability: a decision's events are applied to the in-memory table at once (so the
+/// next REQUEST, arriving while the write is in flight, already sees the address taken) and persisted with
+/// <c>PersistAllAsync</c>; Akka queues every persist made while a write is outstanding into the next journal write, so
+/// many concurrent REQUESTs share one round trip. Each ACK is sent from its persist handler, i.e. only when durable.
+/// An answer that needs no event (a retransmitted REQUEST) goes through <c>DeferAsync</c>, so it still waits for
+/// any grant it depends on that is not yet durable. A failed or rejected write stops the actor; it recovers the
+/// durable table on the next message, and the optimistic grants that never became durable are never acknowledged.
+/// Offers are held in memory only. Snapshots are taken every N events, at a moment no write is in flight.
+/// </remarks>
+public sealed class SubnetLeaseActor : ReceivePersistentActor
+{
+    public const string PersistencePrefix = "subnet-";
+
+    private readonly SubnetDefinition? _subnet;
+    private readonly SubnetLeaseSettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly string _subnetId;
+    private LeaseTableState _state;
+    private int _inFlight;
+    private int _maxInFlight;
+    private long _eventsPersisted;
+    private long _sinceSnapshot;
+
+    public SubnetLeaseActor(string subnetId, SubnetDefinition? subnet, SubnetLeaseSettings settings)
+    {
+        _subnetId = subnetId;
+        _subnet = subnet;
+        _settings = settings;
+        _state = LeaseTableState.Empty(subnetId);
+        PersistenceId = PersistencePrefix + subnetId;
+
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is LeaseTableSnapshot snapshot)
+            {
+                _state = LeaseTableState.FromSnapshot(snapshot);
+            }
+        });
+        Recover<ILeaseEvent>(e =>
+        {
+            _state = LeaseTable.Apply(_state, e);
+            _sinceSnapshot++;
+        });
+
+        Command<Offer>(m => Handle(m.Mac, new LeaseCommands.Offer(m.At, m.Mac, m.Requested)));
+        Command<Request>(m => Handle(m.Mac, m.Renewing ? new LeaseCommands.Renew(m.At, m.Mac, m.Address) : new LeaseCommands.Request(m.At, m.Mac, m.Address)));
+        Command<Release>(m => Handle(m.Mac, new LeaseCommands.Release(m.At, m.Mac, m.Address)));
+        Command<Decline>(m => Handle(m.Mac, new LeaseCommands.Decline(m.At, m.Mac, m.Address)));
+        Command<Inform>(m =>
+        {
+            var lease = _state.ActiveLeaseOf(m.Mac, m.At);
+            Reply(Sender, new LeaseResult(_subnetId, m.Mac, _subnet is null ? LeaseOutcome.UnknownSubnet : LeaseOutcome.Noted, lease?.Address.ToString(), lease?.ExpiresAt, null));
+        });
+        Command<GetLeases>(_ => Reply(Sender, new LeaseList(
+            _subnetId,
+            _state.Bindings.OrderBy(kv => kv.Key).Select(kv => new LeaseInfo(kv.Value.Mac, kv.Key.ToString(), kv.Value.ExpiresAt)).ToArray(),
+            _eventsPersisted,
+            _maxInFlight)));
+        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "subnet {SubnetId}: snapshot failed", _subnetId));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => _log.Warning(f.Cause, "subnet {SubnetId}: deleting old snapshots failed", _subnetId));
+    }
+
+    public override string PersistenceId { get; }
+
+    private void Handle(string mac, LeaseCommand command)
+    {
+        var sender = Sender;
+        if (_subnet is null)
+        {
+            sender.Tell(new LeaseResult(_subnetId, mac, LeaseOutcome.UnknownSubnet, null, null, $"subnet '{_subnetId}' is not configured on this node"));
+            return;
+        }
+
+        var decision = LeaseTable.Decide(_state, _subnet, command, _settings.Policy);
+        if (decision.Offer is { } offer)
+        {
+            _state = LeaseTable.Hold(_state, offer);
+        }
+
+        var result = new LeaseResult(_subnetId, mac, decision.Outcome, decision.Address, decision.ExpiresAt, decision.Reason);
+        if (decision.Events.Count == 0)
+        {
+            Reply(sender, result);
+            return;
+        }
+
+        foreach (var e in decision.Events)
+        {
+            _state = LeaseTable.Apply(_state, e);
+        }
+
+        var remaining = decision.Events.Count;
+        _inFlight += remaining;
+        _maxInFlight = Math.Max(_maxInFlight, _inFlight);
+        PersistAllAsync(decision.Events, _ =>
+        {
+            _inFlight--;
+            _eventsPersisted++;
+            _sinceSnapshot++;
+            if (--remaining == 0)
+            {
+                sender.Tell(result);
+            }
+
+            MaybeSnapshot();
+        });
+    }
+
+    /// <summary>Answers at once when nothing is in flight, else after every earlier write is durable.</summary>
+    private void Reply(IActorRef sender, object result)
+    {
+        if (_inFlight == 0)
+        {
+            sender.Tell(result);
+        }
+        else
+        {
+            DeferAsync(result, r => sender.Tell(r));
+        }
+    }
+
+    private void MaybeSnapshot()
+    {
+        // Only when nothing is in flight: then the in-memory table is exactly the durable one.
+        if (_inFlight == 0 && _sinceSnapshot >= _settings.SnapshotEvery)
+        {
+            _sinceSnapshot = 0;
+            SaveSnapshot(_state.ToSnapshot());
+        }
+    }
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        // The table already holds the rejected grant; only a restart from the journal makes it true again.
+        _log.Error(cause, "subnet {SubnetId}: journal rejected {Event}; restarting from the journal", _subnetId, @event.GetType().Name);
+        Context.Stop(Self);
+    }
+}
+
+public sealed record SubnetLeaseSettings(LeasePolicy Policy, int SnapshotEvery)
+{
+    public static SubnetLeaseSettings Default { get; } = new(LeasePolicy.Default, 500);
+}

@@ -1,0 +1,51 @@
+using Akka.Cluster.Sharding;
+using Provisioner.Domain.Leases;
+
+namespace Provisioner.Cluster.Leases;
+
+/// <summary>A message for one subnet's lease actor: the entity id is the subnet id from configuration.</summary>
+public interface IWithSubnetId : IProvisionerMessage
+{
+    string SubnetId { get; }
+}
+
+/// <summary>
+/// Messages to and from lease actors (sharded by <see cref="IWithSubnetId.SubnetId"/>). Primitives and strings only;
+/// MACs normalised (<c>aa:bb:cc:dd:ee:ff</c>), addresses dotted quads, times as observed by the edge.
+/// Every command is answered with <see cref="LeaseResult"/>; an ACK only once its grant is durable.
+/// </summary>
+public static class SubnetLeaseProtocol
+{
+    /// <summary>DHCPDISCOVER. <paramref name="Requested"/> is option 50.</summary>
+    public sealed record Offer(string SubnetId, string Mac, string? Requested, DateTimeOffset At) : IWithSubnetId;
+
+    /// <summary>DHCPREQUEST; <paramref name="Renewing"/> when ciaddr is set (RENEWING/REBINDING, RFC 2131 §4.3.2).</summary>
+    public sealed record Request(string SubnetId, string Mac, string Address, bool Renewing, DateTimeOffset At) : IWithSubnetId;
+
+    public sealed record Release(string SubnetId, string Mac, string Address, DateTimeOffset At) : IWithSubnetId;
+
+    public sealed record Decline(string SubnetId, string Mac, string Address, DateTimeOffset At) : IWithSubnetId;
+
+    /// <summary>DHCPINFORM: nothing is allocated; the answer carries the MAC's active lease, if any.</summary>
+    public sealed record Inform(string SubnetId, string Mac, DateTimeOffset At) : IWithSubnetId;
+
+    /// <summary>Every binding of the subnet (current ones and expired ones still remembered). Answered with <see cref="LeaseList"/>.</summary>
+    public sealed record GetLeases(string SubnetId) : IWithSubnetId;
+
+    public sealed record LeaseResult(string SubnetId, string Mac, LeaseOutcome Outcome, string? Address, DateTimeOffset? ExpiresAt, string? Reason) : IProvisionerMessage;
+
+    public sealed record LeaseInfo(string Mac, string Address, DateTimeOffset ExpiresAt) : IProvisionerMessage;
+
+    /// <summary><paramref name="MaxWritesInFlight"/>: most persist calls outstanding at once since start (above 1 = grants shared journal writes).</summary>
+    public sealed record LeaseList(string SubnetId, LeaseInfo[] Leases, long EventsPersisted, int MaxWritesInFlight) : IProvisionerMessage;
+}
+
+/// <summary>Routes <see cref="IWithSubnetId"/> messages to shards by a stable hash of the subnet id.</summary>
+public sealed class SubnetMessageExtractor(int maxNumberOfShards) : HashCodeMessageExtractor(maxNumberOfShards)
+{
+    public override string EntityId(object message) => message switch
+    {
+        IWithSubnetId m => m.SubnetId,
+        _ => null!,
+    };
+}

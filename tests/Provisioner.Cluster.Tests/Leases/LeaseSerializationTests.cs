@@ -1,0 +1,50 @@
+using Akka.Serialization;
+using Provisioner.Cluster.Leases;
+using Provisioner.Cluster.Tests.Serialization;
+using Provisioner.Domain.Leases;
+using static Provisioner.Cluster.Leases.SubnetLeaseProtocol;
+using static Provisioner.Domain.Leases.LeaseEvents;
+
+namespace Provisioner.Cluster.Tests.Leases;
+
+/// <summary>
+/// Lease messages, events and the snapshot are bound to Hyperion and round-trip unchanged. These samples are also what
+/// <c>SerializerPinTests.Samples</c> needs (its completeness test lists every IProvisionerMessage type).
+/// </summary>
+public sealed class LeaseSerializationTests(SerializationSystem fixture) : IClassFixture<SerializationSystem>
+{
+    private const string Mac = "52:54:00:12:34:56";
+    private static readonly DateTimeOffset At = new(2026, 11, 25, 10, 15, 30, 123, TimeSpan.FromHours(2));
+
+    public static readonly IReadOnlyList<object> Samples =
+    [
+        new LeaseGranted(At, Mac, "10.0.0.11", At.AddHours(1)),
+        new LeaseReleased(At, Mac, "10.0.0.11"),
+        new AddressDeclined(At, Mac, "10.0.0.11", At.AddMinutes(10)),
+        new LeaseTableSnapshot("lab", ["10.0.0.11"], [Mac], [At.AddHours(1)], [true], ["10.0.0.12"], [At.AddMinutes(10)]),
+        new Offer("lab", Mac, "10.0.0.11", At),
+        new Request("lab", Mac, "10.0.0.11", true, At),
+        new Release("lab", Mac, "10.0.0.11", At),
+        new Decline("lab", Mac, "10.0.0.11", At),
+        new Inform("lab", Mac, At),
+        new GetLeases("lab"),
+        new LeaseResult("lab", Mac, LeaseOutcome.Nakked, "10.0.0.11", At.AddHours(1), "10.0.0.11 is leased to another machine"),
+        new LeaseInfo(Mac, "10.0.0.11", At.AddHours(1)),
+        new LeaseList("lab", [new LeaseInfo(Mac, "10.0.0.11", At.AddHours(1))], 42, 7),
+    ];
+
+    public static IEnumerable<object[]> SampleTypeNames => Samples.Select(s => new object[] { s.GetType().FullName! });
+
+    [Theory]
+    [MemberData(nameof(SampleTypeNames))]
+    public void Lease_type_is_bound_to_hyperion_and_round_trips(string typeName)
+    {
+        var sample = Samples.Single(s => s.GetType().FullName == typeName);
+        var serializer = fixture.System.Serialization.FindSerializerFor(sample);
+
+        Assert.IsType<HyperionSerializer>(serializer);
+        var copy = serializer.FromBinary(serializer.ToBinary(sample), sample.GetType());
+        Assert.IsType(sample.GetType(), copy);
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(sample), System.Text.Json.JsonSerializer.Serialize(copy));
+    }
+}
