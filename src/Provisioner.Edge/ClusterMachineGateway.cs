@@ -1,21 +1,25 @@
 using Akka.Actor;
+using Akka.Hosting;
+using Provisioner.Cluster.Hosting;
 using Provisioner.Cluster.Machines;
 using Provisioner.Domain.Machines;
 
 namespace Provisioner.Edge;
 
 /// <summary><see cref="IMachineGateway"/> over the machine shard region (or proxy), with the configured ask timeout.</summary>
-public sealed class ClusterMachineGateway(IActorRef machineRegion, TimeSpan askTimeout) : IMachineGateway
+public sealed class ClusterMachineGateway(IRequiredActor<MachineRegion> machineRegion, TimeSpan askTimeout) : IMachineGateway
 {
     public async Task<MachineAnswer> ExecuteAsync(MachineId machine, MachineCommand command, CancellationToken cancellationToken)
     {
-        var result = await machineRegion.Ask<MachineProtocol.CommandResult>(new MachineProtocol.Execute(machine.Value, command), askTimeout, cancellationToken).ConfigureAwait(false);
+        var region = await machineRegion.GetAsync(cancellationToken).ConfigureAwait(false);
+        var result = await region.Ask<MachineProtocol.CommandResult>(new MachineProtocol.Execute(machine.Value, command), askTimeout, cancellationToken).ConfigureAwait(false);
         return new MachineAnswer(result.Outcome, result.Boot, result.Stage, result.Reason);
     }
 
     public async Task<MachineState> GetAsync(MachineId machine, CancellationToken cancellationToken)
     {
-        var result = await machineRegion.Ask<MachineProtocol.MachineResult>(new MachineProtocol.GetMachine(machine.Value), askTimeout, cancellationToken).ConfigureAwait(false);
+        var region = await machineRegion.GetAsync(cancellationToken).ConfigureAwait(false);
+        var result = await region.Ask<MachineProtocol.MachineResult>(new MachineProtocol.GetMachine(machine.Value), askTimeout, cancellationToken).ConfigureAwait(false);
         return result.State;
     }
 }

@@ -1,5 +1,6 @@
 using Akka.Hosting;
 using Provisioner.Cluster.Hosting;
+using Provisioner.Edge.Http;
 using Provisioner.Host.Admin;
 
 namespace Provisioner.Host;
@@ -19,7 +20,8 @@ public static class Serve
             o.UseUtcTimestamp = true;
         });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.WebHost.UseUrls(settings.AdminListen);
+        var edge = EdgeServices.Add(builder, settings);
+        builder.WebHost.UseUrls(edge.HttpListen is null ? [settings.AdminListen] : [settings.AdminListen, edge.HttpListen]);
         builder.Services.AddSingleton(clock ?? TimeProvider.System);
         builder.Services.AddAkka(ProvisionerAkka.ActorSystemName, (akka, _) =>
         {
@@ -32,7 +34,16 @@ public static class Serve
         });
 
         var app = builder.Build();
-        AdminApi.Map(app, settings);
+        // One Kestrel, two listeners: the admin API answers only on its own port, the boot endpoints only on theirs
+        // (decided by the local port the connection arrived on, never by the client's Host header).
+        var bootPort = edge.HttpListen is null ? (int?)null : new Uri(edge.HttpListen.Replace("0.0.0.0", "localhost", StringComparison.Ordinal)).Port;
+        AdminApi.Map(app, settings, bootPort);
+        if (bootPort is { } port)
+        {
+            BootEndpoints.Map(app.MapGroup(string.Empty).AddEndpointFilter(async (context, next) =>
+                context.HttpContext.Connection.LocalPort == port ? await next(context) : Results.NotFound()));
+        }
+
         return app;
     }
 }

@@ -15,10 +15,25 @@ public static class AdminApi
 {
     public const string Prefix = "/api/v1";
 
-    public static void Map(WebApplication app, ProvisionerSettings settings)
+    /// <param name="bootPort">The boot HTTP listener's port, if any: admin endpoints never answer there.</param>
+    public static void Map(WebApplication app, ProvisionerSettings settings, int? bootPort = null)
     {
         ArgumentNullException.ThrowIfNull(app);
         ArgumentNullException.ThrowIfNull(settings);
+
+        if (bootPort is { } port)
+        {
+            app.Use(async (context, next) =>
+            {
+                if (context.Connection.LocalPort == port && (context.Request.Path.StartsWithSegments(Prefix, StringComparison.Ordinal) || context.Request.Path == "/healthz"))
+                {
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return;
+                }
+
+                await next();
+            });
+        }
 
         if (!string.IsNullOrEmpty(settings.AdminToken))
         {

@@ -98,6 +98,11 @@ public static class CommandLine
             await stderr.WriteLineAsync($"provisioner: configuration: {e.Message}");
             return Failed;
         }
+        catch (Domain.Profiles.ProfileConfigException e)
+        {
+            await stderr.WriteLineAsync($"provisioner: profiles: {e.Message}");
+            return Failed;
+        }
     }
 
     private static async Task<int> ServeAsync(ParsedArgs args, TextWriter stderr)

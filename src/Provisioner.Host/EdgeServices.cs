@@ -1,0 +1,69 @@
+using Akka.Hosting;
+using Provisioner.Cluster.Hosting;
+using Provisioner.Domain.Profiles;
+using Provisioner.Edge;
+using Provisioner.Edge.Clients;
+using Provisioner.Edge.Http;
+using Provisioner.Edge.Tftp;
+
+namespace Provisioner.Host;
+
+/// <summary>
+/// Wires the edge services a node's HOCON enables (<c>provisioner.edge.*.enabled</c>) into <c>provisioner serve</c>:
+/// TFTP and DHCP as hosted services on the configured interface, the HTTP boot endpoints on their own listener.
+/// Everything is validated here, at start-up, so a bad profile or key stops the node with file, line and reason.
+/// </summary>
+public static class EdgeServices
+{
+    public sealed record Plan(bool Tftp, bool Http, bool Dhcp, string? HttpListen);
+
+    public static Plan Add(WebApplicationBuilder builder, ProvisionerSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(settings);
+
+        var services = builder.Services;
+        services.AddSingleton<IMachineGateway>(sp => new ClusterMachineGateway(sp.GetRequiredService<IRequiredActor<MachineRegion>>(), settings.AskTimeout));
+        services.AddSingleton(_ => new ClientAddressBook());
+
+        if (!settings.IsEdge || !settings.Hocon.HasPath("provisioner.edge"))
+        {
+            return new Plan(false, false, false, null);
+        }
+
+        var edge = settings.Hocon.GetConfig("provisioner.edge");
+
+        var tftp = TftpServerOptions.FromConfig(edge);
+        if (tftp.Enabled)
+        {
+            services.AddSingleton(tftp);
+            services.AddSingleton<ITftpTransferObserver, NbpReporter>();
+            services.AddSingleton<TftpServer>();
+            services.AddHostedService<TftpHostedService>();
+        }
+
+        string? httpListen = null;
+        var httpEnabled = edge.GetBoolean("http.enabled", false);
+        if (httpEnabled)
+        {
+            var http = BootHttpOptions.FromConfig(edge, settings.DataDirectory);
+            var catalog = ProfileCatalog.Load(http.ConfigDirectory);
+            Directory.CreateDirectory(settings.DataDirectory);
+            var tokens = KickstartTokens.FromSecret(TokenSecret.LoadOrCreate(http.TokenKeyPath));
+            services.AddSingleton(http);
+            services.AddSingleton(catalog);
+            services.AddSingleton(tokens);
+            services.AddBootEndpoints();
+            httpListen = http.Listen;
+        }
+
+        return new Plan(tftp.Enabled, httpEnabled, false, httpListen);
+    }
+
+    private sealed class TftpHostedService(TftpServer server) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => server.StartAsync(cancellationToken);
+
+        public Task StopAsync(CancellationToken cancellationToken) => server.StopAsync(cancellationToken);
+    }
+}
