@@ -24,12 +24,14 @@ public sealed class TftpServer : IAsyncDisposable
     private readonly ITftpTransferObserver _observer;
     private readonly ILogger<TftpServer> _logger;
     private readonly TftpFileCache _cache;
-    private readonly ConcurrentDictionary<IPEndPoint, Task> _active = new();
+    private readonly ConcurrentDictionary<long, Task> _active = new();
+    private readonly ConcurrentDictionary<IPEndPoint, (long Id, TftpRequest Request)> _byClient = new();
     private readonly CancellationTokenSource _stop = new();
     private Socket? _socket;
     private Task? _loop;
     private string _realRoot = "/";
     private int _stopped;
+    private long _nextId;
 
     /// <summary>Creates a stopped server.</summary>
     public TftpServer(TftpServerOptions options, ITftpTransferObserver observer, ILogger<TftpServer> logger)
@@ -218,12 +220,20 @@ public sealed class TftpServer : IAsyncDisposable
         }
 
         var request = packet.ToRequest()!;
-        var task = new TaskCompletionSource();
-        if (!_active.TryAdd(client, task.Task))
+
+        // The same request again from the same port while its transfer runs is a retransmission (the client
+        // has not seen our first reply yet): the running transfer retransmits on its own timer, so it is
+        // dropped. A different request from that port means the client gave up on the first one (EDK2 sends
+        // ERROR 8 after a tsize probe and asks again at once, possibly from the same port): serve it.
+        if (_byClient.TryGetValue(client, out var running) && running.Request == request)
         {
-            return; // the client retransmitted its request: the running transfer retransmits on its own
+            return;
         }
 
+        var id = Interlocked.Increment(ref _nextId);
+        _byClient[client] = (id, request);
+        var done = new TaskCompletionSource();
+        _active[id] = done.Task;
         _ = Task.Run(
             async () =>
             {
@@ -240,8 +250,9 @@ public sealed class TftpServer : IAsyncDisposable
                 }
                 finally
                 {
-                    _active.TryRemove(client, out _);
-                    task.SetResult();
+                    _byClient.TryRemove(new KeyValuePair<IPEndPoint, (long, TftpRequest)>(client, (id, request)));
+                    _active.TryRemove(id, out _);
+                    done.SetResult();
                 }
             },
             CancellationToken.None);

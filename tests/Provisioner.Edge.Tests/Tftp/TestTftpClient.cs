@@ -46,11 +46,13 @@ public sealed record TestClientResult(
 /// </summary>
 public static class TestTftpClient
 {
-    public static async Task<TestClientResult> GetAsync(IPEndPoint server, string fileName, TestClientBehaviour? behaviour = null, CancellationToken cancellationToken = default)
+    public static async Task<TestClientResult> GetAsync(
+        IPEndPoint server, string fileName, TestClientBehaviour? behaviour = null, CancellationToken cancellationToken = default, Socket? useSocket = null)
     {
         behaviour ??= new TestClientBehaviour();
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var owned = useSocket is null ? new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) : null;
+        owned?.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var socket = useSocket ?? owned!;
         var request = TftpRequest.Read(fileName, behaviour.Mode, behaviour.Options);
         var buffer = new byte[70000];
         var requestLength = request.GetWrittenLength();

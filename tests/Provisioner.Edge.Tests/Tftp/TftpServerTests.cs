@@ -480,4 +480,51 @@ public sealed class TftpServerTests
         Assert.NotEqual(scope.EndPoint.Port, result.ServerTid!.Port);
         Assert.Equal(scope.EndPoint.Address, result.ServerTid.Address);
     }
+
+    [Fact]
+    public async Task Edk2_probe_then_a_new_request_from_the_same_port_is_served_at_once()
+    {
+        var content = ServerScope.RandomBytes(SeventyKb, 11);
+        await using var scope = await ServerScope.StartAsync(o => o with { Timeout = TimeSpan.FromSeconds(5) });
+        scope.Write("ipxe.efi", content);
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        socket.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        var watch = Stopwatch.StartNew();
+
+        var probe = await TestTftpClient.GetAsync(
+            scope.EndPoint, "ipxe.efi", new TestClientBehaviour { Options = TftpOptions.Create(blockSize: 1468, transferSize: 0), AbortAfterOack = true }, useSocket: socket);
+        var download = await TestTftpClient.GetAsync(
+            scope.EndPoint, "ipxe.efi", new TestClientBehaviour { Options = TftpOptions.Create(blockSize: 1468), Timeout = TimeSpan.FromSeconds(10) }, useSocket: socket);
+        await scope.DrainAsync();
+
+        Assert.Equal(SeventyKb, probe.Oack!.TransferSize);
+        Assert.Equal(content, download.Data);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"took {watch.Elapsed}: the second request waited for a retransmission");
+        Assert.Single(scope.Observer.Completed);
+        Assert.Empty(scope.Observer.Failed);
+    }
+
+    [Fact]
+    public async Task Retransmitted_request_does_not_start_a_second_transfer()
+    {
+        var content = ServerScope.RandomBytes(5000, 12);
+        await using var scope = await ServerScope.StartAsync(o => o with { Timeout = TimeSpan.FromSeconds(5) });
+        scope.Write("f", content);
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        socket.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        var request = TftpRequest.Read("f", TftpMode.Octet);
+        var bytes = new byte[request.GetWrittenLength()];
+        request.TryWrite(bytes, out _);
+
+        // Three copies of the RRQ, as a client whose first reply was lost would send; then the download.
+        await socket.SendToAsync(bytes, System.Net.Sockets.SocketFlags.None, scope.EndPoint);
+        await socket.SendToAsync(bytes, System.Net.Sockets.SocketFlags.None, scope.EndPoint);
+        var result = await TestTftpClient.GetAsync(scope.EndPoint, "f", useSocket: socket);
+        await scope.DrainAsync();
+
+        Assert.Equal(content, result.Data);
+        Assert.Equal(10, result.DataPackets);
+        Assert.Single(scope.Observer.Completed);
+        Assert.Empty(scope.Observer.Failed);
+    }
 }
