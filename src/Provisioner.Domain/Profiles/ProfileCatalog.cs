@@ -322,8 +322,11 @@ public sealed partial class ProfileCatalog
         for (var i = 0; i < lines.Length; i++)
         {
             var number = i + 1;
-            var line = lines[i].Trim();
-            if (line.Length == 0 || line[0] == '#')
+            // MACs, networks and profile names never contain '#', so a comment may follow a rule.
+            var line = lines[i];
+            var hash = line.IndexOf('#', StringComparison.Ordinal);
+            line = (hash >= 0 ? line[..hash] : line).Trim();
+            if (line.Length == 0)
             {
                 continue;
             }

@@ -24,7 +24,7 @@ public sealed class RuleResolutionTests : IDisposable
     public void First_matching_rule_wins(string mac, string address, string expected)
     {
         var catalog = Catalog(
-            "mac 00-0C-29-24-D9-8F special",
+            "mac 00-0C-29-24-D9-8F special   # the build box",
             "subnet 10.33.1.0/24 lab",
             "subnet 10.33.0.0/16 wide",
             "subnet 10.33.1.0/24 wide",
