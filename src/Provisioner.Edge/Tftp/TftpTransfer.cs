@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Provisioner.Protocols.Tftp;
 
 namespace Provisioner.Edge.Tftp;
@@ -258,6 +259,9 @@ internal sealed class TftpTransfer
             var wait = timeout;
             var retries = 0;
 
+            // Pooled builders: these await once per window / per ACK, so a plain async ValueTask would box a
+            // state machine for every round trip.
+            [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
             async ValueTask SendWindowAsync()
             {
                 var end = Math.Min(first + window, last + 1);
@@ -371,6 +375,7 @@ internal sealed class TftpTransfer
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<(Wait Outcome, int Length)> ReceiveAsync(byte[] buffer, TimeSpan timeout)
     {
         _timer.CancelAfter(timeout);
