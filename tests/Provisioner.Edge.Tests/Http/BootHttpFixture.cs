@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Provisioner.Domain.Machines;
@@ -93,7 +94,7 @@ internal sealed class BootHttpFixture : IAsyncDisposable
     private readonly WebApplication app;
     private BootHttpOptions? options;
 
-    private BootHttpFixture(string root, string[] rules)
+    private BootHttpFixture(string root, string[] rules, bool filteredGroup)
     {
         Root = root;
         Directory.CreateDirectory(Path.Combine(ConfigDir, "profiles"));
@@ -130,7 +131,15 @@ internal sealed class BootHttpFixture : IAsyncDisposable
         builder.Services.AddSingleton(_ => options!);
         builder.Services.AddBootEndpoints();
         app = builder.Build();
-        BootEndpoints.Map(app);
+        if (filteredGroup)
+        {
+            // As `provisioner serve` hosts them: in a route group with an endpoint filter (its boot-port check).
+            BootEndpoints.Map(app.MapGroup(string.Empty).AddEndpointFilter(async (context, next) => await next(context)));
+        }
+        else
+        {
+            BootEndpoints.Map(app);
+        }
     }
 
     public string Root { get; }
@@ -155,10 +164,12 @@ internal sealed class BootHttpFixture : IAsyncDisposable
 
     public HttpClient Client { get; private set; } = new();
 
-    public static async Task<BootHttpFixture> StartAsync(params string[] rules)
+    public static Task<BootHttpFixture> StartAsync(params string[] rules) => StartAsync(false, rules);
+
+    public static async Task<BootHttpFixture> StartAsync(bool filteredGroup, params string[] rules)
     {
         var root = Path.Combine(Path.GetTempPath(), "prov-http-" + Guid.NewGuid().ToString("N"));
-        var fixture = new BootHttpFixture(root, rules.Length == 0 ? ["default lab"] : rules);
+        var fixture = new BootHttpFixture(root, rules.Length == 0 ? ["default lab"] : rules, filteredGroup);
         await fixture.app.StartAsync();
         var uri = new Uri(fixture.app.Urls.First());
         fixture.BaseUrl = $"http://127.0.0.1:{uri.Port}";
