@@ -8,8 +8,9 @@ namespace Provisioner.Edge.Tftp;
 /// machine actor (<c>NbpServed</c>); the server only reports. Called on a thread-pool thread, possibly
 /// concurrently for different transfers; must not block.
 /// <para>
-/// A transfer the client abandons right after the OACK (EDK2's tsize probe: ERROR 8 "User aborted") is
-/// reported to neither method.
+/// A transfer the client abandons by answering the OACK with an ERROR (EDK2's tsize probe: ERROR 8 "User
+/// aborted the transfer", RFC 2347's way of refusing the negotiated options) is reported to neither method:
+/// it is logged at Debug and the client asks again.
 /// </para>
 /// </summary>
 public interface ITftpTransferObserver

@@ -68,6 +68,11 @@ internal sealed class TftpTransfer
         {
             Fail("server stopping", null);
         }
+        catch (SocketException e)
+        {
+            // e.g. ECONNREFUSED on a send: an ICMP port unreachable from a client that went away
+            Fail($"socket error {e.SocketErrorCode}", null);
+        }
         finally
         {
             ArrayPool<byte>.Shared.Return(receive);

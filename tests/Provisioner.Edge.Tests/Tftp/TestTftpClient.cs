@@ -47,7 +47,7 @@ public sealed record TestClientResult(
 public static class TestTftpClient
 {
     public static async Task<TestClientResult> GetAsync(
-        IPEndPoint server, string fileName, TestClientBehaviour? behaviour = null, CancellationToken cancellationToken = default, Socket? useSocket = null)
+        IPEndPoint server, string fileName, TestClientBehaviour? behaviour = null, Socket? useSocket = null, CancellationToken cancellationToken = default)
     {
         behaviour ??= new TestClientBehaviour();
         using var owned = useSocket is null ? new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) : null;

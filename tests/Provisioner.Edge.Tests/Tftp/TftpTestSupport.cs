@@ -60,7 +60,7 @@ public sealed class ServerScope : IAsyncDisposable
             BindAddress = IPAddress.Loopback,
             Port = 0,
             Root = root,
-            Timeout = TimeSpan.FromMilliseconds(500),
+            Timeout = TimeSpan.FromSeconds(5), // long: tests count DATA packets, a retransmission under load would skew them
             Retries = 5,
             CacheBytes = 64L * 1024 * 1024,
         };
