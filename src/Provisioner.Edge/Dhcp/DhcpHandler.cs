@@ -1,0 +1,464 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Provisioner.Domain.Leases;
+using Provisioner.Domain.Machines;
+using Provisioner.Protocols.Dhcp;
+
+namespace Provisioner.Edge.Dhcp;
+
+/// <summary>Where a request came in: the local address of the receiving interface, the sender, and whether a relay agent forwarded it.</summary>
+public sealed record DhcpReceiveContext(IPv4Address InterfaceAddress, IPEndPoint Source, bool Relayed);
+
+/// <summary>A reply and where to send it.</summary>
+public sealed record DhcpReplyPlan(DhcpPacket Packet, IPEndPoint Destination)
+{
+    public bool IsBroadcast => Destination.Address.Equals(IPAddress.Broadcast);
+}
+
+/// <summary>
+/// The DHCP server's logic without a socket: one request (and where it came from) in, one reply plan or silence out.
+/// Addresses come from the subnet's lease actor (<see cref="ILeaseGateway"/>); for PXE and iPXE clients the boot
+/// answer comes from the machine's actor (<see cref="IMachineGateway"/>). Leases are keyed by chaddr (EDK2 sends no
+/// option 61). Gateway failures propagate: the client retransmits, and the server counts the failure.
+/// </summary>
+public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway leases, IMachineGateway machines, TimeProvider clock, ILogger<DhcpHandler> logger)
+{
+    public async Task<DhcpReplyPlan?> HandleAsync(DhcpPacket request, DhcpReceiveContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+
+        if (request.Op != DhcpOpCode.BootRequest || request.MessageType is not { } type)
+        {
+            LogIgnored(request, "not a DHCP request");
+            return null;
+        }
+
+        if (request.HardwareType != 1 || request.HardwareAddressLength != 6)
+        {
+            LogIgnored(request, "not an Ethernet client (htype 1, hlen 6)");
+            return null;
+        }
+
+        var mac = MachineId.FromBytes(request.ClientHardwareAddress);
+        var xid = request.TransactionId;
+        var subnet = SelectSubnet(request, context);
+        if (subnet is null)
+        {
+            LogNoSubnet(mac, type, xid, request.RelayAgentAddress);
+            return null;
+        }
+
+        var client = Classify(request);
+        if (!client.Boots && options.NonPxeClients == NonPxeClientPolicy.Ignore)
+        {
+            LogIgnored(request, "non-PXE client and non-pxe-clients = ignore");
+            return null;
+        }
+
+        var now = clock.GetUtcNow();
+        return type switch
+        {
+            DhcpMessageType.Discover => await DiscoverAsync(request, mac, subnet, client, now, cancellationToken).ConfigureAwait(false),
+            DhcpMessageType.Request => await RequestAsync(request, mac, subnet, client, now, cancellationToken).ConfigureAwait(false),
+            DhcpMessageType.Decline => await DeclineAsync(request, mac, subnet, now, cancellationToken).ConfigureAwait(false),
+            DhcpMessageType.Release => await ReleaseAsync(request, mac, subnet, now, cancellationToken).ConfigureAwait(false),
+            DhcpMessageType.Inform => Inform(request, mac, subnet),
+            _ => null,
+        };
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Message types (RFC 2131 §4.3)
+    // ------------------------------------------------------------------------------------------
+
+    private async Task<DhcpReplyPlan?> DiscoverAsync(DhcpPacket request, MachineId mac, SubnetDefinition subnet, Client client, DateTimeOffset now, CancellationToken ct)
+    {
+        var boot = await BootAsync(mac, client, now, request, ct).ConfigureAwait(false);
+        if (boot is null)
+        {
+            return null;
+        }
+
+        var lease = await leases.OfferAsync(subnet.Id, mac, request.Options.RequestedIPAddress, now, ct).ConfigureAwait(false);
+        if (lease.Outcome != LeaseOutcome.Offered || lease.Address is not { } address)
+        {
+            LogNoLease(mac, DhcpMessageType.Discover, request.TransactionId, subnet.Id, lease.Outcome, lease.Reason);
+            return null;
+        }
+
+        var reply = LeaseReply(request, DhcpMessageType.Offer, subnet, mac, address, lease.ExpiresAt ?? now + subnet.LeaseTime, now);
+        var file = ApplyBoot(reply, mac, client, boot.Value);
+        LogReply(mac, DhcpMessageType.Discover, request.TransactionId, DhcpMessageType.Offer, address, file);
+        return Plan(request, reply);
+    }
+
+    private async Task<DhcpReplyPlan?> RequestAsync(DhcpPacket request, MachineId mac, SubnetDefinition subnet, Client client, DateTimeOffset now, CancellationToken ct)
+    {
+        IPv4Address address;
+        bool renewing;
+        if (request.Options.ServerIdentifier is { } serverId)
+        {
+            // SELECTING: the client chose an offer; only ours concerns us.
+            if (serverId != options.Address)
+            {
+                LogOtherServer(request, serverId);
+                return null;
+            }
+
+            if (request.Options.RequestedIPAddress is not { } requested)
+            {
+                LogIgnored(request, "SELECTING REQUEST without option 50");
+                return null;
+            }
+
+            (address, renewing) = (requested, false);
+        }
+        else if (request.ClientAddress.IsAny)
+        {
+            // INIT-REBOOT: the client asks for the address it remembers.
+            if (request.Options.RequestedIPAddress is not { } requested)
+            {
+                LogIgnored(request, "INIT-REBOOT REQUEST without option 50");
+                return null;
+            }
+
+            if (!subnet.Contains(requested))
+            {
+                return Nak(request, mac, $"{requested} is not on this network ({subnet.Cidr})");
+            }
+
+            (address, renewing) = (requested, false);
+        }
+        else
+        {
+            // RENEWING (unicast) or REBINDING (broadcast): ciaddr is the address held.
+            (address, renewing) = (request.ClientAddress, true);
+        }
+
+        var boot = await BootAsync(mac, client, now, request, ct).ConfigureAwait(false);
+        if (boot is null)
+        {
+            return null;
+        }
+
+        var lease = await leases.RequestAsync(subnet.Id, mac, address, renewing, now, ct).ConfigureAwait(false);
+        switch (lease.Outcome)
+        {
+            case LeaseOutcome.Acked when lease.Address is { } granted:
+                if (client.Boots)
+                {
+                    await RecordLeaseAsync(mac, granted, subnet, now, ct).ConfigureAwait(false);
+                }
+
+                var reply = LeaseReply(request, DhcpMessageType.Ack, subnet, mac, granted, lease.ExpiresAt ?? now + subnet.LeaseTime, now);
+                var file = ApplyBoot(reply, mac, client, boot.Value);
+                LogReply(mac, DhcpMessageType.Request, request.TransactionId, DhcpMessageType.Ack, granted, file);
+                return Plan(request, reply);
+            case LeaseOutcome.Nakked:
+                return Nak(request, mac, lease.Reason ?? "address not available");
+            default:
+                LogNoLease(mac, DhcpMessageType.Request, request.TransactionId, subnet.Id, lease.Outcome, lease.Reason);
+                return null;
+        }
+    }
+
+    private async Task<DhcpReplyPlan?> DeclineAsync(DhcpPacket request, MachineId mac, SubnetDefinition subnet, DateTimeOffset now, CancellationToken ct)
+    {
+        if (!ForUs(request) || request.Options.RequestedIPAddress is not { } address)
+        {
+            LogIgnored(request, "DECLINE not for us or without option 50");
+            return null;
+        }
+
+        var answer = await leases.DeclineAsync(subnet.Id, mac, address, now, ct).ConfigureAwait(false);
+        LogReply(mac, DhcpMessageType.Decline, request.TransactionId, null, address, answer.Reason);
+        return null;
+    }
+
+    private async Task<DhcpReplyPlan?> ReleaseAsync(DhcpPacket request, MachineId mac, SubnetDefinition subnet, DateTimeOffset now, CancellationToken ct)
+    {
+        if (!ForUs(request) || request.ClientAddress.IsAny)
+        {
+            LogIgnored(request, "RELEASE not for us or without ciaddr");
+            return null;
+        }
+
+        var answer = await leases.ReleaseAsync(subnet.Id, mac, request.ClientAddress, now, ct).ConfigureAwait(false);
+        LogReply(mac, DhcpMessageType.Release, request.TransactionId, null, request.ClientAddress, answer.Reason);
+        return null;
+    }
+
+    /// <summary>DHCPINFORM (RFC 2131 §4.3.5): the subnet's options, no yiaddr, no lease time.</summary>
+    private DhcpReplyPlan? Inform(DhcpPacket request, MachineId mac, SubnetDefinition subnet)
+    {
+        var reply = DhcpPacket.CreateReply(request, DhcpMessageType.Ack);
+        reply.Options.ServerIdentifier = options.Address;
+        AddSubnetOptions(reply, subnet, mac);
+        EchoSubnetSelection(request, reply);
+        LogReply(mac, DhcpMessageType.Inform, request.TransactionId, DhcpMessageType.Ack, request.ClientAddress, null);
+        return Plan(request, reply);
+    }
+
+    private DhcpReplyPlan Nak(DhcpPacket request, MachineId mac, string reason)
+    {
+        // RFC 2131 §4.3.2 table 3: NAK carries only 53, 54, 56 (and the echoed 61/82); a relay agent broadcasts it on.
+        var reply = DhcpPacket.CreateReply(request, DhcpMessageType.Nak);
+        reply.Options.ServerIdentifier = options.Address;
+        reply.Options.Set((DhcpOptionCode)56, System.Text.Encoding.ASCII.GetBytes(reason.Length > 250 ? reason[..250] : reason));
+        if (!request.RelayAgentAddress.IsAny)
+        {
+            reply.Broadcast = true;
+        }
+
+        LogNak(mac, request.TransactionId, reason);
+        return Plan(request, reply);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Pieces
+    // ------------------------------------------------------------------------------------------
+
+    /// <summary>Option 60 PXEClient (PXE 2.1 §2.2.5) or user class iPXE; architecture from option 93, else from option 60's "Arch:NNNNN".</summary>
+    private readonly record struct Client(bool Pxe, bool Ipxe, int Architecture)
+    {
+        public bool Boots => Pxe || Ipxe;
+    }
+
+    private static Client Classify(DhcpPacket request)
+    {
+        var options = request.Options;
+        var architecture = options.ClientSystemArchitectures is [var first, ..] ? (int)first : -1;
+        if (architecture < 0 && options.VendorClassIdentifier is { } vendor && vendor.StartsWith("PXEClient:Arch:", StringComparison.Ordinal)
+            && vendor.Length >= 20 && int.TryParse(vendor.AsSpan(15, 5), NumberStyles.None, CultureInfo.InvariantCulture, out var fromVendor))
+        {
+            architecture = fromVendor;
+        }
+
+        return new Client(options.IsPxeClient, options.HasIpxeUserClass, architecture);
+    }
+
+    /// <summary>
+    /// Subnet selection: option 118 (RFC 3011), then option 82 sub-option 5 (RFC 3527), then giaddr, then ciaddr (a
+    /// relayed client renewing by unicast carries no giaddr), then the local interface address.
+    /// </summary>
+    public SubnetDefinition? SelectSubnet(DhcpPacket request, DhcpReceiveContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        if (request.Options.SubnetSelection is { } selection)
+        {
+            return Find(selection);
+        }
+
+        if (request.Options.RelayAgentLinkSelection is { } link)
+        {
+            return Find(link);
+        }
+
+        if (!request.RelayAgentAddress.IsAny)
+        {
+            return Find(request.RelayAgentAddress);
+        }
+
+        if (!request.ClientAddress.IsAny && Find(request.ClientAddress) is { } byClient)
+        {
+            return byClient;
+        }
+
+        return Find(context.InterfaceAddress);
+    }
+
+    private SubnetDefinition? Find(IPv4Address address)
+    {
+        foreach (var subnet in options.Subnets)
+        {
+            if (subnet.Contains(address))
+            {
+                return subnet;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Asks the machine actor for a PXE/iPXE client's boot answer; null = stay silent. Non-booting clients get None.</summary>
+    private async Task<BootAction?> BootAsync(MachineId mac, Client client, DateTimeOffset now, DhcpPacket request, CancellationToken ct)
+    {
+        if (!client.Boots)
+        {
+            return BootAction.None;
+        }
+
+        var answer = await machines.ExecuteAsync(mac, new MachineCommands.RequestBoot(now, client.Architecture, client.Ipxe, null), ct).ConfigureAwait(false);
+        if (answer.Boot == BootAction.None)
+        {
+            LogSilentBoot(mac, request.MessageType, request.TransactionId, answer.Stage, answer.Reason);
+            return null;
+        }
+
+        return answer.Boot;
+    }
+
+    private async Task RecordLeaseAsync(MachineId mac, IPv4Address address, SubnetDefinition subnet, DateTimeOffset now, CancellationToken ct)
+    {
+        try
+        {
+            await machines.ExecuteAsync(mac, new MachineCommands.RecordLease(now, address.ToString(), subnet.Id), ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // The lease itself is durable in the subnet actor; the machine's copy is informational.
+            LogRecordLeaseFailed(e, mac, address);
+        }
+    }
+
+    private DhcpPacket LeaseReply(DhcpPacket request, DhcpMessageType type, SubnetDefinition subnet, MachineId mac, IPv4Address address, DateTimeOffset expiresAt, DateTimeOffset now)
+    {
+        var reply = DhcpPacket.CreateReply(request, type);
+        reply.YourAddress = address;
+        reply.Options.ServerIdentifier = options.Address;
+        var seconds = (uint)Math.Clamp((expiresAt - now).TotalSeconds, 1, uint.MaxValue - 1);
+        reply.Options.LeaseTimeSeconds = seconds;
+        reply.Options.RenewalTimeSeconds = seconds / 2;
+        reply.Options.RebindingTimeSeconds = (uint)(seconds * 7UL / 8);
+        AddSubnetOptions(reply, subnet, mac);
+        EchoSubnetSelection(request, reply);
+        return reply;
+    }
+
+    private static void AddSubnetOptions(DhcpPacket reply, SubnetDefinition subnet, MachineId mac)
+    {
+        reply.Options.SubnetMask = subnet.Mask;
+        if (subnet.Router is { } router)
+        {
+            reply.Options.Routers = [router];
+        }
+
+        if (subnet.Dns.Count > 0)
+        {
+            reply.Options.DomainNameServers = subnet.Dns;
+        }
+
+        if (subnet.Domain is { } domain)
+        {
+            reply.Options.DomainName = domain;
+        }
+
+        reply.Options.BroadcastAddress = subnet.Broadcast;
+        if (subnet.ReservationFor(mac.Value)?.Hostname is { Length: > 0 } hostname)
+        {
+            reply.Options.HostName = hostname;
+        }
+    }
+
+    /// <summary>RFC 3011 §3: a server that honours option 118 returns it unchanged.</summary>
+    private static void EchoSubnetSelection(DhcpPacket request, DhcpPacket reply)
+    {
+        if (request.Options.TryGet(DhcpOptionCode.SubnetSelection, out var selection))
+        {
+            reply.Options.Set(DhcpOptionCode.SubnetSelection, selection.Span);
+        }
+    }
+
+    /// <summary>Maps the machine's boot answer onto the reply; returns the boot file named, if any.</summary>
+    private string? ApplyBoot(DhcpPacket reply, MachineId mac, Client client, BootAction action)
+    {
+        if (!client.Boots)
+        {
+            return null;
+        }
+
+        // iPXE: do not wait for ProxyDHCP offers (175.176 = 1).
+        reply.Options.IpxeNoPxeDhcp = true;
+        string? file = action switch
+        {
+            BootAction.Nbp => options.BootFiles.For(client.Architecture),
+            BootAction.BootScript => options.BootScriptUrl(mac.Value),
+            // iPXE gets its script, which says "boot from disk"; PXE firmware gets no file and falls through to the disk.
+            BootAction.LocalDisk when client.Ipxe => options.BootScriptUrl(mac.Value),
+            _ => null,
+        };
+
+        if (action == BootAction.Nbp && file is null)
+        {
+            LogNoBootFile(mac, client.Architecture);
+        }
+
+        if (file is null)
+        {
+            return null;
+        }
+
+        reply.ServerAddress = options.Address;
+        reply.Options.TftpServerName = options.Address.ToString();
+        reply.Options.BootfileName = file;
+        if (file.Length < 128)
+        {
+            // Older PXE ROMs read the BOOTP 'file' field rather than option 67.
+            reply.BootFileName = file;
+        }
+
+        return file;
+    }
+
+    /// <summary>RELEASE and DECLINE name their server in option 54 (RFC 2131 §4.4.4, §4.4.6); one for another server is not ours.</summary>
+    private bool ForUs(DhcpPacket request) => request.Options.ServerIdentifier is not { } id || id == options.Address;
+
+    /// <summary>
+    /// RFC 2131 §4.1: relayed → the relay agent's server port; a NAK otherwise → broadcast; ciaddr set → unicast to
+    /// it; else (broadcast bit, or no address to send to yet) → broadcast on the segment.
+    /// </summary>
+    public DhcpReplyPlan Plan(DhcpPacket request, DhcpPacket reply)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(reply);
+        IPEndPoint destination;
+        if (!request.RelayAgentAddress.IsAny)
+        {
+            destination = new IPEndPoint(request.RelayAgentAddress.ToIPAddress(), options.Port);
+        }
+        else if (reply.MessageType == DhcpMessageType.Nak || request.ClientAddress.IsAny)
+        {
+            destination = new IPEndPoint(IPAddress.Broadcast, options.ClientPort);
+        }
+        else
+        {
+            destination = new IPEndPoint(request.ClientAddress.ToIPAddress(), options.ClientPort);
+        }
+
+        return new DhcpReplyPlan(reply, destination);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Logs
+    // ------------------------------------------------------------------------------------------
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "DHCP {Mac} {MessageType} xid 0x{Xid:x8} -> {Reply} {Address} boot file {BootFile}")]
+    private partial void LogReply(MachineId mac, DhcpMessageType messageType, uint xid, DhcpMessageType? reply, IPv4Address address, string? bootFile);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "DHCP {Mac} xid 0x{Xid:x8} -> NAK: {Reason}")]
+    private partial void LogNak(MachineId mac, uint xid, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "DHCP ignored {Packet}: {Reason}")]
+    private partial void LogIgnored(DhcpPacket packet, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "DHCP ignored {Packet}: REQUEST for server {ServerId}")]
+    private partial void LogOtherServer(DhcpPacket packet, IPv4Address serverId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP {Mac} {MessageType} xid 0x{Xid:x8}: no configured subnet matches (giaddr {Giaddr}); silent")]
+    private partial void LogNoSubnet(MachineId mac, DhcpMessageType messageType, uint xid, IPv4Address giaddr);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP {Mac} {MessageType} xid 0x{Xid:x8}: no lease from subnet {Subnet} ({Outcome}: {Reason}); silent")]
+    private partial void LogNoLease(MachineId mac, DhcpMessageType messageType, uint xid, string subnet, LeaseOutcome outcome, string? reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "DHCP {Mac} {MessageType} xid 0x{Xid:x8}: machine in stage {Stage} gets no boot ({Reason}); silent")]
+    private partial void LogSilentBoot(MachineId mac, DhcpMessageType? messageType, uint xid, MachineStage stage, string? reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP {Mac}: no boot file configured for client architecture {Architecture} (option 93); offering an address without one")]
+    private partial void LogNoBootFile(MachineId mac, int architecture);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP {Mac}: could not record lease {Address} on the machine")]
+    private partial void LogRecordLeaseFailed(Exception exception, MachineId mac, IPv4Address address);
+}

@@ -1,0 +1,298 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Provisioner.Protocols.Dhcp;
+
+namespace Provisioner.Edge.Dhcp;
+
+/// <summary>What the DHCP socket saw; public so operators, tests and benchmarks can read them.</summary>
+public sealed class DhcpServerCounters
+{
+    private long _received;
+    private long _malformed;
+    private long _rateLimited;
+    private long _replied;
+    private long _silent;
+    private long _failed;
+
+    public long Received => Interlocked.Read(ref _received);
+
+    /// <summary>Datagrams that did not parse as DHCP/BOOTP (RFC 2131 §2), dropped.</summary>
+    public long Malformed => Interlocked.Read(ref _malformed);
+
+    /// <summary>Packets dropped by the per-MAC rate limit.</summary>
+    public long RateLimited => Interlocked.Read(ref _rateLimited);
+
+    public long Replied => Interlocked.Read(ref _replied);
+
+    /// <summary>Handled without a reply (another server's REQUEST, RELEASE, DECLINE, silence by policy).</summary>
+    public long Silent => Interlocked.Read(ref _silent);
+
+    /// <summary>Handling threw (a gateway timed out, a send failed); the client retransmits.</summary>
+    public long Failed => Interlocked.Read(ref _failed);
+
+    internal void CountReceived() => Interlocked.Increment(ref _received);
+
+    internal void CountMalformed() => Interlocked.Increment(ref _malformed);
+
+    internal void CountRateLimited() => Interlocked.Increment(ref _rateLimited);
+
+    internal void CountReplied() => Interlocked.Increment(ref _replied);
+
+    internal void CountSilent() => Interlocked.Increment(ref _silent);
+
+    internal void CountFailed() => Interlocked.Increment(ref _failed);
+}
+
+/// <summary>
+/// The DHCP socket: UDP on <c>0.0.0.0:port</c> bound to the configured interface (SO_BINDTODEVICE), SO_BROADCAST and
+/// SO_REUSEADDR; a receive loop that parses, rate-limits per MAC and hands each packet to <see cref="DhcpHandler"/> with
+/// bounded concurrency, then sends the reply where the plan says. Nothing a peer sends can stop the loop.
+/// </summary>
+/// <remarks>
+/// Safety: without an interface name the server refuses to bind the wildcard address; an explicit bind address
+/// (tests use loopback) is the only other way to start it. The edge never answers on a segment it was not told to.
+/// </remarks>
+public sealed partial class DhcpServer : IAsyncDisposable
+{
+    private const int SolSocket = 1;
+    private const int SoBindToDevice = 25;
+    private const int ReceiveBufferSize = 1 << 16;
+
+    private readonly DhcpServerOptions _options;
+    private readonly DhcpHandler _handler;
+    private readonly ILogger<DhcpServer> _logger;
+    private readonly IPAddress _bindAddress;
+    private readonly MacRateLimiter _rateLimiter;
+    private readonly SemaphoreSlim _concurrency;
+    private readonly CancellationTokenSource _stop = new();
+    private Socket? _socket;
+    private Task _loop = Task.CompletedTask;
+
+    public DhcpServer(DhcpServerOptions options, DhcpHandler handler, ILogger<DhcpServer> logger, TimeProvider? clock = null, IPAddress? bindAddress = null, int maxConcurrency = 64)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(handler);
+        ArgumentNullException.ThrowIfNull(logger);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxConcurrency, 1);
+        _options = options;
+        _handler = handler;
+        _logger = logger;
+        _bindAddress = bindAddress ?? IPAddress.Any;
+        _rateLimiter = new MacRateLimiter(options.PerMacRate, clock ?? TimeProvider.System);
+        _concurrency = new SemaphoreSlim(maxConcurrency);
+    }
+
+    public DhcpServerCounters Counters { get; } = new();
+
+    /// <summary>Where the socket is bound (valid after <see cref="Start"/>).</summary>
+    public IPEndPoint LocalEndPoint => (IPEndPoint)(_socket?.LocalEndPoint ?? throw new InvalidOperationException("not started"));
+
+    public void Start()
+    {
+        if (_socket is not null)
+        {
+            throw new InvalidOperationException("already started");
+        }
+
+        if (_bindAddress.Equals(IPAddress.Any) && string.IsNullOrEmpty(_options.Interface))
+        {
+            throw new InvalidOperationException("provisioner.edge.interface must name the interface to serve DHCP on; refusing to answer on every interface");
+        }
+
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Broadcast, true);
+            if (!string.IsNullOrEmpty(_options.Interface))
+            {
+                // SO_BINDTODEVICE: receive and send only on this interface (broadcasts included).
+                socket.SetRawSocketOption(SolSocket, SoBindToDevice, Encoding.ASCII.GetBytes(_options.Interface + "\0"));
+            }
+
+            socket.Bind(new IPEndPoint(_bindAddress, _options.Port));
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        _socket = socket;
+        LogStarted(LocalEndPoint, _options.Interface, _options.Subnets.Count);
+        _loop = Task.Run(() => ReceiveLoopAsync(_stop.Token));
+    }
+
+    private async Task ReceiveLoopAsync(CancellationToken ct)
+    {
+        var socket = _socket!;
+        var buffer = new byte[ReceiveBufferSize];
+        EndPoint any = new IPEndPoint(IPAddress.Any, 0);
+        var inFlight = new HashSet<Task>();
+        while (!ct.IsCancellationRequested)
+        {
+            SocketReceiveFromResult received;
+            try
+            {
+                received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (ObjectDisposedException)
+            {
+                break;
+            }
+            catch (SocketException e)
+            {
+                // E.g. ICMP port unreachable from an earlier send surfacing here: not fatal.
+                LogReceiveError(e.SocketErrorCode);
+                continue;
+            }
+
+            Counters.CountReceived();
+            var source = (IPEndPoint)received.RemoteEndPoint;
+            if (!DhcpPacket.TryParse(buffer.AsSpan(0, received.ReceivedBytes), out var packet, out var error))
+            {
+                Counters.CountMalformed();
+                LogMalformed(source, received.ReceivedBytes, error);
+                continue;
+            }
+
+            if (packet.Op != DhcpOpCode.BootRequest)
+            {
+                // Another server's reply seen on the segment.
+                Counters.CountSilent();
+                continue;
+            }
+
+            if (!_rateLimiter.TryAcquire(packet.ClientHardwareAddress))
+            {
+                Counters.CountRateLimited();
+                LogRateLimited(packet);
+                continue;
+            }
+
+            try
+            {
+                await _concurrency.WaitAsync(ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+
+            var context = new DhcpReceiveContext(_options.Address, source, !packet.RelayAgentAddress.IsAny);
+            var task = HandleOneAsync(packet, context, ct);
+            lock (inFlight)
+            {
+                inFlight.Add(task);
+            }
+
+            _ = task.ContinueWith(
+                t =>
+                {
+                    lock (inFlight)
+                    {
+                        inFlight.Remove(t);
+                    }
+                },
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+
+        Task[] pending;
+        lock (inFlight)
+        {
+            pending = [.. inFlight];
+        }
+
+        await Task.WhenAll(pending).ConfigureAwait(false);
+    }
+
+    private async Task HandleOneAsync(DhcpPacket packet, DhcpReceiveContext context, CancellationToken ct)
+    {
+        try
+        {
+            await Task.Yield();
+            var plan = await _handler.HandleAsync(packet, context, ct).ConfigureAwait(false);
+            if (plan is null)
+            {
+                Counters.CountSilent();
+                return;
+            }
+
+            var bytes = ArrayPool<byte>.Shared.Rent(plan.Packet.GetWriteLength());
+            try
+            {
+                plan.Packet.TryWrite(bytes, out var written);
+                await _socket!.SendToAsync(bytes.AsMemory(0, written), SocketFlags.None, plan.Destination, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(bytes);
+            }
+
+            Counters.CountReplied();
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+#pragma warning disable CA1031 // The loop must survive anything one packet causes.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Counters.CountFailed();
+            LogHandleFailed(e, packet);
+        }
+        finally
+        {
+            _concurrency.Release();
+        }
+    }
+
+    public async Task StopAsync()
+    {
+        if (_stop.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _socket?.Dispose();
+        try
+        {
+            await _loop.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        _stop.Dispose();
+        _concurrency.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "DHCP server listening on {EndPoint} (interface {Interface}), {Subnets} subnets")]
+    private partial void LogStarted(IPEndPoint endPoint, string @interface, int subnets);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "DHCP malformed datagram from {Source} ({Length} bytes): {Error}; dropped")]
+    private partial void LogMalformed(IPEndPoint source, int length, DhcpParseError error);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "DHCP {Packet}: over the per-MAC rate; dropped")]
+    private partial void LogRateLimited(DhcpPacket packet);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP receive error {Error}; continuing")]
+    private partial void LogReceiveError(SocketError error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP {Packet}: handling failed; the client will retransmit")]
+    private partial void LogHandleFailed(Exception exception, DhcpPacket packet);
+}

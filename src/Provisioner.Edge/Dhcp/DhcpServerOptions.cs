@@ -1,0 +1,153 @@
+using Akka.Configuration;
+using Provisioner.Cluster.Leases;
+using Provisioner.Domain.Leases;
+using Provisioner.Protocols.Dhcp;
+
+namespace Provisioner.Edge.Dhcp;
+
+/// <summary>What a non-PXE client (no option 60 <c>PXEClient</c>, no iPXE user class) gets.</summary>
+public enum NonPxeClientPolicy
+{
+    /// <summary>An address and the subnet's options, without a boot file.</summary>
+    PlainDhcp = 0,
+
+    /// <summary>Silence: another DHCP server on the segment serves them.</summary>
+    Ignore = 1,
+}
+
+/// <summary>
+/// Network boot programs by client architecture (option 93, RFC 4578 §2.1). Null = not served: the client gets an
+/// address but no boot file. Bound from the optional keys <c>provisioner.edge.dhcp.boot-files.{bios,x86-uefi,x64-uefi,arm64-uefi}</c>.
+/// </summary>
+public sealed record DhcpBootFiles(string? Bios = "undionly.kpxe", string? X86Uefi = null, string? X64Uefi = "ipxe.efi", string? Arm64Uefi = null)
+{
+    public static DhcpBootFiles Default { get; } = new();
+
+    /// <summary>The file for an architecture, or null when none is configured or the architecture is unknown.</summary>
+    public string? For(int architecture) => architecture switch
+    {
+        (int)ClientArchitecture.X86Bios => Bios,
+        (int)ClientArchitecture.X86Uefi => X86Uefi,
+        (int)ClientArchitecture.X64Uefi or (int)ClientArchitecture.EfiByteCode => X64Uefi,
+        (int)ClientArchitecture.Arm64Uefi => Arm64Uefi,
+        _ => null,
+    };
+}
+
+/// <summary>The DHCP server's settings: <c>provisioner.edge</c> (interface, address, dhcp.*, http.listen for boot URLs).</summary>
+public sealed record DhcpServerOptions
+{
+    public bool Enabled { get; init; }
+
+    /// <summary>Interface for SO_BINDTODEVICE; "" = not bound to a device (then the server only binds explicit addresses, e.g. loopback).</summary>
+    public string Interface { get; init; } = string.Empty;
+
+    /// <summary>This edge's address: server identifier (54), siaddr, option 66 and boot URLs.</summary>
+    public required IPv4Address Address { get; init; }
+
+    /// <summary>The server port (67): where clients and relay agents send, and where replies to relay agents go.</summary>
+    public int Port { get; init; } = 67;
+
+    public int ClientPort { get; init; } = 68;
+
+    public NonPxeClientPolicy NonPxeClients { get; init; } = NonPxeClientPolicy.PlainDhcp;
+
+    /// <summary>Packets per second accepted from one MAC (token bucket, burst of the same size).</summary>
+    public double PerMacRate { get; init; } = 20;
+
+    public IReadOnlyList<SubnetDefinition> Subnets { get; init; } = [];
+
+    /// <summary>Port of the edge's HTTP boot endpoints, from <c>provisioner.edge.http.listen</c>.</summary>
+    public int HttpPort { get; init; } = 8080;
+
+    public DhcpBootFiles BootFiles { get; init; } = DhcpBootFiles.Default;
+
+    /// <summary><c>http://&lt;edge address&gt;:&lt;http port&gt;/boot/&lt;mac&gt;.ipxe</c>: the machine's iPXE script.</summary>
+    public string BootScriptUrl(string mac) => $"http://{Address}:{HttpPort}/boot/{mac}.ipxe";
+
+    /// <param name="edgeSection">The <c>provisioner.edge</c> section.</param>
+    public static DhcpServerOptions FromConfig(Config edgeSection)
+    {
+        ArgumentNullException.ThrowIfNull(edgeSection);
+        const string Prefix = "provisioner.edge.";
+        static ConfigurationException Bad(string key, string reason) => new($"{Prefix}{key}: {reason}");
+
+        var addressText = edgeSection.GetString("address", string.Empty);
+        if (!IPv4Address.TryParse(addressText, out var address) || address.IsAny)
+        {
+            throw Bad("address", $"'{addressText}' is not this edge's IPv4 address");
+        }
+
+        var listen = edgeSection.GetString("http.listen", "http://0.0.0.0:8080");
+        if (!Uri.TryCreate(listen, UriKind.Absolute, out var listenUri) || listenUri.Scheme != Uri.UriSchemeHttp)
+        {
+            throw Bad("http.listen", $"'{listen}' is not an http:// URL");
+        }
+
+        var nonPxe = edgeSection.GetString("dhcp.non-pxe-clients", "plain-dhcp") switch
+        {
+            "plain-dhcp" => NonPxeClientPolicy.PlainDhcp,
+            "ignore" => NonPxeClientPolicy.Ignore,
+            var other => throw Bad("dhcp.non-pxe-clients", $"'{other}' is not plain-dhcp or ignore"),
+        };
+
+        return new DhcpServerOptions
+        {
+            Enabled = Flag(edgeSection, "dhcp.enabled", Bad),
+            Interface = edgeSection.GetString("interface", string.Empty).Trim(),
+            Address = address,
+            Port = PortNumber(edgeSection, "dhcp.port", 67, Bad),
+            ClientPort = PortNumber(edgeSection, "dhcp.client-port", 68, Bad),
+            NonPxeClients = nonPxe,
+            PerMacRate = Rate(edgeSection, "dhcp.per-mac-rate", Bad),
+            Subnets = SubnetConfig.ListFrom(edgeSection, "dhcp.subnets", Prefix + "dhcp.subnets"),
+            HttpPort = listenUri.Port,
+            BootFiles = new DhcpBootFiles(
+                File(edgeSection, "dhcp.boot-files.bios", DhcpBootFiles.Default.Bios),
+                File(edgeSection, "dhcp.boot-files.x86-uefi", DhcpBootFiles.Default.X86Uefi),
+                File(edgeSection, "dhcp.boot-files.x64-uefi", DhcpBootFiles.Default.X64Uefi),
+                File(edgeSection, "dhcp.boot-files.arm64-uefi", DhcpBootFiles.Default.Arm64Uefi)),
+        };
+    }
+
+    private static string? File(Config c, string key, string? fallback) =>
+        c.HasPath(key) ? (c.GetString(key) is { Length: > 0 } name ? name : null) : fallback;
+
+    private static bool Flag(Config c, string key, Func<string, string, ConfigurationException> bad)
+    {
+        try
+        {
+            return c.GetBoolean(key, false);
+        }
+        catch (Exception e) when (e is not ConfigurationException)
+        {
+            throw bad(key, $"'{c.GetString(key)}' is not on/off");
+        }
+    }
+
+    private static int PortNumber(Config c, string key, int fallback, Func<string, string, ConfigurationException> bad)
+    {
+        try
+        {
+            var port = c.GetInt(key, fallback);
+            return port is > 0 and <= 65535 ? port : throw bad(key, $"{port} is not a UDP port (1 to 65535)");
+        }
+        catch (Exception e) when (e is not ConfigurationException)
+        {
+            throw bad(key, $"'{c.GetString(key)}' is not a port number");
+        }
+    }
+
+    private static double Rate(Config c, string key, Func<string, string, ConfigurationException> bad)
+    {
+        try
+        {
+            var rate = c.GetDouble(key, 20);
+            return rate > 0 ? rate : throw bad(key, "must be greater than 0");
+        }
+        catch (Exception e) when (e is not ConfigurationException)
+        {
+            throw bad(key, $"'{c.GetString(key)}' is not a number");
+        }
+    }
+}

@@ -1,0 +1,170 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Provisioner.Domain.Leases;
+using Provisioner.Domain.Machines;
+using Provisioner.Edge.Dhcp;
+using Provisioner.Protocols.Dhcp;
+
+namespace Provisioner.Edge.Tests.Dhcp;
+
+/// <summary>A clock the test moves by hand (also drives the rate limiter's timestamps).</summary>
+internal sealed class ManualClock(DateTimeOffset start) : TimeProvider
+{
+    private DateTimeOffset _now = start;
+
+    public override DateTimeOffset GetUtcNow() => _now;
+
+    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+    public override long GetTimestamp() => _now.UtcTicks;
+
+    public void Advance(TimeSpan by) => _now += by;
+}
+
+/// <summary>Lease gateway over the real pure lease table, in memory: the handler sees real allocation rules.</summary>
+internal sealed class FakeLeaseGateway(IEnumerable<SubnetDefinition> subnets) : ILeaseGateway
+{
+    private readonly Dictionary<string, SubnetDefinition> _subnets = subnets.ToDictionary(s => s.Id);
+    private readonly Dictionary<string, LeaseTableState> _tables = [];
+
+    public List<(string Subnet, LeaseCommand Command)> Calls { get; } = [];
+
+    public Exception? Throw { get; set; }
+
+    public LeaseTableState Table(string subnet) => _tables.GetValueOrDefault(subnet) ?? LeaseTableState.Empty(subnet);
+
+    public Task<LeaseAnswer> OfferAsync(string subnetId, MachineId mac, IPv4Address? requested, DateTimeOffset at, CancellationToken cancellationToken) =>
+        Run(subnetId, new LeaseCommands.Offer(at, mac.Value, requested?.ToString()));
+
+    public Task<LeaseAnswer> RequestAsync(string subnetId, MachineId mac, IPv4Address address, bool renewing, DateTimeOffset at, CancellationToken cancellationToken) =>
+        Run(subnetId, renewing ? new LeaseCommands.Renew(at, mac.Value, address.ToString()) : new LeaseCommands.Request(at, mac.Value, address.ToString()));
+
+    public Task<LeaseAnswer> ReleaseAsync(string subnetId, MachineId mac, IPv4Address address, DateTimeOffset at, CancellationToken cancellationToken) =>
+        Run(subnetId, new LeaseCommands.Release(at, mac.Value, address.ToString()));
+
+    public Task<LeaseAnswer> DeclineAsync(string subnetId, MachineId mac, IPv4Address address, DateTimeOffset at, CancellationToken cancellationToken) =>
+        Run(subnetId, new LeaseCommands.Decline(at, mac.Value, address.ToString()));
+
+    private Task<LeaseAnswer> Run(string subnetId, LeaseCommand command)
+    {
+        if (Throw is { } e)
+        {
+            return Task.FromException<LeaseAnswer>(e);
+        }
+
+        lock (_tables)
+        {
+            Calls.Add((subnetId, command));
+            var state = Table(subnetId);
+            var decision = LeaseTable.Decide(state, _subnets[subnetId], command, LeasePolicy.Default);
+            if (decision.Offer is { } offer)
+            {
+                state = LeaseTable.Hold(state, offer);
+            }
+
+            _tables[subnetId] = decision.Events.Aggregate(state, LeaseTable.Apply);
+            return Task.FromResult(new LeaseAnswer(decision.Outcome, IPv4Address.TryParse(decision.Address, out var a) ? a : null, decision.ExpiresAt, decision.Reason));
+        }
+    }
+}
+
+/// <summary>Machine gateway answering like a new machine (iPXE → boot script, else NBP) unless told otherwise per MAC.</summary>
+internal sealed class FakeMachineGateway : IMachineGateway
+{
+    public Dictionary<string, BootAction> Boot { get; } = [];
+
+    public List<(string Mac, MachineCommand Command)> Commands { get; } = [];
+
+    public Task<MachineAnswer> ExecuteAsync(MachineId machine, MachineCommand command, CancellationToken cancellationToken)
+    {
+        lock (Commands)
+        {
+            Commands.Add((machine.Value, command));
+        }
+
+        var boot = command is MachineCommands.RequestBoot r
+            ? Boot.TryGetValue(machine.Value, out var b) ? b : r.FirmwareIsIpxe ? BootAction.BootScript : BootAction.Nbp
+            : BootAction.None;
+        return Task.FromResult(new MachineAnswer(DecisionOutcome.Accepted, boot, MachineStage.Discovered, null));
+    }
+
+    public Task<MachineState> GetAsync(MachineId machine, CancellationToken cancellationToken) =>
+        Task.FromResult(MachineState.Empty(machine.Value));
+}
+
+/// <summary>An edge at 10.0.0.2 serving its own segment 10.0.0.0/24 and a relayed one, 10.20.0.0/24.</summary>
+internal sealed class HandlerFixture
+{
+    public static readonly DateTimeOffset T0 = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
+
+    public static readonly IPv4Address EdgeAddress = IPv4Address.Parse("10.0.0.2");
+
+    public static readonly SubnetDefinition Local = new()
+    {
+        Id = "local",
+        Network = IPv4Address.Parse("10.0.0.0"),
+        PrefixLength = 24,
+        PoolStart = IPv4Address.Parse("10.0.0.10"),
+        PoolEnd = IPv4Address.Parse("10.0.0.100"),
+        Router = IPv4Address.Parse("10.0.0.1"),
+        Dns = [IPv4Address.Parse("10.0.0.1")],
+        Domain = "lab.example",
+        LeaseTime = TimeSpan.FromHours(1),
+        Reservations = [new SubnetReservation("52:54:00:dc:00:99", IPv4Address.Parse("10.0.0.5"), "db1")],
+    };
+
+    public static readonly SubnetDefinition Remote = Local with
+    {
+        Id = "remote",
+        Network = IPv4Address.Parse("10.20.0.0"),
+        PoolStart = IPv4Address.Parse("10.20.0.10"),
+        PoolEnd = IPv4Address.Parse("10.20.0.100"),
+        Router = IPv4Address.Parse("10.20.0.1"),
+        Reservations = [],
+    };
+
+    public HandlerFixture(Func<DhcpServerOptions, DhcpServerOptions>? configure = null)
+    {
+        var options = new DhcpServerOptions { Address = EdgeAddress, Subnets = [Local, Remote], HttpPort = 8080 };
+        Options = configure?.Invoke(options) ?? options;
+        Leases = new FakeLeaseGateway(Options.Subnets);
+        Handler = new DhcpHandler(Options, Leases, Machines, Clock, NullLogger<DhcpHandler>.Instance);
+    }
+
+    public DhcpServerOptions Options { get; }
+
+    public ManualClock Clock { get; } = new(T0);
+
+    public FakeLeaseGateway Leases { get; }
+
+    public FakeMachineGateway Machines { get; } = new();
+
+    public DhcpHandler Handler { get; }
+
+    public static DhcpPacket Parse(byte[] bytes)
+    {
+        Assert.True(DhcpPacket.TryParse(bytes, out var packet, out var error), error.ToString());
+        return packet;
+    }
+
+    public Task<DhcpReplyPlan?> Handle(DhcpPacket request) =>
+        Handler.HandleAsync(request, new DhcpReceiveContext(EdgeAddress, new System.Net.IPEndPoint(System.Net.IPAddress.Any, 68), !request.RelayAgentAddress.IsAny), CancellationToken.None);
+
+    /// <summary>The reply as the client would read it off the wire.</summary>
+    public static DhcpPacket Wire(DhcpReplyPlan plan)
+    {
+        var bytes = plan.Packet.ToArray();
+        Assert.True(bytes.Length >= DhcpPacket.MinimumLength);
+        return Parse(bytes);
+    }
+
+    /// <summary>A REQUEST built from a DISCOVER, the way clients do (same xid, chaddr and identifying options).</summary>
+    public static DhcpPacket RequestFrom(DhcpPacket discover, IPv4Address? serverId, IPv4Address? requested, IPv4Address? ciaddr = null)
+    {
+        var request = Parse(discover.ToArray());
+        request.MessageType = DhcpMessageType.Request;
+        request.Options.ServerIdentifier = serverId;
+        request.Options.RequestedIPAddress = requested;
+        request.ClientAddress = ciaddr ?? IPv4Address.Any;
+        return request;
+    }
+}

@@ -1,0 +1,388 @@
+using System.Net;
+using Provisioner.Domain.Leases;
+using Provisioner.Domain.Machines;
+using Provisioner.Edge.Dhcp;
+using Provisioner.Protocols.Dhcp;
+using static Provisioner.Edge.Tests.Dhcp.HandlerFixture;
+
+namespace Provisioner.Edge.Tests.Dhcp;
+
+public sealed class DhcpHandlerTests
+{
+    private static readonly IPEndPoint BroadcastToClients = new(IPAddress.Broadcast, 68);
+
+    [Fact]
+    public async Task Ipxe_bios_discover_gets_an_offer_with_its_boot_script_url_and_no_pxedhcp()
+    {
+        var f = new HandlerFixture();
+
+        var plan = await f.Handle(Parse(DhcpGoldenPackets.IpxeBiosDiscover));
+
+        var offer = Wire(plan!);
+        Assert.Equal(DhcpMessageType.Offer, offer.MessageType);
+        Assert.Equal(0x4f7aac67u, offer.TransactionId);
+        Assert.Equal(IPv4Address.Parse("10.0.0.10"), offer.YourAddress);
+        Assert.Equal("http://10.0.0.2:8080/boot/52:54:00:dc:00:11.ipxe", offer.Options.BootfileName);
+        Assert.True(offer.Options.IpxeNoPxeDhcp);
+        Assert.Equal(EdgeAddress, offer.Options.ServerIdentifier);
+        Assert.Equal(3600u, offer.Options.LeaseTimeSeconds);
+        Assert.Equal(1800u, offer.Options.RenewalTimeSeconds);
+        Assert.Equal(3150u, offer.Options.RebindingTimeSeconds);
+        Assert.Equal(IPv4Address.Parse("255.255.255.0"), offer.Options.SubnetMask);
+        Assert.Equal([IPv4Address.Parse("10.0.0.1")], offer.Options.Routers);
+        Assert.Equal("lab.example", offer.Options.DomainName);
+        // Client id echoed (RFC 6842); no address yet and no broadcast bit: broadcast on the segment.
+        Assert.NotNull(offer.Options.ClientIdentifier);
+        Assert.Equal(BroadcastToClients, plan!.Destination);
+        var boot = Assert.IsType<MachineCommands.RequestBoot>(Assert.Single(f.Machines.Commands).Command);
+        Assert.Equal((0, true, (string?)null), (boot.Architecture, boot.FirmwareIsIpxe, boot.Profile));
+    }
+
+    [Fact]
+    public async Task Discover_from_uefi_x64_edk2_client_gets_ipxe_efi_from_the_edge_over_tftp()
+    {
+        var f = new HandlerFixture();
+        var discover = Parse(DhcpGoldenPackets.Edk2PxeDiscover);
+        Assert.Null(discover.Options.ClientIdentifier);
+
+        var plan = await f.Handle(discover);
+
+        var offer = Wire(plan!);
+        Assert.Equal(DhcpMessageType.Offer, offer.MessageType);
+        Assert.Equal("ipxe.efi", offer.Options.BootfileName);
+        Assert.Equal("ipxe.efi", offer.BootFileName);
+        Assert.Equal(EdgeAddress, offer.ServerAddress);
+        Assert.Equal("10.0.0.2", offer.Options.TftpServerName);
+        Assert.True(offer.Options.IpxeNoPxeDhcp);
+        Assert.True(offer.Broadcast);
+        Assert.Equal(BroadcastToClients, plan!.Destination);
+        // Keyed by chaddr: EDK2 sends no option 61.
+        Assert.Equal("52:54:00:dc:00:12", Assert.Single(f.Leases.Calls).Command.Mac);
+        var boot = Assert.IsType<MachineCommands.RequestBoot>(Assert.Single(f.Machines.Commands).Command);
+        Assert.Equal((7, false), (boot.Architecture, boot.FirmwareIsIpxe));
+    }
+
+    [Theory]
+    [InlineData(0, null, "undionly.kpxe")]
+    [InlineData(6, null, null)]
+    [InlineData(6, "ipxe-i386.efi", "ipxe-i386.efi")]
+    [InlineData(7, null, "ipxe.efi")]
+    [InlineData(9, null, "ipxe.efi")]
+    [InlineData(11, null, null)]
+    [InlineData(11, "ipxe-arm64.efi", "ipxe-arm64.efi")]
+    [InlineData(16, null, null)]
+    public async Task Pxe_client_gets_the_network_boot_program_for_its_architecture(int architecture, string? configured, string? expected)
+    {
+        var f = new HandlerFixture(o => o with { BootFiles = DhcpBootFiles.Default with { X86Uefi = architecture == 6 ? configured : null, Arm64Uefi = architecture == 11 ? configured : null } });
+        var discover = Parse(DhcpGoldenPackets.Edk2PxeDiscover);
+        discover.Options.ClientSystemArchitectures = [(ClientArchitecture)architecture];
+
+        var offer = Wire((await f.Handle(discover))!);
+
+        Assert.Equal(DhcpMessageType.Offer, offer.MessageType);
+        Assert.Equal(expected, offer.Options.BootfileName);
+        Assert.Equal(expected is null ? IPv4Address.Any : EdgeAddress, offer.ServerAddress);
+    }
+
+    [Fact]
+    public async Task Plain_pxe_bios_rom_without_ipxe_user_class_gets_undionly_kpxe()
+    {
+        var f = new HandlerFixture();
+        var discover = Parse(DhcpGoldenPackets.IpxeBiosDiscover);
+        discover.Options.Remove(DhcpOptionCode.UserClass);
+
+        var offer = Wire((await f.Handle(discover))!);
+
+        Assert.Equal("undionly.kpxe", offer.Options.BootfileName);
+    }
+
+    [Fact]
+    public async Task Installed_machine_gets_its_script_under_ipxe_and_no_boot_file_under_plain_pxe()
+    {
+        var f = new HandlerFixture();
+        f.Machines.Boot["52:54:00:dc:00:11"] = BootAction.LocalDisk;
+        f.Machines.Boot["52:54:00:dc:00:12"] = BootAction.LocalDisk;
+
+        var ipxe = Wire((await f.Handle(Parse(DhcpGoldenPackets.IpxeBiosDiscover)))!);
+        var pxe = Wire((await f.Handle(Parse(DhcpGoldenPackets.Edk2PxeDiscover)))!);
+
+        Assert.Equal("http://10.0.0.2:8080/boot/52:54:00:dc:00:11.ipxe", ipxe.Options.BootfileName);
+        Assert.Equal(DhcpMessageType.Offer, pxe.MessageType);
+        Assert.Null(pxe.Options.BootfileName);
+        Assert.Equal(IPv4Address.Any, pxe.ServerAddress);
+    }
+
+    [Fact]
+    public async Task Machine_that_gets_no_boot_is_met_with_silence()
+    {
+        var f = new HandlerFixture();
+        f.Machines.Boot["52:54:00:dc:00:12"] = BootAction.None;
+
+        Assert.Null(await f.Handle(Parse(DhcpGoldenPackets.Edk2PxeDiscover)));
+        Assert.Empty(f.Leases.Calls);
+    }
+
+    [Fact]
+    public async Task Udhcpc_gets_a_plain_offer_without_boot_options_and_the_machine_is_not_asked()
+    {
+        var f = new HandlerFixture();
+
+        var offer = Wire((await f.Handle(Parse(DhcpGoldenPackets.UdhcpcDiscover)))!);
+
+        Assert.Equal(DhcpMessageType.Offer, offer.MessageType);
+        Assert.Equal(IPv4Address.Parse("10.0.0.10"), offer.YourAddress);
+        Assert.Null(offer.Options.BootfileName);
+        Assert.Null(offer.Options.IpxeEncapsulatedOptions);
+        Assert.Equal(IPv4Address.Any, offer.ServerAddress);
+        Assert.Empty(f.Machines.Commands);
+    }
+
+    [Fact]
+    public async Task Udhcpc_is_met_with_silence_when_non_pxe_clients_are_ignored()
+    {
+        var f = new HandlerFixture(o => o with { NonPxeClients = NonPxeClientPolicy.Ignore });
+
+        Assert.Null(await f.Handle(Parse(DhcpGoldenPackets.UdhcpcDiscover)));
+        Assert.NotNull(await f.Handle(Parse(DhcpGoldenPackets.Edk2PxeDiscover)));
+    }
+
+    [Fact]
+    public async Task Relayed_discover_is_served_from_the_giaddr_subnet_echoes_option_82_and_goes_back_to_the_relay_agent()
+    {
+        var f = new HandlerFixture();
+        var discover = Parse(DhcpGoldenPackets.UdhcpcDiscover);
+        discover.RelayAgentAddress = IPv4Address.Parse("10.20.0.1");
+        discover.Hops = 1;
+        discover.Options.SetRelayAgentInformation("eth7"u8, "sw-3"u8, null);
+
+        var plan = await f.Handle(discover);
+
+        var offer = Wire(plan!);
+        Assert.Equal(IPv4Address.Parse("10.20.0.10"), offer.YourAddress);
+        Assert.Equal(IPv4Address.Parse("10.20.0.1"), offer.RelayAgentAddress);
+        Assert.Equal(0, offer.Hops);
+        Assert.Equal("eth7"u8.ToArray(), offer.Options.RelayAgentCircuitId!.Value.ToArray());
+        Assert.Equal("sw-3"u8.ToArray(), offer.Options.RelayAgentRemoteId!.Value.ToArray());
+        Assert.Equal(new IPEndPoint(IPAddress.Parse("10.20.0.1"), 67), plan!.Destination);
+        Assert.Equal("remote", Assert.Single(f.Leases.Calls).Subnet);
+    }
+
+    [Fact]
+    public async Task Link_selection_and_subnet_selection_take_precedence_over_giaddr()
+    {
+        var f = new HandlerFixture();
+        var byLink = Parse(DhcpGoldenPackets.UdhcpcDiscover);
+        byLink.RelayAgentAddress = IPv4Address.Parse("192.0.2.1");
+        byLink.Options.SetRelayAgentInformation([], [], IPv4Address.Parse("10.20.0.0"));
+        var bySelection = Parse(DhcpGoldenPackets.UdhcpcDiscover);
+        bySelection.RelayAgentAddress = IPv4Address.Parse("10.20.0.1");
+        bySelection.Options.SubnetSelection = IPv4Address.Parse("10.0.0.0");
+
+        var link = Wire((await f.Handle(byLink))!);
+        var selection = Wire((await f.Handle(bySelection))!);
+
+        Assert.Equal(IPv4Address.Parse("10.20.0.10"), link.YourAddress);
+        Assert.Equal(IPv4Address.Parse("10.0.0.10"), selection.YourAddress);
+        Assert.Equal(IPv4Address.Parse("10.0.0.0"), selection.Options.SubnetSelection);
+    }
+
+    [Fact]
+    public async Task Relayed_request_from_an_unknown_network_is_met_with_silence()
+    {
+        var f = new HandlerFixture();
+        var discover = Parse(DhcpGoldenPackets.UdhcpcDiscover);
+        discover.RelayAgentAddress = IPv4Address.Parse("192.0.2.1");
+
+        Assert.Null(await f.Handle(discover));
+        Assert.Empty(f.Leases.Calls);
+    }
+
+    [Fact]
+    public async Task Request_selecting_our_offer_is_acked_and_the_lease_recorded_on_the_machine()
+    {
+        var f = new HandlerFixture();
+        var discover = Parse(DhcpGoldenPackets.Edk2PxeDiscover);
+        var offer = Wire((await f.Handle(discover))!);
+
+        var plan = await f.Handle(RequestFrom(discover, EdgeAddress, offer.YourAddress));
+
+        var ack = Wire(plan!);
+        Assert.Equal(DhcpMessageType.Ack, ack.MessageType);
+        Assert.Equal(offer.YourAddress, ack.YourAddress);
+        Assert.Equal("ipxe.efi", ack.Options.BootfileName);
+        Assert.Equal(3600u, ack.Options.LeaseTimeSeconds);
+        Assert.Equal(BroadcastToClients, plan!.Destination);
+        var recorded = Assert.IsType<MachineCommands.RecordLease>(f.Machines.Commands[^1].Command);
+        Assert.Equal(("10.0.0.10", "local"), (recorded.Address, recorded.Subnet));
+    }
+
+    [Fact]
+    public async Task Request_for_another_servers_offer_is_met_with_silence()
+    {
+        var f = new HandlerFixture();
+        var discover = Parse(DhcpGoldenPackets.UdhcpcDiscover);
+        await f.Handle(discover);
+        f.Leases.Calls.Clear();
+
+        Assert.Null(await f.Handle(RequestFrom(discover, IPv4Address.Parse("10.0.0.254"), IPv4Address.Parse("10.0.0.10"))));
+        Assert.Empty(f.Leases.Calls);
+    }
+
+    [Fact]
+    public async Task Init_reboot_request_for_an_address_on_the_wrong_network_is_nakked_by_broadcast()
+    {
+        var f = new HandlerFixture();
+
+        var plan = await f.Handle(RequestFrom(Parse(DhcpGoldenPackets.UdhcpcDiscover), null, IPv4Address.Parse("192.168.1.50")));
+
+        var nak = Wire(plan!);
+        Assert.Equal(DhcpMessageType.Nak, nak.MessageType);
+        Assert.Equal(IPv4Address.Any, nak.YourAddress);
+        Assert.Equal(EdgeAddress, nak.Options.ServerIdentifier);
+        Assert.Null(nak.Options.LeaseTimeSeconds);
+        Assert.True(nak.Options.Contains((DhcpOptionCode)56));
+        Assert.Equal(BroadcastToClients, plan!.Destination);
+    }
+
+    [Fact]
+    public async Task Request_for_an_address_leased_to_another_machine_is_nakked()
+    {
+        var f = new HandlerFixture();
+        var other = Parse(DhcpGoldenPackets.Edk2PxeDiscover);
+        var otherOffer = Wire((await f.Handle(other))!);
+        await f.Handle(RequestFrom(other, EdgeAddress, otherOffer.YourAddress));
+
+        var nak = Wire((await f.Handle(RequestFrom(Parse(DhcpGoldenPackets.UdhcpcDiscover), null, otherOffer.YourAddress)))!);
+
+        Assert.Equal(DhcpMessageType.Nak, nak.MessageType);
+        Assert.Contains("leased to another machine", nak.Options.Get((DhcpOptionCode)56) is { } m ? System.Text.Encoding.ASCII.GetString(m.Span) : "");
+    }
+
+    [Fact]
+    public async Task Renewing_client_is_acked_by_unicast_to_its_address_and_an_unknown_one_is_nakked()
+    {
+        var f = new HandlerFixture();
+        var discover = Parse(DhcpGoldenPackets.UdhcpcDiscover);
+        var offer = Wire((await f.Handle(discover))!);
+        await f.Handle(RequestFrom(discover, EdgeAddress, offer.YourAddress));
+        f.Clock.Advance(TimeSpan.FromMinutes(30));
+
+        var renew = await f.Handle(RequestFrom(discover, null, null, ciaddr: offer.YourAddress));
+        var stranger = await f.Handle(RequestFrom(discover, null, null, ciaddr: IPv4Address.Parse("10.0.0.77")));
+
+        var ack = Wire(renew!);
+        Assert.Equal(DhcpMessageType.Ack, ack.MessageType);
+        Assert.Equal(offer.YourAddress, ack.ClientAddress);
+        Assert.Equal(3600u, ack.Options.LeaseTimeSeconds);
+        Assert.Equal(new IPEndPoint(IPAddress.Parse("10.0.0.10"), 68), renew!.Destination);
+        Assert.Equal(DhcpMessageType.Nak, Wire(stranger!).MessageType);
+    }
+
+    [Fact]
+    public async Task Release_frees_the_lease_without_a_reply()
+    {
+        var f = new HandlerFixture();
+        var discover = Parse(DhcpGoldenPackets.UdhcpcDiscover);
+        var offer = Wire((await f.Handle(discover))!);
+        await f.Handle(RequestFrom(discover, EdgeAddress, offer.YourAddress));
+        var release = RequestFrom(discover, EdgeAddress, null, ciaddr: offer.YourAddress);
+        release.MessageType = DhcpMessageType.Release;
+
+        Assert.Null(await f.Handle(release));
+        Assert.Null(f.Leases.Table("local").HolderOf(offer.YourAddress, T0.AddSeconds(1)));
+    }
+
+    [Fact]
+    public async Task Decline_quarantines_the_address_without_a_reply()
+    {
+        var f = new HandlerFixture();
+        var discover = Parse(DhcpGoldenPackets.UdhcpcDiscover);
+        var offer = Wire((await f.Handle(discover))!);
+        await f.Handle(RequestFrom(discover, EdgeAddress, offer.YourAddress));
+        var decline = RequestFrom(discover, EdgeAddress, offer.YourAddress);
+        decline.MessageType = DhcpMessageType.Decline;
+
+        Assert.Null(await f.Handle(decline));
+        Assert.True(f.Leases.Table("local").Quarantine.ContainsKey(offer.YourAddress));
+        var next = Wire((await f.Handle(Parse(DhcpGoldenPackets.UdhcpcDiscover)))!);
+        Assert.NotEqual(offer.YourAddress, next.YourAddress);
+    }
+
+    [Fact]
+    public async Task Inform_is_acked_with_the_subnet_options_but_no_address_or_lease()
+    {
+        var f = new HandlerFixture();
+        var inform = RequestFrom(Parse(DhcpGoldenPackets.UdhcpcDiscover), null, null, ciaddr: IPv4Address.Parse("10.0.0.200"));
+        inform.MessageType = DhcpMessageType.Inform;
+
+        var plan = await f.Handle(inform);
+
+        var ack = Wire(plan!);
+        Assert.Equal(DhcpMessageType.Ack, ack.MessageType);
+        Assert.Equal(IPv4Address.Any, ack.YourAddress);
+        Assert.Null(ack.Options.LeaseTimeSeconds);
+        Assert.Equal(IPv4Address.Parse("255.255.255.0"), ack.Options.SubnetMask);
+        Assert.Equal(new IPEndPoint(IPAddress.Parse("10.0.0.200"), 68), plan!.Destination);
+        Assert.Empty(f.Leases.Calls);
+    }
+
+    [Fact]
+    public async Task Reserved_machine_gets_its_address_and_hostname()
+    {
+        var f = new HandlerFixture();
+        var discover = Parse(DhcpGoldenPackets.UdhcpcDiscover);
+        discover.SetClientHardwareAddress([0x52, 0x54, 0x00, 0xdc, 0x00, 0x99]);
+
+        var offer = Wire((await f.Handle(discover))!);
+
+        Assert.Equal(IPv4Address.Parse("10.0.0.5"), offer.YourAddress);
+        Assert.Equal("db1", offer.Options.HostName);
+    }
+
+    [Fact]
+    public async Task Exhausted_pool_is_met_with_silence()
+    {
+        var f = new HandlerFixture(o => o with { Subnets = [HandlerFixture.Local with { PoolEnd = IPv4Address.Parse("10.0.0.10") }] });
+        await f.Handle(Parse(DhcpGoldenPackets.UdhcpcDiscover));
+
+        Assert.Null(await f.Handle(Parse(DhcpGoldenPackets.Edk2PxeDiscover)));
+    }
+
+    [Fact]
+    public async Task Bootp_replies_and_non_ethernet_requests_are_ignored()
+    {
+        var f = new HandlerFixture();
+        var reply = Parse(DhcpGoldenPackets.UdhcpcDiscover);
+        reply.Op = DhcpOpCode.BootReply;
+        var bootp = Parse(DhcpGoldenPackets.UdhcpcDiscover);
+        bootp.MessageType = null;
+        var infiniband = Parse(DhcpGoldenPackets.UdhcpcDiscover);
+        infiniband.HardwareType = 32;
+
+        Assert.Null(await f.Handle(reply));
+        Assert.Null(await f.Handle(bootp));
+        Assert.Null(await f.Handle(infiniband));
+    }
+
+    [Fact]
+    public async Task Gateway_failure_propagates_so_the_server_counts_it()
+    {
+        var f = new HandlerFixture();
+        f.Leases.Throw = new TimeoutException("lease actor did not answer");
+
+        await Assert.ThrowsAsync<TimeoutException>(() => f.Handle(Parse(DhcpGoldenPackets.UdhcpcDiscover)));
+    }
+
+    [Fact]
+    public async Task Second_discover_from_another_mac_gets_another_address_while_the_first_offer_is_held()
+    {
+        var f = new HandlerFixture();
+
+        var first = Wire((await f.Handle(Parse(DhcpGoldenPackets.UdhcpcDiscover)))!);
+        var second = Wire((await f.Handle(Parse(DhcpGoldenPackets.Edk2PxeDiscover)))!);
+        var firstAgain = Wire((await f.Handle(Parse(DhcpGoldenPackets.UdhcpcDiscover)))!);
+
+        Assert.NotEqual(first.YourAddress, second.YourAddress);
+        Assert.Equal(first.YourAddress, firstAgain.YourAddress);
+    }
+}
