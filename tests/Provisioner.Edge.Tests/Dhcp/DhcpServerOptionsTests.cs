@@ -1,0 +1,91 @@
+using Akka.Configuration;
+using Provisioner.Edge.Dhcp;
+using Provisioner.Protocols.Dhcp;
+
+namespace Provisioner.Edge.Tests.Dhcp;
+
+public sealed class DhcpServerOptionsTests
+{
+    /// <summary>The repository's hocon/defaults.conf, found from this source file (the test project does not copy hocon/).</summary>
+    private static string DefaultsConf([System.Runtime.CompilerServices.CallerFilePath] string source = "")
+    {
+        foreach (var start in new[] { Path.GetDirectoryName(source)!, AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        {
+                var path = Path.Combine(dir.FullName, "hocon", "defaults.conf");
+                if (File.Exists(path))
+                {
+                    return File.ReadAllText(path);
+                }
+            }
+        }
+
+        throw new FileNotFoundException("hocon/defaults.conf not found above " + AppContext.BaseDirectory);
+    }
+
+    private static DhcpServerOptions Bind(string extra) =>
+        DhcpServerOptions.FromConfig(ConfigurationFactory.ParseString(DefaultsConf() + "\n" + extra).GetConfig("provisioner.edge"));
+
+    [Fact]
+    public void Shipped_defaults_bind_to_a_disabled_server_with_no_subnets()
+    {
+        var options = Bind("");
+
+        Assert.False(options.Enabled);
+        Assert.Equal("", options.Interface);
+        Assert.Equal(IPv4Address.Parse("127.0.0.1"), options.Address);
+        Assert.Equal((67, 68), (options.Port, options.ClientPort));
+        Assert.Equal(NonPxeClientPolicy.PlainDhcp, options.NonPxeClients);
+        Assert.Equal(20, options.PerMacRate);
+        Assert.Empty(options.Subnets);
+        Assert.Equal(8080, options.HttpPort);
+        Assert.Equal(DhcpBootFiles.Default, options.BootFiles);
+    }
+
+    [Fact]
+    public void Every_key_binds()
+    {
+        var options = Bind("""
+            provisioner.edge {
+              interface = "pxe0"
+              address = "10.0.0.2"
+              http.listen = "http://0.0.0.0:8081"
+              dhcp {
+                enabled = on
+                port = 1067
+                client-port = 1068
+                non-pxe-clients = ignore
+                per-mac-rate = 5
+                boot-files { x86-uefi = "ipxe-i386.efi", arm64-uefi = "ipxe-arm64.efi" }
+                subnets = [ { id = lab, network = "10.0.0.0/24", pool-start = "10.0.0.10", pool-end = "10.0.0.99" } ]
+              }
+            }
+            """);
+
+        Assert.True(options.Enabled);
+        Assert.Equal("pxe0", options.Interface);
+        Assert.Equal(IPv4Address.Parse("10.0.0.2"), options.Address);
+        Assert.Equal((1067, 1068), (options.Port, options.ClientPort));
+        Assert.Equal(NonPxeClientPolicy.Ignore, options.NonPxeClients);
+        Assert.Equal(5, options.PerMacRate);
+        Assert.Equal("lab", Assert.Single(options.Subnets).Id);
+        Assert.Equal("http://10.0.0.2:8081/boot/aa:bb:cc:dd:ee:ff.ipxe", options.BootScriptUrl("aa:bb:cc:dd:ee:ff"));
+        Assert.Equal(new DhcpBootFiles("undionly.kpxe", "ipxe-i386.efi", "ipxe.efi", "ipxe-arm64.efi"), options.BootFiles);
+    }
+
+    [Theory]
+    [InlineData("provisioner.edge.address = \"nowhere\"", "provisioner.edge.address")]
+    [InlineData("provisioner.edge.dhcp.port = 70000", "provisioner.edge.dhcp.port")]
+    [InlineData("provisioner.edge.dhcp.client-port = x", "provisioner.edge.dhcp.client-port")]
+    [InlineData("provisioner.edge.dhcp.non-pxe-clients = maybe", "provisioner.edge.dhcp.non-pxe-clients")]
+    [InlineData("provisioner.edge.dhcp.per-mac-rate = 0", "provisioner.edge.dhcp.per-mac-rate")]
+    [InlineData("provisioner.edge.http.listen = \"ftp://x\"", "provisioner.edge.http.listen")]
+    [InlineData("provisioner.edge.dhcp.subnets = [ { id = a, network = \"10.0.0.0/24\", pool-start = \"10.0.0.10\", pool-end = \"10.0.7.1\" } ]", "provisioner.edge.dhcp.subnets.0.pool-end")]
+    public void Bad_values_fail_fast_naming_the_key(string hocon, string key)
+    {
+        var error = Assert.Throws<ConfigurationException>(() => Bind(hocon));
+
+        Assert.StartsWith(key + ":", error.Message);
+    }
+}

@@ -1,0 +1,190 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using Provisioner.Edge.Dhcp;
+using Provisioner.Protocols.Dhcp;
+using static Provisioner.Edge.Tests.Dhcp.HandlerFixture;
+
+namespace Provisioner.Edge.Tests.Dhcp;
+
+/// <summary>
+/// The socket adapter on loopback only (never a real interface): the test is a relay agent on 127.0.0.2 sending from
+/// the server port with giaddr set, exactly as perfdhcp does, and expects each reply unicast back to giaddr:port.
+/// </summary>
+public sealed class DhcpServerTransportTests
+{
+    private static readonly IPAddress ServerAddress = IPAddress.Loopback;
+    private static readonly IPAddress RelayAddress = IPAddress.Parse("127.0.0.2");
+
+    private static int FreePort()
+    {
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            probe.Bind(new IPEndPoint(ServerAddress, 0));
+            var port = ((IPEndPoint)probe.LocalEndPoint!).Port;
+            using var relay = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            try
+            {
+                relay.Bind(new IPEndPoint(RelayAddress, port));
+                return port;
+            }
+            catch (SocketException)
+            {
+            }
+        }
+
+        throw new InvalidOperationException("no free UDP port on 127.0.0.1 and 127.0.0.2");
+    }
+
+    private sealed class Rig : IAsyncDisposable
+    {
+        public Rig(double perMacRate = 20)
+        {
+            var port = FreePort();
+            Fixture = new HandlerFixture(o => o with { Port = port, PerMacRate = perMacRate });
+            Server = new DhcpServer(Fixture.Options, Fixture.Handler, NullLogger<DhcpServer>.Instance, bindAddress: ServerAddress);
+            Server.Start();
+            Relay = new UdpClient(new IPEndPoint(RelayAddress, port));
+        }
+
+        public HandlerFixture Fixture { get; }
+
+        public DhcpServer Server { get; }
+
+        public UdpClient Relay { get; }
+
+        public IPEndPoint ServerEndPoint => Server.LocalEndPoint;
+
+        /// <summary>As a relay agent: giaddr = us, link selection = the remote subnet.</summary>
+        public static DhcpPacket Relayed(byte[] golden, byte? macLastByte = null)
+        {
+            var packet = Parse(golden);
+            packet.RelayAgentAddress = IPv4Address.Parse("127.0.0.2");
+            packet.Hops = 1;
+            packet.Options.SetRelayAgentInformation("port-1"u8, [], IPv4Address.Parse("10.20.0.0"));
+            if (macLastByte is { } b)
+            {
+                packet.SetClientHardwareAddress([0x52, 0x54, 0x00, 0xee, 0x00, b]);
+            }
+
+            return packet;
+        }
+
+        public Task SendAsync(DhcpPacket packet) => Relay.SendAsync(packet.ToArray(), ServerEndPoint).AsTask();
+
+        public async Task<(DhcpPacket Reply, IPEndPoint From)> ReceiveAsync()
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            var result = await Relay.ReceiveAsync(timeout.Token);
+            return (Parse(result.Buffer), result.RemoteEndPoint);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Server.DisposeAsync();
+            Relay.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Relayed_discover_and_request_are_answered_by_unicast_to_the_relay_agent()
+    {
+        await using var rig = new Rig();
+
+        await rig.SendAsync(Rig.Relayed(DhcpGoldenPackets.Edk2PxeDiscover));
+        var (offer, from) = await rig.ReceiveAsync();
+        var request = RequestFrom(Rig.Relayed(DhcpGoldenPackets.Edk2PxeDiscover), EdgeAddress, offer.YourAddress);
+        await rig.SendAsync(request);
+        var (ack, _) = await rig.ReceiveAsync();
+
+        Assert.Equal(DhcpMessageType.Offer, offer.MessageType);
+        Assert.Equal(IPv4Address.Parse("10.20.0.10"), offer.YourAddress);
+        Assert.Equal("ipxe.efi", offer.Options.BootfileName);
+        Assert.NotNull(offer.Options.RelayAgentInformation);
+        Assert.Equal(rig.ServerEndPoint, from);
+        Assert.Equal(DhcpMessageType.Ack, ack.MessageType);
+        Assert.Equal(offer.YourAddress, ack.YourAddress);
+        Assert.Equal(2, rig.Server.Counters.Replied);
+    }
+
+    [Fact]
+    public async Task Malformed_datagrams_are_counted_and_dropped_and_the_server_keeps_answering()
+    {
+        await using var rig = new Rig();
+        var random = new Random(7);
+
+        await rig.Relay.SendAsync(new byte[10], rig.ServerEndPoint);
+        var badCookie = Rig.Relayed(DhcpGoldenPackets.UdhcpcDiscover).ToArray();
+        badCookie[236] = 0;
+        await rig.Relay.SendAsync(badCookie, rig.ServerEndPoint);
+        var truncated = Rig.Relayed(DhcpGoldenPackets.UdhcpcDiscover).ToArray();
+        truncated[240 + 1] = 200; // option 53's length runs past the end
+        await rig.Relay.SendAsync(truncated.AsMemory(0, 250), rig.ServerEndPoint);
+        for (var i = 0; i < 20; i++)
+        {
+            var junk = new byte[random.Next(0, 600)];
+            random.NextBytes(junk);
+            await rig.Relay.SendAsync(junk, rig.ServerEndPoint);
+        }
+
+        await rig.SendAsync(Rig.Relayed(DhcpGoldenPackets.UdhcpcDiscover));
+        var (offer, _) = await rig.ReceiveAsync();
+
+        Assert.Equal(DhcpMessageType.Offer, offer.MessageType);
+        Assert.True(rig.Server.Counters.Malformed >= 3, $"malformed {rig.Server.Counters.Malformed}");
+        Assert.Equal(0, rig.Server.Counters.Failed);
+    }
+
+    [Fact]
+    public async Task A_flooding_mac_is_rate_limited_while_others_are_served()
+    {
+        await using var rig = new Rig(perMacRate: 3);
+
+        for (var i = 0; i < 30; i++)
+        {
+            await rig.SendAsync(Rig.Relayed(DhcpGoldenPackets.UdhcpcDiscover, 1));
+        }
+
+        await rig.SendAsync(Rig.Relayed(DhcpGoldenPackets.UdhcpcDiscover, 2));
+        var replies = new List<DhcpPacket>();
+        while (replies.All(r => r.ClientHardwareAddress[5] != 2))
+        {
+            replies.Add((await rig.ReceiveAsync()).Reply);
+        }
+
+        Assert.True(rig.Server.Counters.RateLimited >= 20, $"rate limited {rig.Server.Counters.RateLimited}");
+        Assert.True(replies.Count(r => r.ClientHardwareAddress[5] == 1) <= 10);
+    }
+
+    [Fact]
+    public async Task Server_refuses_to_answer_on_every_interface_when_none_is_configured()
+    {
+        var fixture = new HandlerFixture(o => o with { Port = FreePort(), Interface = "" });
+        await using var server = new DhcpServer(fixture.Options, fixture.Handler, NullLogger<DhcpServer>.Instance);
+
+        var error = Assert.Throws<InvalidOperationException>(server.Start);
+
+        Assert.Contains("provisioner.edge.interface", error.Message);
+    }
+
+    [Fact]
+    public async Task Gateway_failures_are_counted_and_the_loop_survives()
+    {
+        await using var rig = new Rig();
+        rig.Fixture.Leases.Throw = new TimeoutException("lease actor did not answer");
+        await rig.SendAsync(Rig.Relayed(DhcpGoldenPackets.UdhcpcDiscover, 3));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (rig.Server.Counters.Failed == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        rig.Fixture.Leases.Throw = null;
+        await rig.SendAsync(Rig.Relayed(DhcpGoldenPackets.UdhcpcDiscover, 4));
+        var (offer, _) = await rig.ReceiveAsync();
+
+        Assert.Equal(1, rig.Server.Counters.Failed);
+        Assert.Equal(DhcpMessageType.Offer, offer.MessageType);
+    }
+}
