@@ -527,4 +527,21 @@ public sealed class TftpServerTests
         Assert.Single(scope.Observer.Completed);
         Assert.Empty(scope.Observer.Failed);
     }
+
+    [Fact]
+    public async Task Sockets_bound_to_the_loopback_device_serve()
+    {
+        await using var scope = await ServerScope.StartAsync(o => o with { Interface = "lo" });
+        scope.Write("f", [4, 5, 6]);
+
+        var result = await TestTftpClient.GetAsync(scope.EndPoint, "f", new TestClientBehaviour { Options = TftpOptions.Create(blockSize: 1468) });
+
+        Assert.Equal([4, 5, 6], result.Data);
+    }
+
+    [Fact]
+    public async Task Unknown_interface_fails_at_start()
+    {
+        await Assert.ThrowsAsync<System.Net.Sockets.SocketException>(() => ServerScope.StartAsync(o => o with { Interface = "nosuchif0" }));
+    }
 }
