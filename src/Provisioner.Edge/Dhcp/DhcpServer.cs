@@ -60,6 +60,7 @@ public sealed partial class DhcpServer : IAsyncDisposable
     private const int SolSocket = 1;
     private const int SoBindToDevice = 25;
     private const int ReceiveBufferSize = 1 << 16;
+    private const int SocketReceiveBuffer = 4 << 20;
 
     private readonly DhcpServerOptions _options;
     private readonly DhcpHandler _handler;
@@ -107,6 +108,8 @@ public sealed partial class DhcpServer : IAsyncDisposable
         {
             socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Broadcast, true);
+            // Boot storms and relay agents arrive in bursts; the kernel caps this at net.core.rmem_max.
+            socket.ReceiveBufferSize = SocketReceiveBuffer;
             if (!string.IsNullOrEmpty(_options.Interface))
             {
                 // SO_BINDTODEVICE: receive and send only on this interface (broadcasts included).

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Hosting;
 using Provisioner.Cluster.Leases;
 using Provisioner.Domain.Leases;
 using Provisioner.Domain.Machines;
@@ -33,7 +34,7 @@ public sealed record LeaseAnswer(LeaseOutcome Outcome, IPv4Address? Address, Dat
 }
 
 /// <summary><see cref="ILeaseGateway"/> over the subnet lease shard region (or proxy), with the configured ask timeout.</summary>
-public sealed class ClusterLeaseGateway(IActorRef leaseRegion, TimeSpan askTimeout) : ILeaseGateway
+public sealed class ClusterLeaseGateway(IRequiredActor<SubnetLeaseRegion> leaseRegion, TimeSpan askTimeout) : ILeaseGateway
 {
     public Task<LeaseAnswer> OfferAsync(string subnetId, MachineId mac, IPv4Address? requested, DateTimeOffset at, CancellationToken cancellationToken) =>
         Ask(new SubnetLeaseProtocol.Offer(subnetId, mac.Value, requested?.ToString(), at), cancellationToken);
@@ -47,6 +48,9 @@ public sealed class ClusterLeaseGateway(IActorRef leaseRegion, TimeSpan askTimeo
     public Task<LeaseAnswer> DeclineAsync(string subnetId, MachineId mac, IPv4Address address, DateTimeOffset at, CancellationToken cancellationToken) =>
         Ask(new SubnetLeaseProtocol.Decline(subnetId, mac.Value, address.ToString(), at), cancellationToken);
 
-    private async Task<LeaseAnswer> Ask(IWithSubnetId message, CancellationToken cancellationToken) =>
-        LeaseAnswer.From(await leaseRegion.Ask<SubnetLeaseProtocol.LeaseResult>(message, askTimeout, cancellationToken).ConfigureAwait(false));
+    private async Task<LeaseAnswer> Ask(IWithSubnetId message, CancellationToken cancellationToken)
+    {
+        var region = await leaseRegion.GetAsync(cancellationToken).ConfigureAwait(false);
+        return LeaseAnswer.From(await region.Ask<SubnetLeaseProtocol.LeaseResult>(message, askTimeout, cancellationToken).ConfigureAwait(false));
+    }
 }
