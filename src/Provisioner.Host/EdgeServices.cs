@@ -2,7 +2,9 @@ using Akka.Hosting;
 using Provisioner.Cluster.Hosting;
 using Provisioner.Domain.Profiles;
 using Provisioner.Edge;
+using Provisioner.Cluster.Leases;
 using Provisioner.Edge.Clients;
+using Provisioner.Edge.Dhcp;
 using Provisioner.Edge.Http;
 using Provisioner.Edge.Tftp;
 
@@ -42,6 +44,18 @@ public static class EdgeServices
             services.AddHostedService<TftpHostedService>();
         }
 
+        var dhcp = DhcpServerOptions.FromConfig(edge);
+        if (dhcp.Enabled)
+        {
+            services.AddSingleton(dhcp);
+            services.AddSingleton<ILeaseGateway>(sp => new RecordingLeaseGateway(
+                new ClusterLeaseGateway(sp.GetRequiredService<IRequiredActor<SubnetLeaseRegion>>(), settings.AskTimeout),
+                sp.GetRequiredService<ClientAddressBook>()));
+            services.AddSingleton<DhcpHandler>();
+            services.AddSingleton(sp => new DhcpServer(dhcp, sp.GetRequiredService<DhcpHandler>(), sp.GetRequiredService<ILogger<DhcpServer>>(), sp.GetRequiredService<TimeProvider>()));
+            services.AddHostedService<DhcpHostedService>();
+        }
+
         string? httpListen = null;
         var httpEnabled = edge.GetBoolean("http.enabled", false);
         if (httpEnabled)
@@ -57,7 +71,18 @@ public static class EdgeServices
             httpListen = http.Listen;
         }
 
-        return new Plan(tftp.Enabled, httpEnabled, false, httpListen);
+        return new Plan(tftp.Enabled, httpEnabled, dhcp.Enabled, httpListen);
+    }
+
+    private sealed class DhcpHostedService(DhcpServer server) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            server.Start();
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => server.StopAsync();
     }
 
     private sealed class TftpHostedService(TftpServer server) : IHostedService

@@ -66,6 +66,11 @@ public sealed class ProvisionerNode : IAsyncDisposable
         System.IO.Directory.CreateDirectory(Path.Combine(directory, "data"));
         System.IO.Directory.CreateDirectory(Path.Combine(directory, "config"));
         System.IO.Directory.CreateDirectory(Path.Combine(directory, "assets"));
+        if (!File.Exists(Path.Combine(directory, "config", "rules.conf")))
+        {
+            await WriteMinimalProfileAsync(Path.Combine(directory, "config"));
+        }
+
         var conf = Path.Combine(directory, "lab.conf");
         await File.WriteAllTextAsync(conf, EdgeHocon(lab, directory, extraHocon));
 
@@ -76,6 +81,7 @@ public sealed class ProvisionerNode : IAsyncDisposable
         {
             if (process.Process.HasExited)
             {
+                process.Process.WaitForExit(); // drains the redirected output
                 throw new InvalidOperationException($"provisioner serve exited ({process.Process.ExitCode}):\n{process.Output}");
             }
 
@@ -89,6 +95,22 @@ public sealed class ProvisionerNode : IAsyncDisposable
         }
 
         throw new TimeoutException($"provisioner serve not healthy after 60 s:\n{process.Output}");
+    }
+
+    /// <summary>A profile for tests that do not boot anything (the HTTP side still needs a valid config).</summary>
+    private static async Task WriteMinimalProfileAsync(string config)
+    {
+        System.IO.Directory.CreateDirectory(Path.Combine(config, "profiles"));
+        await File.WriteAllLinesAsync(Path.Combine(config, "profiles", "none.profile"),
+        [
+            "kernel = http://example.invalid/vmlinuz",
+            "initrd = http://example.invalid/initrd.img",
+            "repo-url = http://example.invalid/os",
+            "kickstart = none.ks",
+            "root-password-hash = $6$none$none",
+        ]);
+        await File.WriteAllLinesAsync(Path.Combine(config, "profiles", "none.ks"), ["%post", "curl {{phone_home_url}}", "%end"]);
+        await File.WriteAllLinesAsync(Path.Combine(config, "rules.conf"), ["default none"]);
     }
 
     /// <summary>Runs `provisioner ARGS` inside the server namespace against this node.</summary>
