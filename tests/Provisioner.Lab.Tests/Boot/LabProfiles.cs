@@ -9,7 +9,7 @@ public static class LabProfiles
     public static async Task WriteAsync(string directory, Support.LabNetwork lab)
     {
         var assets = Path.Combine(directory, "assets", "lab");
-        var build = await Support.LabNetwork.Exec("bash", $"{RepoFile("scripts/lab/build-test-initrd.sh")} {assets}", TimeSpan.FromSeconds(120));
+        var build = await Support.LabNetwork.Exec("bash", $"{Path.Combine(AppContext.BaseDirectory, "lab", "build-test-initrd.sh")} {assets}", TimeSpan.FromSeconds(120));
         Assert.True(build.ExitCode == 0, build.Output + build.Error);
 
         var config = Path.Combine(directory, "config");
@@ -34,16 +34,5 @@ public static class LabProfiles
             reboot
             """);
         await File.WriteAllTextAsync(Path.Combine(config, "rules.conf"), "default lab\n");
-    }
-
-    public static string RepoFile(string relative)
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Provisioner.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir is null ? throw new FileNotFoundException("repository root (Provisioner.sln) not found above " + AppContext.BaseDirectory) : Path.Combine(dir.FullName, relative);
     }
 }
