@@ -15,8 +15,8 @@ namespace Provisioner.Cluster.Leases;
 /// next REQUEST, arriving while the write is in flight, already sees the address taken) and persisted with
 /// <c>PersistAllAsync</c>; Akka queues every persist made while a write is outstanding into the next journal write, so
 /// many concurrent REQUESTs share one round trip. Each ACK is sent from its persist handler, i.e. only when durable.
-/// An answer that needs no event (a retransmitted REQUEST) goes through <c>DeferAsync</c>, so it still waits for
-/// any grant it depends on that is not yet durable. A failed or rejected write stops the actor; it recovers the
+/// An ACK that needs no event (a retransmitted REQUEST) goes through <c>DeferAsync</c>, so it still waits for
+/// the grant it depends on if that is not yet durable; offers and NAKs are answered at once. A failed or rejected write stops the actor; it recovers the
 /// durable table on the next message, and the optimistic grants that never became durable are never acknowledged.
 /// Offers are held in memory only. Snapshots are taken every N events, at a moment no write is in flight.
 /// </remarks>
@@ -95,7 +95,17 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
         var result = new LeaseResult(_subnetId, mac, decision.Outcome, decision.Address, decision.ExpiresAt, decision.Reason);
         if (decision.Events.Count == 0)
         {
-            Reply(sender, result);
+            // Only an ACK depends on durability (a retransmitted REQUEST whose grant may still be in flight); offers,
+            // NAKs and no-ops are answered at once, never queued behind a journal write.
+            if (decision.Outcome == LeaseOutcome.Acked)
+            {
+                Reply(sender, result);
+            }
+            else
+            {
+                sender.Tell(result);
+            }
+
             return;
         }
 

@@ -62,8 +62,8 @@ public enum LeaseOutcome
     UnknownSubnet = 5,
 }
 
-/// <summary>A tentative offer: held in memory only so that two DISCOVERs do not get the same address.</summary>
-public sealed record TentativeOffer(string Mac, string Address, DateTimeOffset Until);
+/// <summary>A tentative offer made at <paramref name="At"/>: held in memory only, until <paramref name="Until"/>, so that two DISCOVERs do not get the same address.</summary>
+public sealed record TentativeOffer(string Mac, string Address, DateTimeOffset Until, DateTimeOffset At);
 
 /// <summary>What <see cref="LeaseTable.Decide"/> concluded: the answer, the facts to persist first, and an offer to hold.</summary>
 public sealed record LeaseDecision(

@@ -47,7 +47,7 @@ public static class LeaseTable
     {
         var now = c.At;
         IPv4Address? chosen = null;
-        if (subnet.ReservationFor(c.Mac) is { } reservation && WhyUnavailable(state, subnet, reservation.Address, c.Mac, now) is null)
+        if (subnet.ReservationFor(c.Mac) is { } reservation && IsAvailable(state, subnet, reservation.Address, c.Mac, now))
         {
             chosen = reservation.Address;
         }
@@ -74,7 +74,7 @@ public static class LeaseTable
         }
 
         var text = address.ToString();
-        return new LeaseDecision(LeaseOutcome.Offered, text, now + subnet.LeaseTime, [], Offer: new TentativeOffer(c.Mac, text, now + policy.OfferHold));
+        return new LeaseDecision(LeaseOutcome.Offered, text, now + subnet.LeaseTime, [], Offer: new TentativeOffer(c.Mac, text, now + policy.OfferHold, now));
     }
 
     private static LeaseDecision DecideRequest(LeaseTableState state, SubnetDefinition subnet, string mac, string addressText, DateTimeOffset now, bool renewing)
@@ -96,7 +96,7 @@ public static class LeaseTable
 
         // The reserved address wins over whatever the client asks for, as long as it can have it.
         if (subnet.ReservationFor(mac) is { } reservation && reservation.Address != address
-            && WhyUnavailable(state, subnet, reservation.Address, mac, now) is null)
+            && IsAvailable(state, subnet, reservation.Address, mac, now))
         {
             return Nak($"{mac} has reserved address {reservation.Address}");
         }
@@ -137,7 +137,7 @@ public static class LeaseTable
         }
 
         // Only the MAC that was given the address may take it out of service, so one client cannot drain the pool.
-        var offered = state.Offers.TryGetValue(c.Mac, out var offer) && offer.Address == address.ToString();
+        var offered = state.OfferedTo.TryGetValue(address, out var offer) && offer.Mac == c.Mac;
         var held = state.Bindings.TryGetValue(address, out var binding) && binding.Mac == c.Mac && binding.ExpiresAt > c.At;
         if (!offered && !held)
         {
@@ -148,59 +148,91 @@ public static class LeaseTable
         return new LeaseDecision(LeaseOutcome.Noted, text, null, [new AddressDeclined(c.At, c.Mac, text, c.At + policy.DeclineQuarantine)]);
     }
 
+    private enum Unavailable
+    {
+        No = 0,
+        NotAHost,
+        ReservedForAnother,
+        OutsidePool,
+        Leased,
+        Offered,
+        Quarantined,
+    }
+
     private static bool IsAvailable(LeaseTableState state, SubnetDefinition subnet, IPv4Address address, string mac, DateTimeOffset now) =>
-        WhyUnavailable(state, subnet, address, mac, now) is null;
+        Check(state, subnet, address, mac, now) == Unavailable.No;
 
     /// <summary>Null when <paramref name="mac"/> may hold <paramref name="address"/> at <paramref name="now"/>; else the reason.</summary>
-    private static string? WhyUnavailable(LeaseTableState state, SubnetDefinition subnet, IPv4Address address, string mac, DateTimeOffset now)
+    private static string? WhyUnavailable(LeaseTableState state, SubnetDefinition subnet, IPv4Address address, string mac, DateTimeOffset now) =>
+        Check(state, subnet, address, mac, now) switch
+        {
+            Unavailable.No => null,
+            Unavailable.NotAHost => $"{address} is not a host address for clients on {subnet.Cidr}",
+            Unavailable.ReservedForAnother => $"{address} is reserved for another machine",
+            Unavailable.OutsidePool => $"{address} is outside the pool {subnet.PoolStart}-{subnet.PoolEnd}",
+            Unavailable.Leased => $"{address} is leased to another machine",
+            Unavailable.Offered => $"{address} is offered to another machine",
+            _ => string.Create(CultureInfo.InvariantCulture, $"{address} was declined and is quarantined until {state.Quarantine[address]:O}"),
+        };
+
+    /// <summary>Allocation-free: this runs for every candidate address an offer looks at.</summary>
+    private static Unavailable Check(LeaseTableState state, SubnetDefinition subnet, IPv4Address address, string mac, DateTimeOffset now)
     {
         if (!subnet.Contains(address) || address == subnet.Network || address == subnet.Broadcast || address == subnet.Router)
         {
-            return $"{address} is not a host address for clients on {subnet.Cidr}";
+            return Unavailable.NotAHost;
         }
 
-        var reservation = subnet.ReservationOf(address);
+        var reservation = subnet.Reservations.Count == 0 ? null : subnet.ReservationOf(address);
         if (reservation is not null && reservation.Mac != mac)
         {
-            return $"{address} is reserved for another machine";
+            return Unavailable.ReservedForAnother;
         }
 
         if (reservation is null && !subnet.InPool(address))
         {
-            return $"{address} is outside the pool {subnet.PoolStart}-{subnet.PoolEnd}";
+            return Unavailable.OutsidePool;
         }
 
-        if (state.HolderOf(address, now) is { } holder && holder != mac)
+        if (state.Bindings.TryGetValue(address, out var binding) && binding.ExpiresAt > now && binding.Mac != mac)
         {
-            return $"{address} is leased to another machine";
+            return Unavailable.Leased;
         }
 
-        if (state.OfferedTo.TryGetValue(address, out var offeredTo) && offeredTo != mac
-            && state.Offers.TryGetValue(offeredTo, out var offer) && offer.Until > now && offer.Address == address.ToString())
+        if (state.OfferedTo.TryGetValue(address, out var offer) && offer.Mac != mac && offer.Until > now)
         {
-            return $"{address} is offered to another machine";
+            return Unavailable.Offered;
         }
 
         if (state.Quarantine.TryGetValue(address, out var until) && until > now)
         {
-            return string.Create(CultureInfo.InvariantCulture, $"{address} was declined and is quarantined until {until:O}");
+            return Unavailable.Quarantined;
         }
 
-        return null;
+        return Unavailable.No;
     }
 
+    /// <summary>A pool address never leased and free, searched from <see cref="LeaseTableState.FreshHint"/> and wrapping round.</summary>
     private static IPv4Address? FirstNeverUsed(LeaseTableState state, SubnetDefinition subnet, string mac, DateTimeOffset now)
     {
-        for (var value = subnet.PoolStart.Value; value <= subnet.PoolEnd.Value && value >= subnet.PoolStart.Value; value++)
-        {
-            var address = new IPv4Address(value);
-            if (!state.Bindings.ContainsKey(address) && IsAvailable(state, subnet, address, mac, now))
-            {
-                return address;
-            }
-        }
+        var first = subnet.PoolStart.Value;
+        var last = subnet.PoolEnd.Value;
+        var hint = state.FreshHint >= first && state.FreshHint <= last ? state.FreshHint : first;
+        return Scan(hint, last) ?? (hint > first ? Scan(first, hint - 1) : null);
 
-        return null;
+        IPv4Address? Scan(uint from, uint to)
+        {
+            for (var value = from; value <= to && value >= from; value++)
+            {
+                var address = new IPv4Address(value);
+                if (!state.Bindings.ContainsKey(address) && IsAvailable(state, subnet, address, mac, now))
+                {
+                    return address;
+                }
+            }
+
+            return null;
+        }
     }
 
     private static IPv4Address? LongestExpired(LeaseTableState state, SubnetDefinition subnet, string mac, DateTimeOffset now)
@@ -219,30 +251,32 @@ public static class LeaseTable
         return best;
     }
 
-    /// <summary>Holds a tentative offer (in memory only), replacing the MAC's previous one and dropping expired ones.</summary>
+    /// <summary>Holds a tentative offer (in memory only), replacing the MAC's previous one; expired offers are swept now and then.</summary>
     public static LeaseTableState Hold(LeaseTableState state, TentativeOffer offer)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(offer);
         var address = IPv4Address.Parse(offer.Address);
-        var pruned = WithoutOffer(state, offer.Mac);
-        if (pruned.Offers.Count >= 256)
+        var next = WithoutOffer(state, offer.Mac);
+        if (next.Offers.Count >= next.SweepOffersAbove)
         {
-            // Offers are judged by their own times: whatever expired before this one was made is gone.
-            var made = offer.Until;
-            foreach (var (mac, old) in pruned.Offers)
+            // Offers are judged by their own times: whatever lapsed before this one was made is gone.
+            foreach (var (mac, old) in next.Offers)
             {
-                if (old.Until < made - TimeSpan.FromMinutes(5))
+                if (old.Until <= offer.At)
                 {
-                    pruned = WithoutOffer(pruned, mac);
+                    next = WithoutOffer(next, mac);
                 }
             }
+
+            next = next with { SweepOffersAbove = Math.Max(256, 2 * next.Offers.Count) };
         }
 
-        return pruned with
+        return next with
         {
-            Offers = pruned.Offers.SetItem(offer.Mac, offer),
-            OfferedTo = pruned.OfferedTo.SetItem(address, offer.Mac),
+            Offers = next.Offers.SetItem(offer.Mac, offer),
+            OfferedTo = next.OfferedTo.SetItem(address, offer),
+            FreshHint = address.Value >= next.FreshHint ? address.Value + 1 : next.FreshHint,
         };
     }
 
@@ -254,7 +288,7 @@ public static class LeaseTable
         }
 
         var address = IPv4Address.Parse(old.Address);
-        var offeredTo = state.OfferedTo.TryGetValue(address, out var owner) && owner == mac ? state.OfferedTo.Remove(address) : state.OfferedTo;
+        var offeredTo = state.OfferedTo.TryGetValue(address, out var current) && current.Mac == mac ? state.OfferedTo.Remove(address) : state.OfferedTo;
         return state with { Offers = state.Offers.Remove(mac), OfferedTo = offeredTo };
     }
 

@@ -29,8 +29,17 @@ public sealed record LeaseTableState
     /// <summary>Tentative offers by MAC (never persisted).</summary>
     public ImmutableDictionary<string, TentativeOffer> Offers { get; init; } = ImmutableDictionary.Create<string, TentativeOffer>(StringComparer.Ordinal);
 
-    /// <summary>Offered address → MAC, the reverse of <see cref="Offers"/>.</summary>
-    public ImmutableDictionary<IPv4Address, string> OfferedTo { get; init; } = ImmutableDictionary<IPv4Address, string>.Empty;
+    /// <summary>Offered address → its offer, the reverse of <see cref="Offers"/>.</summary>
+    public ImmutableDictionary<IPv4Address, TentativeOffer> OfferedTo { get; init; } = ImmutableDictionary<IPv4Address, TentativeOffer>.Empty;
+
+    /// <summary>
+    /// Where the search for a never-used address starts (a hint, not a fact): just past the last address offered, so
+    /// an offer costs O(1) however many offers are outstanding. The search wraps, so nothing below it is lost.
+    /// </summary>
+    public uint FreshHint { get; init; }
+
+    /// <summary>Expired offers are swept when <see cref="Offers"/> grows past this (doubling: amortised O(1) per offer).</summary>
+    public int SweepOffersAbove { get; init; } = 256;
 
     /// <summary>The unexpired lease of <paramref name="mac"/>, if any.</summary>
     public (IPv4Address Address, DateTimeOffset ExpiresAt)? ActiveLeaseOf(string mac, DateTimeOffset now) =>

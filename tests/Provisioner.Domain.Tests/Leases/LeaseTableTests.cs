@@ -250,6 +250,34 @@ public sealed class LeaseTableTests
     }
 
     [Fact]
+    public void Addresses_of_lapsed_offers_are_offered_again_after_the_search_wraps()
+    {
+        var table = new Table(Subnets.Small());
+        table.Run(new Offer(T0, Subnets.A, null));
+        table.Run(new Offer(T0, Subnets.B, null));
+        table.Run(new Offer(T0, Subnets.C, null));
+
+        var none = table.Run(new Offer(T0.AddSeconds(10), "52:54:00:00:00:0d", null));
+        var again = table.Run(new Offer(T0.AddSeconds(31), "52:54:00:00:00:0d", null));
+
+        Assert.Equal(LeaseOutcome.NoAddress, none.Outcome);
+        Assert.Equal("10.0.0.10", again.Address);
+    }
+
+    [Fact]
+    public void Lapsed_offers_are_swept_from_memory()
+    {
+        var table = new Table(Subnets.Small() with { PoolEnd = IPv4Address.Parse("10.0.0.250") });
+        for (var i = 0; i < 300; i++)
+        {
+            table.Run(new Offer(T0.AddSeconds(i), $"52:54:00:00:{i / 256:x2}:{i % 256:x2}", null));
+        }
+
+        Assert.True(table.State.Offers.Count < 100, $"{table.State.Offers.Count} offers held");
+        Assert.True(table.State.OfferedTo.Count <= table.State.Offers.Count);
+    }
+
+    [Fact]
     public void Full_pool_offers_nothing()
     {
         var table = new Table(Subnets.Small());
