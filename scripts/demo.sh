@@ -1,41 +1,118 @@
 #!/usr/bin/env bash
-# Runs Provisioner's main job on the embedded default (one node, both roles, SQLite) and shows what it knows.
-# Installs what is missing, builds, starts `provisioner serve` on a throw-away data directory with the admin
-# API on loopback, asks it through the CLI, then stops it and removes what it created.
-#
-# Status: the edge services (DHCP/TFTP/HTTP) that PXE-boot a virtual machine through this node are issue #3;
-# until they land this demo shows the node, its cluster and its (empty) machine directory.
+# Provisioner's main job, end to end, on the embedded default (one node, both roles, SQLite):
+# a virtual machine (qemu, SeaBIOS with QEMU's iPXE ROM) powers on in a private network namespace, PXE-boots
+# through `provisioner serve` (DHCP → HTTP boot script → kernel + initrd → kickstart → phone-home → reboot →
+# sent to its local disk), and the machine's journey is printed with `provisioner machine show`.
+# Installs what is missing, touches no real interface, and removes everything it created.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+[ "$(id -u)" -eq 0 ] || { echo "demo: needs root (network namespaces, a tap device); try: sudo $0" >&2; exit 1; }
 command -v dotnet >/dev/null || { echo "demo: the .NET SDK 10 is required (dotnet not on PATH)" >&2; exit 1; }
-[ -e /usr/lib/ipxe/undionly.kpxe ] && command -v qemu-system-x86_64 >/dev/null || scripts/setup.sh
+{ command -v qemu-system-x86_64 && [ -e /usr/lib/ipxe/undionly.kpxe ] && [ -x /bin/busybox ] && ls /boot/vmlinuz-*; } >/dev/null 2>&1 || scripts/setup.sh
 
+mac=${DEMO_MAC:-52:54:00:de:00:01}
+ns=pvdemo$$
+work=$(mktemp -d /tmp/provisioner-demo.XXXXXX)
 out=artifacts/demo
-dotnet build src/Provisioner.Host -c Release -nologo -v quiet -o "$out" >/dev/null
-provisioner() { dotnet "$out/provisioner.dll" "$@"; }
-
-data=$(mktemp -d /tmp/provisioner-demo.XXXXXX)
-provisioner serve --data-dir "$data" --admin-listen http://127.0.0.1:0 >"$data/serve.log" 2>&1 &
-pid=$!
-cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"; }
+node_pid=""; vm_pid=""
+cleanup() {
+  [ -n "$vm_pid" ] && kill "$vm_pid" 2>/dev/null || true
+  [ -n "$node_pid" ] && kill "$node_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  ip netns del "$ns" 2>/dev/null || true
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
-server=""
+echo "== building provisioner and the demo installer"
+dotnet build src/Provisioner.Host -c Release -nologo -v quiet -o "$out" >/dev/null
+scripts/lab/build-test-initrd.sh "$work/assets/demo" >/dev/null
+provisioner() { ip netns exec "$ns" dotnet "$out/provisioner.dll" "$@"; }
+
+# The "installer" profile: Debian's kernel and a busybox initrd that fetches its kickstart and phones home.
+mkdir -p "$work/config/profiles" "$work/data"
+cat >"$work/config/profiles/demo.profile" <<'PROFILE'
+description = demo installer (busybox initrd standing in for anaconda)
+kernel = demo/vmlinuz
+initrd = demo/initrd.img
+kernel-args = console=ttyS0 quiet panic=5
+repo-url = http://example.invalid/centos/7.9/os/x86_64
+kickstart = demo.ks
+root-password-hash = $6$demo$Jw0b1gR3Yxbq1CwBQnq1.jE5V6o2M0v1HuVfT7m2c7rQp2bX0F0nYl0x0t6iQm8Qv1Zk9s2pQ9o7J1lK3mN4p/
+PROFILE
+cat >"$work/config/profiles/demo.ks" <<'KS'
+# kickstart for {{mac}} ({{hostname}})
+text
+url --url={{repo_url}}
+%post
+curl -fsS {{phone_home_url}}
+%end
+reboot
+KS
+echo "default demo" >"$work/config/rules.conf"
+cat >"$work/demo.conf" <<CONF
+provisioner {
+  persistence.data-dir = "$work/data"
+  node.port = 0
+  admin.listen = "http://127.0.0.1:9780"
+  edge {
+    interface = br0
+    address = "10.77.0.1"
+    config-dir = "$work/config"
+    dhcp {
+      enabled = on
+      subnets = [ { id = demo, network = "10.77.0.0/24", pool-start = "10.77.0.100", pool-end = "10.77.0.199", router = "10.77.0.1", lease-time = 1h } ]
+    }
+    tftp { enabled = on, root = "$work/tftp" }
+    http { enabled = on, listen = "http://10.77.0.1:8080", assets = "$work/assets" }
+  }
+}
+CONF
+
+echo "== private network: namespace $ns, bridge br0 10.77.0.1/24, tap for the VM"
+ip netns add "$ns"
+ip -n "$ns" link set lo up
+ip -n "$ns" link add br0 type bridge
+ip -n "$ns" addr add 10.77.0.1/24 dev br0
+ip -n "$ns" link set br0 up
+ip -n "$ns" tuntap add dev tapdemo mode tap
+ip -n "$ns" link set tapdemo master br0 up
+
+echo "== provisioner serve (log: $work/serve.log)"
+ip netns exec "$ns" dotnet "$out/provisioner.dll" serve --hocon-dir hocon --config "$work/demo.conf" >"$work/serve.log" 2>&1 &
+node_pid=$!
 for _ in $(seq 1 120); do
-  server=$(grep -o 'Now listening on: http://127.0.0.1:[0-9]*' "$data/serve.log" | head -1 | sed 's/Now listening on: //') || true
-  if [ -n "$server" ] && curl -fsS "$server/healthz" >/dev/null 2>&1; then break; fi
-  kill -0 "$pid" 2>/dev/null || { echo "demo: provisioner serve exited:" >&2; cat "$data/serve.log" >&2; exit 1; }
+  ip netns exec "$ns" curl -fsS http://127.0.0.1:9780/healthz >/dev/null 2>&1 && break
+  kill -0 "$node_pid" 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
   sleep 0.5
 done
-[ -n "$server" ] || { echo "demo: node did not come up in 60 s; log:" >&2; cat "$data/serve.log" >&2; exit 1; }
 
-echo "== provisioner serve is up: admin API $server, journal $data/provisioner.db"
+echo "== powering on VM $mac (qemu TCG, SeaBIOS + iPXE ROM); serial log: $work/serial.log"
+printf '\xf8\x03\x00\x00\x00\x00\x00\x00' >"$work/sercon"
+start=$(date +%s)
+ip netns exec "$ns" qemu-system-x86_64 -machine accel=tcg -m 768 -display none -monitor none \
+  -serial "file:$work/serial.log" -fw_cfg name=etc/sercon-port,file="$work/sercon" \
+  -netdev tap,id=n0,ifname=tapdemo,script=no,downscript=no -device "virtio-net-pci,netdev=n0,mac=$mac" -boot n &
+vm_pid=$!
+
+stage=""
+for _ in $(seq 1 240); do
+  stage=$(provisioner machine show "$mac" -o json --server http://127.0.0.1:9780 2>/dev/null | sed -n 's/.*"stage": *"\([A-Za-z]*\)".*/\1/p' | head -1) || true
+  [ -n "$stage" ] && printf '\r   stage: %-18s (%ss)' "$stage" "$(( $(date +%s) - start ))"
+  [ "$stage" = "Rebooted" ] && break
+  kill -0 "$vm_pid" 2>/dev/null || break
+  sleep 1
+done
 echo
-echo "\$ provisioner cluster show"
-provisioner cluster show --server "$server"
 echo
-echo "\$ provisioner machine list"
-provisioner machine list --server "$server"
+echo "\$ provisioner machine show $mac"
+provisioner machine show "$mac" --server http://127.0.0.1:9780
 echo
-echo "(no machine has booted yet: the DHCP/TFTP/HTTP edge that PXE-boots a VM here is issue #3)"
+if [ "$stage" = "Rebooted" ]; then
+  echo "== done: power-on → installed → rebooted to local disk in $(( $(date +%s) - start )) s"
+else
+  echo "== the VM did not finish (stage: ${stage:-unknown}); last serial output:" >&2
+  tail -c 2000 "$work/serial.log" >&2 || true
+  exit 1
+fi

@@ -36,15 +36,23 @@ public static class EdgeServices
         var edge = settings.Hocon.GetConfig("provisioner.edge");
 
         var tftp = TftpServerOptions.FromConfig(edge);
+        var dhcp = DhcpServerOptions.FromConfig(edge);
         if (tftp.Enabled)
         {
+            var bootFiles = new[] { dhcp.BootFiles.Bios, dhcp.BootFiles.X86Uefi, dhcp.BootFiles.X64Uefi, dhcp.BootFiles.Arm64Uefi }.OfType<string>();
+            var source = edge.GetString("tftp.nbp-source", "/usr/lib/ipxe");
+            if (Path.GetFullPath(source) != Path.GetFullPath(tftp.Root))
+            {
+                using var loggers = LoggerFactory.Create(l => l.AddSimpleConsole(o => o.SingleLine = true));
+                NbpStaging.Stage(source, tftp.Root, bootFiles, loggers.CreateLogger(typeof(NbpStaging)));
+            }
+
             services.AddSingleton(tftp);
             services.AddSingleton<ITftpTransferObserver, NbpReporter>();
             services.AddSingleton<TftpServer>();
             services.AddHostedService<TftpHostedService>();
         }
 
-        var dhcp = DhcpServerOptions.FromConfig(edge);
         if (dhcp.Enabled)
         {
             services.AddSingleton(dhcp);

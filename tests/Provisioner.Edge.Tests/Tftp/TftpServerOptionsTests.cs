@@ -33,7 +33,7 @@ public sealed class TftpServerOptionsTests
         Assert.Equal(69, options.Port);
         Assert.Equal(IPAddress.Loopback, options.BindAddress);
         Assert.Equal(string.Empty, options.Interface);
-        Assert.Equal("/usr/lib/ipxe", options.Root);
+        Assert.Equal("/var/lib/provisioner/tftp", options.Root);
         Assert.Equal(1468, options.MaxBlockSize);
         Assert.Equal(64, options.MaxWindowSize);
         Assert.Equal(TimeSpan.FromSeconds(1), options.Timeout);

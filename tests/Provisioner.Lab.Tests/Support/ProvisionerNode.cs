@@ -53,7 +53,7 @@ public sealed class ProvisionerNode : IAsyncDisposable
                 }
               ]
             }
-            tftp { enabled = on, root = "/usr/lib/ipxe" }
+            tftp { enabled = on, root = "{{directory}}/tftp" }
             http { enabled = on, listen = "http://{{lab.ServerAddress}}:8080", assets = "{{directory}}/assets" }
           }
         }
