@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Globalization;
 using Provisioner.Protocols.Dhcp;
 using static Provisioner.Domain.Leases.LeaseCommands;
@@ -212,7 +213,11 @@ public static class LeaseTable
         return Unavailable.No;
     }
 
-    /// <summary>A pool address never leased and free, searched from <see cref="LeaseTableState.FreshHint"/> and wrapping round.</summary>
+    /// <summary>
+    /// A pool address never leased and free, searched from <see cref="LeaseTableState.FreshHint"/> and wrapping round.
+    /// Runs of leased addresses are jumped in O(log² n) using <see cref="LeaseTableState.BoundAddresses"/>, so the cost
+    /// does not grow with the number of leases.
+    /// </summary>
     private static IPv4Address? FirstNeverUsed(LeaseTableState state, SubnetDefinition subnet, string mac, DateTimeOffset now)
     {
         var first = subnet.PoolStart.Value;
@@ -222,33 +227,78 @@ public static class LeaseTable
 
         IPv4Address? Scan(uint from, uint to)
         {
-            for (var value = from; value <= to && value >= from; value++)
+            var value = from;
+            while (value <= to)
             {
-                var address = new IPv4Address(value);
-                if (!state.Bindings.ContainsKey(address) && IsAvailable(state, subnet, address, mac, now))
+                var gap = NextUnbound(state.BoundAddresses, value);
+                if (gap is not { } candidate || candidate > to)
+                {
+                    return null;
+                }
+
+                var address = new IPv4Address(candidate);
+                if (IsAvailable(state, subnet, address, mac, now))
                 {
                     return address;
                 }
+
+                if (candidate == uint.MaxValue)
+                {
+                    return null;
+                }
+
+                value = candidate + 1;
             }
 
             return null;
         }
     }
 
-    private static IPv4Address? LongestExpired(LeaseTableState state, SubnetDefinition subnet, string mac, DateTimeOffset now)
+    /// <summary>The smallest address value ≥ <paramref name="from"/> not in <paramref name="bound"/>; null past 255.255.255.255.</summary>
+    private static uint? NextUnbound(ImmutableSortedSet<IPv4Address> bound, uint from)
     {
-        IPv4Address? best = null;
-        var bestExpiry = DateTimeOffset.MaxValue;
-        foreach (var (address, binding) in state.Bindings)
+        var index = bound.IndexOf(new IPv4Address(from));
+        if (index < 0)
         {
-            if (binding.ExpiresAt < bestExpiry && subnet.InPool(address) && IsAvailable(state, subnet, address, mac, now))
+            return from;
+        }
+
+        // bound[index] == from: find the end of the run of consecutive values starting there (binary search on rank).
+        int low = index, high = bound.Count - 1;
+        while (low < high)
+        {
+            var mid = low + ((high - low + 1) / 2);
+            if (bound[mid].Value - from == (uint)(mid - index))
             {
-                best = address;
-                bestExpiry = binding.ExpiresAt;
+                low = mid;
+            }
+            else
+            {
+                high = mid - 1;
             }
         }
 
-        return best;
+        var end = bound[low].Value;
+        return end == uint.MaxValue ? null : end + 1;
+    }
+
+    /// <summary>The pool address whose lease expired longest ago and is free, from the expiry index (oldest first).</summary>
+    private static IPv4Address? LongestExpired(LeaseTableState state, SubnetDefinition subnet, string mac, DateTimeOffset now)
+    {
+        foreach (var (expiresAt, address) in state.Expiries)
+        {
+            if (expiresAt > now)
+            {
+                return null;
+            }
+
+            if (subnet.InPool(address) && IsAvailable(state, subnet, address, mac, now))
+            {
+                return address;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Holds a tentative offer (in memory only), replacing the MAC's previous one; expired offers are swept now and then.</summary>
@@ -302,48 +352,37 @@ public static class LeaseTable
             case LeaseGranted e when IPv4Address.TryParse(e.Address, out var address):
             {
                 var next = WithoutOffer(state, e.Mac);
-                var bindings = next.Bindings;
-                var byMac = next.ByMac;
-                if (byMac.TryGetValue(e.Mac, out var old) && old != address && bindings.TryGetValue(old, out var oldBinding) && oldBinding.Mac == e.Mac)
+                if (next.ByMac.TryGetValue(e.Mac, out var old) && old != address && next.Bindings.TryGetValue(old, out var oldBinding) && oldBinding.Mac == e.Mac)
                 {
                     // Moving to a new address ends the old lease now.
-                    bindings = bindings.SetItem(old, oldBinding with { ExpiresAt = Min(oldBinding.ExpiresAt, e.At) });
+                    next = next.WithBinding(old, oldBinding with { ExpiresAt = Min(oldBinding.ExpiresAt, e.At) });
                 }
 
-                if (bindings.TryGetValue(address, out var previous) && previous.Mac != e.Mac
+                var byMac = next.ByMac;
+                if (next.Bindings.TryGetValue(address, out var previous) && previous.Mac != e.Mac
                     && byMac.TryGetValue(previous.Mac, out var theirs) && theirs == address)
                 {
                     // The previous (expired) holder loses its affinity to this address.
                     byMac = byMac.Remove(previous.Mac);
                 }
 
-                return next with
-                {
-                    Bindings = bindings.SetItem(address, new LeaseBinding(e.Mac, e.ExpiresAt)),
-                    ByMac = byMac.SetItem(e.Mac, address),
-                };
+                return next.WithBinding(address, new LeaseBinding(e.Mac, e.ExpiresAt)) with { ByMac = byMac.SetItem(e.Mac, address) };
             }
 
             case LeaseReleased e when IPv4Address.TryParse(e.Address, out var address)
                 && state.Bindings.TryGetValue(address, out var binding) && binding.Mac == e.Mac:
-                return state with { Bindings = state.Bindings.SetItem(address, binding with { ExpiresAt = Min(binding.ExpiresAt, e.At) }) };
+                return state.WithBinding(address, binding with { ExpiresAt = Min(binding.ExpiresAt, e.At) });
 
             case AddressDeclined e when IPv4Address.TryParse(e.Address, out var address):
             {
                 var next = state.Offers.TryGetValue(e.Mac, out var offer) && offer.Address == e.Address ? WithoutOffer(state, e.Mac) : state;
-                var bindings = next.Bindings;
-                var byMac = next.ByMac;
-                if (bindings.TryGetValue(address, out var binding) && binding.Mac == e.Mac)
+                if (next.Bindings.TryGetValue(address, out var binding) && binding.Mac == e.Mac)
                 {
-                    bindings = bindings.SetItem(address, binding with { ExpiresAt = Min(binding.ExpiresAt, e.At) });
+                    next = next.WithBinding(address, binding with { ExpiresAt = Min(binding.ExpiresAt, e.At) });
                 }
 
-                if (byMac.TryGetValue(e.Mac, out var current) && current == address)
-                {
-                    byMac = byMac.Remove(e.Mac);
-                }
-
-                return next with { Bindings = bindings, ByMac = byMac, Quarantine = next.Quarantine.SetItem(address, e.QuarantinedUntil) };
+                var byMac = next.ByMac.TryGetValue(e.Mac, out var current) && current == address ? next.ByMac.Remove(e.Mac) : next.ByMac;
+                return next with { ByMac = byMac, Quarantine = next.Quarantine.SetItem(address, e.QuarantinedUntil) };
             }
 
             default:

@@ -20,6 +20,12 @@ public sealed record LeaseTableState
     /// <summary>Address → last holder. An address absent here was never leased.</summary>
     public ImmutableDictionary<IPv4Address, LeaseBinding> Bindings { get; init; } = ImmutableDictionary<IPv4Address, LeaseBinding>.Empty;
 
+    /// <summary>The keys of <see cref="Bindings"/> in order: finds the next never-used address in O(log² n).</summary>
+    public ImmutableSortedSet<IPv4Address> BoundAddresses { get; init; } = ImmutableSortedSet<IPv4Address>.Empty;
+
+    /// <summary><see cref="Bindings"/> ordered by expiry: finds the longest-expired address without scanning the table.</summary>
+    public ImmutableSortedSet<(DateTimeOffset ExpiresAt, IPv4Address Address)> Expiries { get; init; } = ImmutableSortedSet<(DateTimeOffset ExpiresAt, IPv4Address Address)>.Empty;
+
     /// <summary>MAC → the address it holds or last held (its affinity).</summary>
     public ImmutableDictionary<string, IPv4Address> ByMac { get; init; } = ImmutableDictionary.Create<string, IPv4Address>(StringComparer.Ordinal);
 
@@ -50,6 +56,18 @@ public sealed record LeaseTableState
     /// <summary>Who holds <paramref name="address"/> unexpired at <paramref name="now"/>, or null.</summary>
     public string? HolderOf(IPv4Address address, DateTimeOffset now) =>
         Bindings.TryGetValue(address, out var b) && b.ExpiresAt > now ? b.Mac : null;
+
+    /// <summary>Sets one binding, keeping <see cref="BoundAddresses"/> and <see cref="Expiries"/> in step.</summary>
+    public LeaseTableState WithBinding(IPv4Address address, LeaseBinding binding)
+    {
+        var expiries = Bindings.TryGetValue(address, out var old) ? Expiries.Remove((old.ExpiresAt, address)) : Expiries;
+        return this with
+        {
+            Bindings = Bindings.SetItem(address, binding),
+            BoundAddresses = BoundAddresses.Add(address),
+            Expiries = expiries.Add((binding.ExpiresAt, address)),
+        };
+    }
 
     public LeaseTableSnapshot ToSnapshot()
     {
@@ -89,6 +107,8 @@ public sealed record LeaseTableState
         return Empty(snapshot.SubnetId) with
         {
             Bindings = bindings.ToImmutable(),
+            BoundAddresses = bindings.Keys.ToImmutableSortedSet(),
+            Expiries = bindings.Select(kv => (kv.Value.ExpiresAt, kv.Key)).ToImmutableSortedSet(),
             ByMac = byMac.ToImmutable(),
             Quarantine = quarantine.ToImmutable(),
         };

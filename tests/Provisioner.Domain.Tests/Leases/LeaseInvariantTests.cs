@@ -94,6 +94,13 @@ public sealed class LeaseInvariantTests
         var replayed = LeaseTable.Replay(subnet.Id, journal);
         Assert.Equal(state.Bindings.OrderBy(kv => kv.Key), replayed.Bindings.OrderBy(kv => kv.Key));
         Assert.Equal(state.Quarantine.OrderBy(kv => kv.Key), replayed.Quarantine.OrderBy(kv => kv.Key));
+
+        // The indexes follow the table, whether built by Apply or from a snapshot.
+        foreach (var table in new[] { state, replayed, LeaseTableState.FromSnapshot(state.ToSnapshot()) })
+        {
+            Assert.Equal(table.Bindings.Keys.Order(), table.BoundAddresses);
+            Assert.Equal(table.Bindings.Select(kv => (kv.Value.ExpiresAt, kv.Key)).Order(), table.Expiries);
+        }
     }
 
     private static string Pick(Random random) => Addresses[random.Next(Addresses.Length)];

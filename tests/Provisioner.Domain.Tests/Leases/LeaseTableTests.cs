@@ -278,6 +278,35 @@ public sealed class LeaseTableTests
     }
 
     [Fact]
+    public void Large_pool_hands_out_every_address_once_then_reuses_the_longest_expired()
+    {
+        var subnet = Subnets.Small() with
+        {
+            Network = IPv4Address.Parse("10.8.0.0"),
+            PrefixLength = 16,
+            PoolStart = IPv4Address.Parse("10.8.0.10"),
+            PoolEnd = IPv4Address.Parse("10.8.15.255"),
+            Router = IPv4Address.Parse("10.8.0.1"),
+            Reservations = [new SubnetReservation(Subnets.Reserved, IPv4Address.Parse("10.8.3.3"), null)],
+        };
+        var table = new Table(subnet);
+        var size = (int)(subnet.PoolEnd.Value - subnet.PoolStart.Value + 1);
+        var given = new HashSet<string>();
+        for (var i = 0; i < size - 1; i++)
+        {
+            var ack = table.Lease($"02:00:00:00:{i / 256:x2}:{i % 256:x2}", T0.AddMilliseconds(i));
+            Assert.True(given.Add(ack.Address!), $"{ack.Address} given twice");
+        }
+
+        var none = table.Run(new Offer(T0.AddHours(0.5), "02:00:00:ff:00:01", null));
+        var reused = table.Run(new Offer(T0.AddHours(2), "02:00:00:ff:00:01", null));
+
+        Assert.DoesNotContain("10.8.3.3", given);
+        Assert.Equal(LeaseOutcome.NoAddress, none.Outcome);
+        Assert.Equal("10.8.0.10", reused.Address);
+    }
+
+    [Fact]
     public void Full_pool_offers_nothing()
     {
         var table = new Table(Subnets.Small());
