@@ -93,18 +93,21 @@ printf '\xf8\x03\x00\x00\x00\x00\x00\x00' >"$work/sercon"
 start=$(date +%s)
 ip netns exec "$ns" qemu-system-x86_64 -machine accel=tcg -m 768 -display none -monitor none \
   -serial "file:$work/serial.log" -fw_cfg name=etc/sercon-port,file="$work/sercon" \
-  -netdev tap,id=n0,ifname=tapdemo,script=no,downscript=no -device "virtio-net-pci,netdev=n0,mac=$mac" -boot n &
+  -netdev tap,id=n0,ifname=tapdemo,script=no,downscript=no -device "virtio-net-pci,netdev=n0,mac=$mac" -boot n \
+  2>"$work/qemu.log" &
 vm_pid=$!
 
-stage=""
+stage=""; shown=""
 for _ in $(seq 1 240); do
   stage=$(provisioner machine show "$mac" -o json --server http://127.0.0.1:9780 2>/dev/null | sed -n 's/.*"stage": *"\([A-Za-z]*\)".*/\1/p' | head -1) || true
-  [ -n "$stage" ] && printf '\r   stage: %-18s (%ss)' "$stage" "$(( $(date +%s) - start ))"
+  if [ -n "$stage" ] && [ "$stage" != "$shown" ]; then
+    printf '   %3ss  %s\n' "$(( $(date +%s) - start ))" "$stage"
+    shown=$stage
+  fi
   [ "$stage" = "Rebooted" ] && break
   kill -0 "$vm_pid" 2>/dev/null || break
   sleep 1
 done
-echo
 echo
 echo "\$ provisioner machine show $mac"
 provisioner machine show "$mac" --server http://127.0.0.1:9780

@@ -107,6 +107,9 @@ public sealed class SerializerPinTests(SerializationSystem fixture) : IClassFixt
             [SampleSummary("52:54:00:00:00:01", MachineStage.Installed), SampleSummary("52:54:00:00:00:02", MachineStage.Failed)],
             Offset: 42,
             CaughtUp: true),
+
+        // Subnet leases: messages, persisted events, snapshot.
+        .. Provisioner.Cluster.Tests.Leases.LeaseSerializationTests.Samples,
     ];
 
     public static IEnumerable<object[]> SampleTypeNames => Samples.Select(s => new object[] { s.GetType().FullName! });
