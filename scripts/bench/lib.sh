@@ -1,0 +1,131 @@
+# Shared helpers for scripts/bench/{tftp,http,dhcp,boot}.sh (sourced, not run).
+#
+# NETWORK SAFETY: every server runs inside a network namespace this file creates and deletes by name
+# (pvb-<bench>-srv holding bridge br0, pvb-<bench>-cli joined to it by a veth pair). Nothing listens on a
+# real interface or in the root namespace. Every long-running process is started under `timeout`, its PID is
+# recorded, and only recorded PIDs (plus whatever is left running inside our own namespaces) are signalled.
+
+set -euo pipefail
+
+bench_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+prov_out="${BENCH_PROVISIONER:-/tmp/bench-provisioner}"
+
+[ "$(id -u)" -eq 0 ] || { echo "bench: needs root (network namespaces)" >&2; exit 1; }
+
+# bench_init NAME OCTET: namespaces pvb-NAME-{srv,cli}, network 10.78.OCTET.0/24, work dir /tmp/pvbench-NAME.
+bench_init() {
+  bench_name=$1
+  srv_ns="pvb-$1-srv"
+  cli_ns="pvb-$1-cli"
+  veth_srv="vb$1s"
+  net_prefix="10.78.$2"
+  srv_ip="$net_prefix.1"
+  cli_ip="$net_prefix.2"
+  work="/tmp/pvbench-$1"
+  started_pids=()
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+ns_pids() { ip netns pids "$1" 2>/dev/null || true; }
+
+bench_cleanup() {
+  local pid
+  for pid in "${started_pids[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
+  for pid in "${started_pids[@]:-}"; do [ -n "$pid" ] && wait "$pid" 2>/dev/null || true; done
+  # Anything still running inside our own namespaces was started by us (servers' forked children).
+  for ns in "$srv_ns" "$cli_ns"; do
+    for pid in $(ns_pids "$ns"); do kill "$pid" 2>/dev/null || true; done
+  done
+  sleep 0.2
+  for ns in "$srv_ns" "$cli_ns"; do
+    for pid in $(ns_pids "$ns"); do kill -9 "$pid" 2>/dev/null || true; done
+    ip netns del "$ns" 2>/dev/null || true
+  done
+}
+
+# net_up [MTU]: server namespace with br0 ($srv_ip/24), client namespace with eth0 ($cli_ip/24) on a veth pair.
+net_up() {
+  local mtu=${1:-1500}
+  ip netns del "$srv_ns" 2>/dev/null || true
+  ip netns del "$cli_ns" 2>/dev/null || true
+  ip netns add "$srv_ns"
+  ip netns add "$cli_ns"
+  ip -n "$srv_ns" link set lo up
+  ip -n "$cli_ns" link set lo up
+  ip -n "$srv_ns" link add br0 type bridge
+  ip -n "$srv_ns" link set br0 mtu "$mtu"
+  ip -n "$srv_ns" addr add "$srv_ip/24" dev br0
+  ip -n "$srv_ns" link set br0 up
+  ip -n "$srv_ns" link add "$veth_srv" mtu "$mtu" type veth peer name eth0 netns "$cli_ns"
+  ip -n "$cli_ns" link set eth0 mtu "$mtu"
+  ip -n "$srv_ns" link set "$veth_srv" master br0 up
+  ip -n "$cli_ns" addr add "$cli_ip/24" dev eth0
+  ip -n "$cli_ns" link set eth0 up
+  for _ in $(seq 1 50); do
+    ip netns exec "$cli_ns" ping -c1 -W1 "$srv_ip" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "bench: $cli_ns cannot reach $srv_ip" >&2
+  return 1
+}
+
+# start_in NS LIMIT_SECONDS LOG CMD...: background process in NS bounded by timeout; sets last_pid.
+start_in() {
+  local ns=$1 limit=$2 log=$3; shift 3
+  timeout "$limit" ip netns exec "$ns" "$@" >"$log" 2>&1 &
+  last_pid=$!
+  started_pids+=("$last_pid")
+}
+
+# stop_pid PID: TERM (timeout forwards it), wait at most 10 s, then KILL.
+stop_pid() {
+  local pid=$1
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# Builds the provisioner executable once (BENCH_REBUILD=1 forces it).
+build_provisioner() {
+  if [ ! -f "$prov_out/provisioner.dll" ] || [ "${BENCH_REBUILD:-0}" = 1 ]; then
+    echo "== dotnet build src/Provisioner.Host -c Release -o $prov_out"
+    (cd "$bench_root" && timeout 900 dotnet build src/Provisioner.Host -c Release -o "$prov_out" -nologo -v quiet >/dev/null)
+  fi
+}
+
+# start_provisioner CONF LOG: runs `provisioner serve` in $srv_ns, waits for /healthz (60 s); sets prov_pid.
+start_provisioner() {
+  local conf=$1 log=$2
+  start_in "$srv_ns" "${BENCH_SERVER_LIMIT:-3600}" "$log" dotnet "$prov_out/provisioner.dll" serve --hocon-dir "$prov_out/hocon" --config "$conf"
+  prov_pid=$last_pid
+  for _ in $(seq 1 240); do
+    ip netns exec "$srv_ns" curl -fsS -m 2 http://127.0.0.1:9780/healthz >/dev/null 2>&1 && return 0
+    kill -0 "$prov_pid" 2>/dev/null || { echo "bench: provisioner serve exited:" >&2; tail -40 "$log" >&2; return 1; }
+    sleep 0.25
+  done
+  echo "bench: provisioner serve not healthy after 60 s" >&2; tail -40 "$log" >&2
+  return 1
+}
+
+# Writes the profile a node needs for HTTP to start (as ProvisionerNode.WriteMinimalProfileAsync does).
+write_minimal_profile() {
+  local config=$1
+  mkdir -p "$config/profiles"
+  cat >"$config/profiles/none.profile" <<'EOF'
+kernel = http://example.invalid/vmlinuz
+initrd = http://example.invalid/initrd.img
+repo-url = http://example.invalid/os
+kickstart = none.ks
+root-password-hash = $6$none$none
+EOF
+  printf '%%post\ncurl {{phone_home_url}}\n%%end\n' >"$config/profiles/none.ks"
+  echo "default none" >"$config/rules.conf"
+}
+
+now() { date +%s.%N; }
+# ratio A B -> A/B with 2 decimals ("n/a" when either is missing or B is 0)
+ratio() { awk -v a="${1:-}" -v b="${2:-}" 'BEGIN { if (a == "" || b == "" || b + 0 == 0 || a == "n/a" || b == "n/a") print "n/a"; else printf "%.2f", a / b }'; }
+# median of numbers (one per argument)
+median() { printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
