@@ -64,6 +64,7 @@ provisioner {
       enabled = on
       subnets = [ { id = demo, network = "10.77.0.0/24", pool-start = "10.77.0.100", pool-end = "10.77.0.199", router = "10.77.0.1", lease-time = 1h } ]
     }
+    ipv6.answer-router-solicitations = on
     tftp { enabled = on, root = "$work/tftp" }
     http { enabled = on, listen = "http://10.77.0.1:8080", assets = "$work/assets" }
   }

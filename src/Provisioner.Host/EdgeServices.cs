@@ -6,6 +6,7 @@ using Provisioner.Cluster.Leases;
 using Provisioner.Edge.Clients;
 using Provisioner.Edge.Dhcp;
 using Provisioner.Edge.Http;
+using Provisioner.Edge.Ipv6;
 using Provisioner.Edge.Tftp;
 
 namespace Provisioner.Host;
@@ -64,6 +65,18 @@ public static class EdgeServices
             services.AddHostedService<DhcpHostedService>();
         }
 
+        if (edge.GetBoolean("ipv6.answer-router-solicitations", false))
+        {
+            var name = edge.GetString("interface", string.Empty);
+            if (string.IsNullOrEmpty(name))
+            {
+                throw new Akka.Configuration.ConfigurationException("provisioner.edge.ipv6.answer-router-solicitations: needs provisioner.edge.interface");
+            }
+
+            services.AddSingleton(sp => new RouterSolicitationResponder(name, sp.GetRequiredService<ILogger<RouterSolicitationResponder>>()));
+            services.AddHostedService<RouterAdvertisementHostedService>();
+        }
+
         string? httpListen = null;
         var httpEnabled = edge.GetBoolean("http.enabled", false);
         if (httpEnabled)
@@ -80,6 +93,17 @@ public static class EdgeServices
         }
 
         return new Plan(tftp.Enabled, httpEnabled, dhcp.Enabled, httpListen);
+    }
+
+    private sealed class RouterAdvertisementHostedService(RouterSolicitationResponder responder) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            responder.Start();
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => responder.DisposeAsync().AsTask();
     }
 
     private sealed class DhcpHostedService(DhcpServer server) : IHostedService

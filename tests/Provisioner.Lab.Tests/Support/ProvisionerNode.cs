@@ -53,6 +53,7 @@ public sealed class ProvisionerNode : IAsyncDisposable
                 }
               ]
             }
+            ipv6.answer-router-solicitations = on
             tftp { enabled = on, root = "{{directory}}/tftp" }
             http { enabled = on, listen = "http://{{lab.ServerAddress}}:8080", assets = "{{directory}}/assets" }
           }
