@@ -60,7 +60,17 @@ public static class EdgeServices
             services.AddSingleton<ILeaseGateway>(sp => new RecordingLeaseGateway(
                 new ClusterLeaseGateway(sp.GetRequiredService<IRequiredActor<SubnetLeaseRegion>>(), settings.AskTimeout),
                 sp.GetRequiredService<ClientAddressBook>()));
-            services.AddSingleton<DhcpHandler>();
+            services.AddSingleton(sp =>
+            {
+                var catalog = sp.GetService<ProfileCatalog>();
+                return new DhcpHandler(
+                    dhcp,
+                    sp.GetRequiredService<ILeaseGateway>(),
+                    sp.GetRequiredService<IMachineGateway>(),
+                    sp.GetRequiredService<TimeProvider>(),
+                    sp.GetRequiredService<ILogger<DhcpHandler>>(),
+                    catalog is null ? null : (mac, address) => catalog.Resolve(mac, address).Profile?.Name);
+            });
             services.AddSingleton(sp => new DhcpServer(dhcp, sp.GetRequiredService<DhcpHandler>(), sp.GetRequiredService<ILogger<DhcpServer>>(), sp.GetRequiredService<TimeProvider>()));
             services.AddHostedService<DhcpHostedService>();
         }

@@ -22,7 +22,8 @@ public sealed record DhcpReplyPlan(DhcpPacket Packet, IPEndPoint Destination)
 /// answer comes from the machine's actor (<see cref="IMachineGateway"/>). Leases are keyed by chaddr (EDK2 sends no
 /// option 61). Gateway failures propagate: the client retransmits, and the server counts the failure.
 /// </summary>
-public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway leases, IMachineGateway machines, TimeProvider clock, ILogger<DhcpHandler> logger)
+/// <param name="profileOf">Which profile a machine gets (by MAC and, if known, address), recorded with its Discovered event; null = unknown here.</param>
+public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway leases, IMachineGateway machines, TimeProvider clock, ILogger<DhcpHandler> logger, Func<MachineId, IPv4Address?, string?>? profileOf = null)
 {
     public async Task<DhcpReplyPlan?> HandleAsync(DhcpPacket request, DhcpReceiveContext context, CancellationToken cancellationToken)
     {
@@ -291,7 +292,9 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
             return BootAction.None;
         }
 
-        var answer = await machines.ExecuteAsync(mac, new MachineCommands.RequestBoot(now, client.Architecture, client.Ipxe, null), ct).ConfigureAwait(false);
+        var known = request.Options.RequestedIPAddress ?? (request.ClientAddress.IsAny ? null : request.ClientAddress);
+        var profile = profileOf?.Invoke(mac, known);
+        var answer = await machines.ExecuteAsync(mac, new MachineCommands.RequestBoot(now, client.Architecture, client.Ipxe, profile), ct).ConfigureAwait(false);
         if (answer.Boot == BootAction.None)
         {
             LogSilentBoot(mac, request.MessageType, request.TransactionId, answer.Stage, answer.Reason);

@@ -61,6 +61,8 @@ public sealed class VirtualMachineBootTests(ITestOutputHelper output)
             }
 
             Assert.Equal("via local-boot", machine.Events.Last(e => e.Type == "Rebooted").Detail);
+            Assert.Equal("lab", machine.Profile);
+            Assert.StartsWith($"10.77.{lab.Subnet}.", machine.Address);
 
             var show = await node.Cli($"machine show {mac}");
             output.WriteLine(show.Output);
