@@ -1,3 +1,4 @@
+using Provisioner.Protocols.Tests.Dhcp;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;

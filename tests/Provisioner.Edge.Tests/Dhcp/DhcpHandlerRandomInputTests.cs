@@ -1,3 +1,4 @@
+using Provisioner.Protocols.Tests.Dhcp;
 using Provisioner.Protocols.Dhcp;
 using static Provisioner.Edge.Tests.Dhcp.HandlerFixture;
 

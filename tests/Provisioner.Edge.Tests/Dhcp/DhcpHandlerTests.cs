@@ -1,3 +1,4 @@
+using Provisioner.Protocols.Tests.Dhcp;
 using System.Net;
 using Provisioner.Domain.Leases;
 using Provisioner.Domain.Machines;

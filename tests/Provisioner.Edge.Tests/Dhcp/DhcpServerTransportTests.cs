@@ -1,3 +1,4 @@
+using Provisioner.Protocols.Tests.Dhcp;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
