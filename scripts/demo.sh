@@ -27,30 +27,12 @@ trap cleanup EXIT
 
 echo "== building provisioner and the demo installer"
 dotnet build src/Provisioner.Host -c Release -nologo -v quiet -o "$out" >/dev/null
-scripts/lab/build-test-initrd.sh "$work/assets/demo" >/dev/null
+scripts/lab/build-test-initrd.sh "$work/assets/lab" >/dev/null
 provisioner() { ip netns exec "$ns" dotnet "$out/provisioner.dll" "$@"; }
 
-# The "installer" profile: Debian's kernel and a busybox initrd that fetches its kickstart and phones home.
-mkdir -p "$work/config/profiles" "$work/data"
-cat >"$work/config/profiles/demo.profile" <<'PROFILE'
-description = demo installer (busybox initrd standing in for anaconda)
-kernel = demo/vmlinuz
-initrd = demo/initrd.img
-kernel-args = console=ttyS0 quiet panic=5
-repo-url = http://example.invalid/centos/7.9/os/x86_64
-kickstart = demo.ks
-root-password-hash = $6$demo$Jw0b1gR3Yxbq1CwBQnq1.jE5V6o2M0v1HuVfT7m2c7rQp2bX0F0nYl0x0t6iQm8Qv1Zk9s2pQ9o7J1lK3mN4p/
-PROFILE
-cat >"$work/config/profiles/demo.ks" <<'KS'
-# kickstart for {{mac}} ({{hostname}})
-text
-url --url={{repo_url}}
-%post
-curl -fsS {{phone_home_url}}
-%end
-reboot
-KS
-echo "default demo" >"$work/config/rules.conf"
+# The lab profile: Debian's kernel and a busybox initrd that fetches its kickstart and phones home.
+mkdir -p "$work/data"
+cp -r scripts/lab/config "$work/config"
 cat >"$work/demo.conf" <<CONF
 provisioner {
   persistence.data-dir = "$work/data"

@@ -1,3 +1,4 @@
+using Provisioner.Cluster.Tests.Machines;
 using System.Text.Json;
 using Provisioner.Domain.Machines;
 using Provisioner.Host.Admin;
@@ -12,17 +13,7 @@ public sealed class MachineCliTests
     private const string Uefi = "52:54:00:aa:00:02";
     private static readonly DateTimeOffset T0 = new(2026, 11, 25, 10, 0, 0, TimeSpan.Zero);
 
-    private static IEnumerable<MachineCommand> BiosJourney() =>
-    [
-        new RequestBoot(T0, 0, true, "centos7"),
-        new RecordLease(T0.AddSeconds(1), "10.0.0.10", "10.0.0.0/24"),
-        new ReportBootScriptServed(T0.AddSeconds(2)),
-        new ReportKernelFetched(T0.AddSeconds(3), "/assets/vmlinuz"),
-        new ReportInitrdFetched(T0.AddSeconds(4), "/assets/initrd.img"),
-        new ReportKickstartFetched(T0.AddSeconds(10)),
-        new ReportInstalled(T0.AddSeconds(60)),
-        new RequestBoot(T0.AddSeconds(70), 0, true, "centos7"),
-    ];
+    private static IEnumerable<MachineCommand> BiosJourney() => MachineJourneys.BiosInstallAndReboot();
 
     private static IEnumerable<MachineCommand> UefiStart() =>
     [

@@ -12,27 +12,13 @@ public static class LabProfiles
         var build = await Support.LabNetwork.Exec("bash", $"{Path.Combine(AppContext.BaseDirectory, "lab", "build-test-initrd.sh")} {assets}", TimeSpan.FromSeconds(120));
         Assert.True(build.ExitCode == 0, build.Output + build.Error);
 
+        // The same profile scripts/demo.sh uses (scripts/lab/config, copied to the test output).
         var config = Path.Combine(directory, "config");
-        Directory.CreateDirectory(Path.Combine(config, "profiles"));
-        await File.WriteAllTextAsync(Path.Combine(config, "profiles", "lab.profile"), """
-            # The lab installer: Debian's kernel + a busybox initrd standing in for anaconda.
-            description = lab installer (busybox)
-            kernel = lab/vmlinuz
-            initrd = lab/initrd.img
-            kernel-args = console=ttyS0 quiet panic=5
-            repo-url = http://example.invalid/centos/7.9/os/x86_64
-            kickstart = lab.ks
-            root-password-hash = $6$lab$C9.3HzYDgSIw0hSVe5l2vOv2RdHcwJpR8HbtGxuhcVZU3xuxDxh5TrCpZuJ.r4o4kR0FqHmZGpH3RCWSL3sGo.
-            """);
-        await File.WriteAllTextAsync(Path.Combine(config, "profiles", "lab.ks"), """
-            # rendered for {{mac}} ({{hostname}})
-            text
-            url --url={{repo_url}}
-            %post
-            curl -fsS {{phone_home_url}}
-            %end
-            reboot
-            """);
-        await File.WriteAllTextAsync(Path.Combine(config, "rules.conf"), "default lab\n");
+        foreach (var file in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "lab", "config"), "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(config, Path.GetRelativePath(Path.Combine(AppContext.BaseDirectory, "lab", "config"), file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target, overwrite: true);
+        }
     }
 }
