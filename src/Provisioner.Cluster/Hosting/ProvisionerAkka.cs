@@ -102,7 +102,9 @@ public static class ProvisionerAkka
                     ShouldPassivateIdleEntities = false,
                 });
             builder.WithActors((system, registry) =>
-                registry.Register<MachineDirectoryKey>(system.ActorOf(Props.Create(() => new MachineDirectory(SqlReadJournalId)), "machine-directory")));
+                registry.Register<MachineDirectoryKey>(system.ActorOf(
+                    Props.Create(() => new MachineDirectory(SqlReadJournalId, () => registry.GetAsync<MachineRegion>(CancellationToken.None), clock)),
+                    "machine-directory")));
         }
         else
         {

@@ -44,11 +44,19 @@ public sealed class MachineDirectory : ReceiveActor, IWithTimers
     private readonly string _readJournalId;
     private long _offset;
     private bool _caughtUp;
+    private readonly Func<Task<IActorRef>>? _wakeInstalling;
+    private readonly TimeProvider _clock;
     private UniqueKillSwitch? _stream;
 
-    public MachineDirectory(string readJournalId)
+    /// <param name="wakeInstalling">
+    /// After the first catch-up, hand every machine that is mid-install a <c>CheckDeadline</c> through this region,
+    /// so its stage deadline runs again after a node restart (actors are not remembered across restarts).
+    /// </param>
+    public MachineDirectory(string readJournalId, Func<Task<IActorRef>>? wakeInstalling = null, TimeProvider? clock = null)
     {
         _readJournalId = readJournalId;
+        _wakeInstalling = wakeInstalling;
+        _clock = clock ?? TimeProvider.System;
 
         Receive<StreamInit>(_ => Sender.Tell(Ack.Instance));
         Receive<EventEnvelope>(envelope =>
@@ -63,9 +71,28 @@ public sealed class MachineDirectory : ReceiveActor, IWithTimers
                 return;
             }
 
+            var first = !_caughtUp;
             _caughtUp = true;
             _log.Info("machine directory caught up: {Machines} machines at journal offset {Offset}", _machines.Count, _offset);
             RunStream(live: true);
+            if (first && _wakeInstalling is not null)
+            {
+                var installing = _machines.Values.Where(m => m.Stage.IsInstalling()).Select(m => m.MachineId).ToArray();
+                if (installing.Length > 0)
+                {
+                    _wakeInstalling().PipeTo(Self, success: region => new WakeInstalling(region, installing));
+                }
+            }
+        });
+        Receive<WakeInstalling>(w =>
+        {
+            var now = _clock.GetUtcNow();
+            foreach (var id in w.Machines)
+            {
+                w.Region.Tell(new MachineProtocol.Execute(id, new MachineCommands.CheckDeadline(now)));
+            }
+
+            _log.Info("machine directory: woke {Count} machines that were mid-install so their deadlines run again", w.Machines.Count);
         });
         Receive<StreamFailed>(f =>
         {
@@ -144,6 +171,8 @@ public sealed class MachineDirectory : ReceiveActor, IWithTimers
     }
 
     private sealed record StreamCompleted(bool Live);
+
+    private sealed record WakeInstalling(IActorRef Region, IReadOnlyList<string> Machines);
 
     private sealed record StreamFailed(Exception Cause);
 }

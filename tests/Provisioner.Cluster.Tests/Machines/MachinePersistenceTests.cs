@@ -123,6 +123,41 @@ public sealed class MachinePersistenceTests
         Assert.Equal(MachineStage.Discovered, timedOut.Stage);
     }
 
+    [Fact]
+    public async Task After_a_restart_machines_that_were_mid_install_get_their_deadlines_checked_without_anyone_asking()
+    {
+        using var data = new TempDirectory();
+        var settings = TestNode.SettingsFor(data.Path);
+        var clock = new ManualClock(MachineJourneys.T0);
+        await using (var node = await TestNode.StartAsync(settings, clock))
+        {
+            foreach (var command in MachineJourneys.UefiUntilKernel())
+            {
+                await node.Execute(Uefi, command);
+            }
+
+            foreach (var command in MachineJourneys.BiosInstallAndReboot())
+            {
+                await node.Execute(Bios, command);
+            }
+        }
+
+        // The node comes back long after the kernel stage's deadline; nobody touches the machines.
+        clock.Advance(TimeSpan.FromHours(1));
+        await using (var node = await TestNode.StartAsync(settings, clock))
+        {
+            var now = clock.GetUtcNow();
+            var list = await node.ListWhenAsync(l => l.Machines.Any(m => m.MachineId == Uefi && m.LastChangedAt == now));
+            Assert.Equal(MachineStage.KernelFetched, list.Machines.Single(m => m.MachineId == Uefi).Stage);
+            // The installed machine has no deadline: it is left asleep and unchanged.
+            Assert.NotEqual(now, list.Machines.Single(m => m.MachineId == Bios).LastChangedAt);
+
+            var uefi = (await node.Get(Uefi)).State;
+            var timedOut = Assert.IsType<MachineEvents.StageTimedOut>(uefi.History[^1]);
+            Assert.Equal(now, timedOut.At);
+        }
+    }
+
     internal static void AssertSameMachine(MachineState expected, MachineState actual)
     {
         Assert.Equal(expected with { History = [] }, actual with { History = [] });
