@@ -97,7 +97,7 @@ start_server() {
 }
 
 # Server namespace UDP receive-buffer overflows (packets the kernel dropped before the server read them).
-rcvbuf_errors() { ip netns exec "$srv_ns" awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else print $c["RcvbufErrors"] }' /proc/net/snmp; }
+rcvbuf_errors() { ip netns exec "${1:-$srv_ns}" awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else print $c["RcvbufErrors"] }' /proc/net/snmp; }
 
 # perf_step SERVER RATE: runs perfdhcp, prints
 #   "DORA/s DO_DROP% RA_DROP% DO_AVG_MS RA_AVG_MS DO_MAX_MS RA_MAX_MS NON_UNIQUE REJECTED"
@@ -122,17 +122,17 @@ servers=(kea provisioner)
 declare -A dora clean
 results="$work/results.txt"
 echo "perfdhcp -4 -l $cli_ip -r RATE -R 50000 -p $period -t $period -W 2000000 $srv_ip (ns $cli_ns -> $srv_ns), rates: ${rates[*]}" | tee "$results"
-printf '%-12s %6s %9s %8s %8s %9s %9s %9s %9s %6s %6s\n' server rate DORA/s do_drop% ra_drop% do_avg_ms ra_avg_ms do_max_ms ra_max_ms nonuniq rcvbuf | tee -a "$results"
+printf '%-12s %6s %9s %8s %8s %9s %9s %9s %9s %6s %6s %6s\n' server rate DORA/s do_drop% ra_drop% do_avg_ms ra_avg_ms do_max_ms ra_max_ms nonuniq rcvbuf | tee -a "$results"
 for s in "${servers[@]}"; do
   start_server "$s"
   clean[$s]=0
   for r in "${rates[@]}"; do
-    b0=$(rcvbuf_errors)
+    b0=$(rcvbuf_errors); c0=$(rcvbuf_errors "$cli_ns")
     read -r d dd rd da ra dm rm nu rj < <(perf_step "$s" "$r")
-    rb=$(( $(rcvbuf_errors) - b0 ))
+    rb=$(( $(rcvbuf_errors) - b0 )); cb=$(( $(rcvbuf_errors "$cli_ns") - c0 ))
     dora[$s.$r]=$d
     awk -v a="$dd" -v b="$rd" 'BEGIN { exit !(a <= 1 && b <= 1) }' && clean[$s]=$d
-    printf '%-12s %6s %9s %8s %8s %9s %9s %9s %9s %6s %6s\n' "$s" "$r" "$d" "$dd" "$rd" "$da" "$ra" "$dm" "$rm" "$((nu + rj))" "$rb" | tee -a "$results"
+    printf '%-12s %6s %9s %8s %8s %9s %9s %9s %9s %6s %6s %6s\n' "$s" "$r" "$d" "$dd" "$rd" "$da" "$ra" "$dm" "$rm" "$((nu + rj))" "$rb" "$cb" | tee -a "$results"
   done
   if [ "$s" = provisioner ]; then
     rss=$(awk '/VmRSS/ { print $2 }' "/proc/$(pgrep -P "$server_pid" | head -1)/status" 2>/dev/null || echo "?")
@@ -149,8 +149,12 @@ done
   done
   echo "clean rate (highest step with drops <= 1 %, as DORA/s): Provisioner ${clean[provisioner]}, Kea ${clean[kea]}, ratio $(ratio "${clean[provisioner]}" "${clean[kea]}")"
   cat "$work/rss.txt" 2>/dev/null || true
-  echo "nonuniq = perfdhcp's non-unique addresses + rejected leases (must be 0); rcvbuf = UdpRcvbufErrors in the server namespace during the step"
+  echo "nonuniq = perfdhcp's non-unique addresses + rejected leases (must be 0); rcvbuf / cli_rcvbuf = UdpRcvbufErrors in the server / client (perfdhcp) namespace during the step"
   echo "Kea log lines at WARN or above: $(grep -vc DHCP4_MULTI_THREADING_INFO "$work/kea/kea.log" 2>/dev/null || true)"
   echo "Provisioner log lines: $(wc -l <"$work/provisioner.log"), of which warn/fail/error: $(grep -ciE 'warn|fail|error' "$work/provisioner.log" || true)"
+  # Every DISCOVER/REQUEST perfdhcp sent vs every OFFER/ACK Provisioner logged (drops with equal counts = late replies).
+  sent_do=$(cat "$work"/perfdhcp.provisioner.*.txt "$work/provisioner.warmup.txt" | awk '/DISCOVER-OFFER/ { x = 1 } /REQUEST-ACK/ { x = 0 } x && /^sent packets:/ { n += $3 } END { print n + 0 }')
+  sent_ra=$(cat "$work"/perfdhcp.provisioner.*.txt "$work/provisioner.warmup.txt" | awk '/REQUEST-ACK/ { x = 1 } /DISCOVER-OFFER/ { x = 0 } x && /^sent packets:/ { n += $3 } END { print n + 0 }')
+  echo "Provisioner answered: $(grep -c 'Discover .*-> Offer' "$work/provisioner.log" || true) OFFERs for $sent_do DISCOVERs sent, $(grep -c 'Request .*-> Ack' "$work/provisioner.log" || true) ACKs for $sent_ra REQUESTs sent (all steps + warm-up)"
 } | tee -a "$results"
 echo "results: $results; perfdhcp outputs and server logs: $work"
