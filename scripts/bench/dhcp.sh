@@ -134,10 +134,7 @@ for s in "${servers[@]}"; do
     awk -v a="$dd" -v b="$rd" 'BEGIN { exit !(a <= 1 && b <= 1) }' && clean[$s]=$d
     printf '%-12s %6s %9s %8s %8s %9s %9s %9s %9s %6s %6s %6s\n' "$s" "$r" "$d" "$dd" "$rd" "$da" "$ra" "$dm" "$rm" "$((nu + rj))" "$rb" "$cb" | tee -a "$results"
   done
-  if [ "$s" = provisioner ]; then
-    rss=$(awk '/VmRSS/ { print $2 }' "/proc/$(pgrep -P "$server_pid" | head -1)/status" 2>/dev/null || echo "?")
-    echo "provisioner RSS after the sweep: ${rss} kB" >>"$work/rss.txt"
-  fi
+  echo "$s RSS after the sweep (all processes in $srv_ns): $(ns_rss "$srv_ns") kB" >>"$work/rss.txt"
   stop_pid "$server_pid"
 done
 

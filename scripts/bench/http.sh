@@ -133,10 +133,7 @@ for run in $(seq 1 "$runs"); do
       rps[$s.$t]+="$r "; mbs[$s.$t]+="$m "
       printf '%-4s %-12s %-6s %10s %10s %10s %8s\n' "$run" "$s" "$t" "$r" "$m" "$l" "$e" | tee -a "$results"
     done
-    if [ "$s" = provisioner ]; then
-      rss=$(awk '/VmRSS/ { print $2 }' "/proc/$(pgrep -P "$server_pid" | head -1)/status" 2>/dev/null || echo "?")
-      echo "run $run: provisioner RSS after the load: ${rss} kB" >>"$work/rss.txt"
-    fi
+    echo "run $run: $s RSS after the load (all processes in $srv_ns): $(ns_rss "$srv_ns") kB" >>"$work/rss.txt"
     if [ "${rm_placeholder:-0}" = 1 ]; then rm -f "$work/nginx/boot/$mac.ipxe"; rm_placeholder=0; fi
     stop_pid "$server_pid"
   done

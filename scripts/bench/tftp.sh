@@ -139,10 +139,7 @@ for run in $(seq 1 "$runs"); do
     a8=$(timed_get "$work/out/big.w8" atftp --option "blksize 1468" --option "windowsize 8" -g -r big.bin -l "$work/out/big.w8" "$srv_ip")
     a32=$(timed_get "$work/out/big.w32" atftp --option "blksize 1468" --option "windowsize 32" -g -r big.bin -l "$work/out/big.w32" "$srv_ip")
     read -r cs cf < <(concurrent)
-    if [ "$s" = provisioner ]; then
-      rss=$(awk '/VmRSS/ { print $2 }' "/proc/$(pgrep -P "$server_pid" | head -1)/status" 2>/dev/null || echo "?")
-      echo "run $run: provisioner RSS after the transfers: ${rss} kB" >>"$work/rss.txt"
-    fi
+    echo "run $run: $s RSS after the transfers (all processes in $srv_ns): $(ns_rss "$srv_ns") kB" >>"$work/rss.txt"
     stop_pid "$server_pid"
     for pid in $(ns_pids "$srv_ns"); do kill "$pid" 2>/dev/null || true; done   # in.tftpd's forked children, if any
     cold_[$s]+="$cold "; lock[$s]+="$l "; w8[$s]+="$a8 "; w32[$s]+="$a32 "; csec[$s]+="$cs "; cfail[$s]=$(( ${cfail[$s]:-0} + cf ))
