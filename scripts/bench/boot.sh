@@ -3,9 +3,9 @@
 #
 #   scripts/bench/boot.sh [BOOTS_EACH]      (default 2 BIOS + 2 UEFI; about 4 min)
 #
-# Memory: RSS (VmRSS of the dotnet process) of an idle node 15 s after /healthz answers, first with no edge
-# service (core only, as `provisioner serve` runs by default), then with DHCP + TFTP + HTTP on br0; and the
-# latter again after the boots.
+# Memory and idle CPU: RSS (VmRSS of the dotnet process) of an idle node 20 s after /healthz answers and its CPU
+# time over the last 15 s of that, first with no edge service (core only, as `provisioner serve` runs by default),
+# then with DHCP + TFTP + HTTP on br0; RSS again after the boots.
 # Boots: as scripts/demo.sh and the lab tests do: qemu (TCG, 768 MB) on a tap device on br0 in namespace
 # pvb-boot-srv (10.78.34.1/24), the busybox "installer" from scripts/lab/build-test-initrd.sh, one node for
 # every boot, a new MAC per boot. BIOS = SeaBIOS + QEMU's iPXE ROM; UEFI = OVMF with no option ROM
@@ -79,14 +79,22 @@ rss_of() { awk '/VmRSS/ { print $2 }' "/proc/$(pgrep -P "$1" | head -1)/status" 
 results="$work/results.txt"
 : >"$results"
 
+# cpu_ticks PID: user + system clock ticks so far of the dotnet process under the timeout wrapper PID.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$(pgrep -P "$1" | head -1)/stat" 2>/dev/null || echo 0; }
+# idle_report LABEL: RSS and CPU of the node over 15 s of idling, starting 5 s after healthy.
+idle_report() {
+  sleep 5
+  local c0 c1
+  c0=$(cpu_ticks "$prov_pid"); sleep 15; c1=$(cpu_ticks "$prov_pid")
+  echo "idle, $1: RSS $(rss_of "$prov_pid") kB 20 s after healthy; CPU $(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", 100 * t / hz / 15 }') % of one core over 15 s" | tee -a "$results"
+}
+
 start_provisioner "$work/bare.conf" "$work/bare.log"
-sleep 15
-echo "idle RSS, core only (no edge service), 15 s after healthy: $(rss_of "$prov_pid") kB" | tee -a "$results"
+idle_report "core only (no edge service)"
 stop_pid "$prov_pid"
 
 start_provisioner "$work/edge.conf" "$work/edge.log"
-sleep 15
-echo "idle RSS, DHCP + TFTP + HTTP on br0, 15 s after healthy: $(rss_of "$prov_pid") kB" | tee -a "$results"
+idle_report "DHCP + TFTP + HTTP on br0"
 
 printf '\xf8\x03\x00\x00\x00\x00\x00\x00' >"$work/sercon"
 n=0

@@ -18,8 +18,9 @@
 # (-W: wait 2 s after the period for replies still in flight, so slow answers at the end are not drops)
 # Reported per step: DORA completed/s (ACKs received / period), drops % of DISCOVER→OFFER and REQUEST→ACK,
 # average and max OFFER and ACK latency, perfdhcp's non-unique/rejected addresses, and UDP receive-buffer
-# overflows in the server namespace (/proc/net/snmp Udp RcvbufErrors) during the step. "clean rate" = highest step whose drops are both <= 1 %.
-# Ratios Provisioner/Kea: DORA/s at each rate and the clean rate.
+# overflows in the server and in the client namespace (/proc/net/snmp Udp RcvbufErrors) during the step.
+# "clean rate" = DORA/s at the last step before drops (either exchange) first exceed 1 %.
+# Ratios Provisioner/Kea: DORA/s and average DORA latency at each rate, and the clean rate.
 source "$(dirname "$0")/lib.sh"
 
 period=${1:-30}
@@ -119,20 +120,25 @@ perf_step() {
 }
 
 servers=(kea provisioner)
-declare -A dora clean
+declare -A dora clean best lat
 results="$work/results.txt"
 echo "perfdhcp -4 -l $cli_ip -r RATE -R 50000 -p $period -t $period -W 2000000 $srv_ip (ns $cli_ns -> $srv_ns), rates: ${rates[*]}" | tee "$results"
-printf '%-12s %6s %9s %8s %8s %9s %9s %9s %9s %6s %6s %6s\n' server rate DORA/s do_drop% ra_drop% do_avg_ms ra_avg_ms do_max_ms ra_max_ms nonuniq rcvbuf | tee -a "$results"
+printf '%-12s %6s %9s %8s %8s %9s %9s %9s %9s %7s %6s %10s\n' server rate DORA/s do_drop% ra_drop% do_avg_ms ra_avg_ms do_max_ms ra_max_ms nonuniq rcvbuf cli_rcvbuf | tee -a "$results"
 for s in "${servers[@]}"; do
   start_server "$s"
-  clean[$s]=0
+  clean[$s]=0; best[$s]=0; over=0
   for r in "${rates[@]}"; do
     b0=$(rcvbuf_errors); c0=$(rcvbuf_errors "$cli_ns")
     read -r d dd rd da ra dm rm nu rj < <(perf_step "$s" "$r")
     rb=$(( $(rcvbuf_errors) - b0 )); cb=$(( $(rcvbuf_errors "$cli_ns") - c0 ))
     dora[$s.$r]=$d
-    awk -v a="$dd" -v b="$rd" 'BEGIN { exit !(a <= 1 && b <= 1) }' && clean[$s]=$d
-    printf '%-12s %6s %9s %8s %8s %9s %9s %9s %9s %6s %6s %6s\n' "$s" "$r" "$d" "$dd" "$rd" "$da" "$ra" "$dm" "$rm" "$((nu + rj))" "$rb" "$cb" | tee -a "$results"
+    lat[$s.$r]=$(awk -v a="$da" -v b="$ra" 'BEGIN { printf "%.3f", a + b }')
+    if awk -v a="$dd" -v b="$rd" 'BEGIN { exit !(a <= 1 && b <= 1) }'; then
+      best[$s]=$d; [ "$over" = 0 ] && clean[$s]=$d
+    else
+      over=1
+    fi
+    printf '%-12s %6s %9s %8s %8s %9s %9s %9s %9s %7s %6s %10s\n' "$s" "$r" "$d" "$dd" "$rd" "$da" "$ra" "$dm" "$rm" "$((nu + rj))" "$rb" "$cb" | tee -a "$results"
   done
   echo "$s RSS after the sweep (all processes in $srv_ns): $(ns_rss "$srv_ns") kB" >>"$work/rss.txt"
   stop_pid "$server_pid"
@@ -140,11 +146,14 @@ done
 
 {
   echo
-  printf '%-8s %12s %12s %8s\n' rate prov_DORA/s kea_DORA/s ratio
+  printf '%-8s %12s %12s %8s %16s %16s %10s\n' rate prov_DORA/s kea_DORA/s ratio prov_DO+RA_ms kea_DO+RA_ms lat_ratio
   for r in "${rates[@]}"; do
-    printf '%-8s %12s %12s %8s\n' "$r" "${dora[provisioner.$r]}" "${dora[kea.$r]}" "$(ratio "${dora[provisioner.$r]}" "${dora[kea.$r]}")"
+    printf '%-8s %12s %12s %8s %16s %16s %10s\n' "$r" "${dora[provisioner.$r]}" "${dora[kea.$r]}" "$(ratio "${dora[provisioner.$r]}" "${dora[kea.$r]}")" \
+      "${lat[provisioner.$r]}" "${lat[kea.$r]}" "$(ratio "${lat[provisioner.$r]}" "${lat[kea.$r]}")"
   done
-  echo "clean rate (highest step with drops <= 1 %, as DORA/s): Provisioner ${clean[provisioner]}, Kea ${clean[kea]}, ratio $(ratio "${clean[provisioner]}" "${clean[kea]}")"
+  echo "(DO+RA_ms = average DISCOVER->OFFER + REQUEST->ACK latency, i.e. the average time of one DORA; lat_ratio Provisioner/Kea)"
+  echo "clean rate (DORA/s at the last step before drops first exceed 1 %): Provisioner ${clean[provisioner]}, Kea ${clean[kea]}, ratio $(ratio "${clean[provisioner]}" "${clean[kea]}")"
+  echo "highest step with drops <= 1 % (even after a worse step): Provisioner ${best[provisioner]}, Kea ${best[kea]}, ratio $(ratio "${best[provisioner]}" "${best[kea]}")"
   cat "$work/rss.txt" 2>/dev/null || true
   echo "nonuniq = perfdhcp's non-unique addresses + rejected leases (must be 0); rcvbuf / cli_rcvbuf = UdpRcvbufErrors in the server / client (perfdhcp) namespace during the step"
   echo "Kea log lines at WARN or above: $(grep -vc DHCP4_MULTI_THREADING_INFO "$work/kea/kea.log" 2>/dev/null || true)"
