@@ -96,9 +96,13 @@ build_provisioner() {
 }
 
 # start_provisioner CONF LOG: runs `provisioner serve` in $srv_ns, waits for /healthz (60 s); sets prov_pid.
+# Its RSS/CPU are read from the child of prov_pid (timeout -> env/ip exec -> dotnet keeps one PID).
 start_provisioner() {
   local conf=$1 log=$2
-  start_in "$srv_ns" "${BENCH_SERVER_LIMIT:-3600}" "$log" dotnet "$prov_out/provisioner.dll" serve --hocon-dir "$prov_out/hocon" --config "$conf"
+  # BENCH_PROVISIONER_ENV: extra VAR=VALUE words for the node, e.g. "Logging__LogLevel__Default=Warning" to see
+  # what per-request logging costs (default: none, the node as shipped).
+  # shellcheck disable=SC2086
+  start_in "$srv_ns" "${BENCH_SERVER_LIMIT:-3600}" "$log" env ${BENCH_PROVISIONER_ENV:-} dotnet "$prov_out/provisioner.dll" serve --hocon-dir "$prov_out/hocon" --config "$conf"
   prov_pid=$last_pid
   for _ in $(seq 1 240); do
     ip netns exec "$srv_ns" curl -fsS -m 2 http://127.0.0.1:9780/healthz >/dev/null 2>&1 && return 0
