@@ -98,6 +98,7 @@ public static class EdgeServices
             services.AddSingleton(http);
             services.AddSingleton(catalog);
             services.AddSingleton(tokens);
+            services.AddSingleton<IMachineHostnames>(new ReservationHostnames(dhcp.Subnets));
             services.AddBootEndpoints();
             httpListen = http.Listen;
         }
