@@ -57,8 +57,9 @@ public sealed record ProvisionerSettings
     {
         ArgumentNullException.ThrowIfNull(config);
         var root = config.GetConfig("provisioner") ?? throw new ConfigurationException("missing section 'provisioner'");
+        var keys = new ConfigKeys(root, "provisioner");
 
-        var roles = StringList(root, "node.roles");
+        var roles = keys.StringList("node.roles");
         foreach (var role in roles)
         {
             if (role is not (Cluster.Roles.Core or Cluster.Roles.Edge))
@@ -72,7 +73,7 @@ public sealed record ProvisionerSettings
             throw Bad("node.roles", "at least one role is required (core, edge)");
         }
 
-        var journal = Required(root, "persistence.journal").ToLowerInvariant() switch
+        var journal = keys.Required("persistence.journal").ToLowerInvariant() switch
         {
             "sqlite" => JournalProvider.Sqlite,
             "postgresql" or "postgres" => JournalProvider.PostgreSql,
@@ -87,14 +88,14 @@ public sealed record ProvisionerSettings
 
         var policy = new MachinePolicy
         {
-            DiscoveredTimeout = Duration(root, "machines.deadlines.discovered"),
-            NbpServedTimeout = Duration(root, "machines.deadlines.nbp-served"),
-            KernelFetchedTimeout = Duration(root, "machines.deadlines.kernel-fetched"),
-            KickstartFetchedTimeout = Duration(root, "machines.deadlines.kickstart-fetched"),
-            MaxTimeouts = PositiveInt(root, "machines.max-timeouts"),
+            DiscoveredTimeout = PositiveDuration(keys, "machines.deadlines.discovered"),
+            NbpServedTimeout = PositiveDuration(keys, "machines.deadlines.nbp-served"),
+            KernelFetchedTimeout = PositiveDuration(keys, "machines.deadlines.kernel-fetched"),
+            KickstartFetchedTimeout = PositiveDuration(keys, "machines.deadlines.kickstart-fetched"),
+            MaxTimeouts = PositiveInt(keys, "machines.max-timeouts"),
         };
 
-        var adminListen = Required(root, "admin.listen");
+        var adminListen = keys.Required("admin.listen");
         var adminToken = root.GetString("admin.token", string.Empty);
         if (!Uri.TryCreate(adminListen, UriKind.Absolute, out var adminUri) || adminUri.Scheme != Uri.UriSchemeHttp)
         {
@@ -109,16 +110,16 @@ public sealed record ProvisionerSettings
         return new ProvisionerSettings
         {
             Roles = roles,
-            Hostname = Required(root, "node.hostname"),
-            Port = PortNumber(root, "node.port"),
-            SeedNodes = StringList(root, "node.seed-nodes"),
+            Hostname = keys.Required("node.hostname"),
+            Port = PortNumber(keys, "node.port"),
+            SeedNodes = keys.StringList("node.seed-nodes"),
             Journal = journal,
-            DataDirectory = Required(root, "persistence.data-dir"),
+            DataDirectory = keys.Required("persistence.data-dir"),
             ConnectionString = connectionString,
-            Shards = PositiveInt(root, "machines.shards"),
-            SnapshotEvery = PositiveInt(root, "machines.snapshot-every"),
-            PassivateAfter = Duration(root, "machines.passivate-after"),
-            AskTimeout = Duration(root, "machines.ask-timeout"),
+            Shards = PositiveInt(keys, "machines.shards"),
+            SnapshotEvery = PositiveInt(keys, "machines.snapshot-every"),
+            PassivateAfter = PositiveDuration(keys, "machines.passivate-after"),
+            AskTimeout = PositiveDuration(keys, "machines.ask-timeout"),
             Policy = policy,
             AdminListen = adminListen,
             AdminToken = adminToken,
@@ -131,74 +132,27 @@ public sealed record ProvisionerSettings
 
     private static ConfigurationException Bad(string key, string reason) => new($"provisioner.{key}: {reason}");
 
-    private static string Required(Config c, string key)
+    private static int PositiveInt(ConfigKeys keys, string key)
     {
-        var value = c.HasPath(key) ? c.GetString(key) : null;
-        return string.IsNullOrWhiteSpace(value) ? throw Bad(key, "missing") : value;
+        var value = NonNegativeInt(keys, key);
+        return value > 0 ? value : throw keys.Bad(key, "must be greater than 0");
     }
 
-    private static string[] StringList(Config c, string key)
+    private static int PortNumber(ConfigKeys keys, string key)
     {
-        if (!c.HasPath(key))
-        {
-            throw Bad(key, "missing");
-        }
-
-        try
-        {
-            return c.GetStringList(key).Where(s => !string.IsNullOrWhiteSpace(s)).ToArray();
-        }
-        catch (Exception e) when (e is not ConfigurationException)
-        {
-            throw Bad(key, "expected a list of strings");
-        }
+        var value = NonNegativeInt(keys, key);
+        return value <= System.Net.IPEndPoint.MaxPort ? value : throw keys.Bad(key, $"{value} is not a TCP port (0 to 65535)");
     }
 
-    private static int PositiveInt(Config c, string key)
+    private static int NonNegativeInt(ConfigKeys keys, string key)
     {
-        var value = NonNegativeInt(c, key);
-        return value > 0 ? value : throw Bad(key, "must be greater than 0");
+        var value = keys.WholeNumber(key);
+        return value >= 0 ? value : throw keys.Bad(key, "must not be negative");
     }
 
-    private static int PortNumber(Config c, string key)
+    private static TimeSpan PositiveDuration(ConfigKeys keys, string key)
     {
-        var value = NonNegativeInt(c, key);
-        return value <= System.Net.IPEndPoint.MaxPort ? value : throw Bad(key, $"{value} is not a TCP port (0 to 65535)");
-    }
-
-    private static int NonNegativeInt(Config c, string key)
-    {
-        if (!c.HasPath(key))
-        {
-            throw Bad(key, "missing");
-        }
-
-        try
-        {
-            var value = c.GetInt(key);
-            return value >= 0 ? value : throw Bad(key, "must not be negative");
-        }
-        catch (Exception e) when (e is not ConfigurationException)
-        {
-            throw Bad(key, $"'{c.GetString(key)}' is not a whole number");
-        }
-    }
-
-    private static TimeSpan Duration(Config c, string key)
-    {
-        if (!c.HasPath(key))
-        {
-            throw Bad(key, "missing");
-        }
-
-        try
-        {
-            var value = c.GetTimeSpan(key);
-            return value > TimeSpan.Zero ? value : throw Bad(key, "must be a positive duration");
-        }
-        catch (Exception e) when (e is not ConfigurationException)
-        {
-            throw Bad(key, $"'{c.GetString(key)}' is not a duration (e.g. 30s, 5m)");
-        }
+        var value = keys.Duration(key);
+        return value > TimeSpan.Zero ? value : throw keys.Bad(key, "must be a positive duration");
     }
 }

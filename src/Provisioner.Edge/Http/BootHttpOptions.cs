@@ -1,3 +1,4 @@
+using Provisioner.Cluster.Hosting;
 using System.Globalization;
 using System.Net;
 using Akka.Configuration;
@@ -39,27 +40,28 @@ public sealed record BootHttpOptions
     {
         ArgumentNullException.ThrowIfNull(edgeSection);
         ArgumentException.ThrowIfNullOrWhiteSpace(dataDir);
+        var keys = new ConfigKeys(edgeSection, "provisioner.edge");
 
-        var address = Required(edgeSection, "address");
+        var address = keys.Required("address").Trim();
         if (!IPAddress.TryParse(address, out var ip) || ip.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
         {
-            throw Bad("address", $"'{address}' is not an IPv4 address");
+            throw keys.Bad("address", $"'{address}' is not an IPv4 address");
         }
 
         if (ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.Broadcast))
         {
-            throw Bad("address", $"'{address}' cannot be reached by machines; name this edge's address on the segment");
+            throw keys.Bad("address", $"'{address}' cannot be reached by machines; name this edge's address on the segment");
         }
 
-        var listen = Required(edgeSection, "http.listen");
+        var listen = keys.Required("http.listen").Trim();
         if (!Uri.TryCreate(listen, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
         {
-            throw Bad("http.listen", $"'{listen}' is not an http:// URL (e.g. http://0.0.0.0:8080)");
+            throw keys.Bad("http.listen", $"'{listen}' is not an http:// URL (e.g. http://0.0.0.0:8080)");
         }
 
         if (uri.Port is <= 0 or > IPEndPoint.MaxPort)
         {
-            throw Bad("http.listen", $"'{listen}' needs a fixed TCP port: boot URLs carry it");
+            throw keys.Bad("http.listen", $"'{listen}' needs a fixed TCP port: boot URLs carry it");
         }
 
         return new BootHttpOptions
@@ -67,17 +69,9 @@ public sealed record BootHttpOptions
             EdgeAddress = address,
             Port = uri.Port,
             Listen = listen,
-            AssetsDirectory = Required(edgeSection, "http.assets"),
-            ConfigDirectory = Required(edgeSection, "config-dir"),
+            AssetsDirectory = keys.Required("http.assets").Trim(),
+            ConfigDirectory = keys.Required("config-dir").Trim(),
             DataDirectory = dataDir,
         };
-    }
-
-    private static ConfigurationException Bad(string key, string reason) => new($"provisioner.edge.{key}: {reason}");
-
-    private static string Required(Config c, string key)
-    {
-        var value = c.HasPath(key) ? c.GetString(key) : null;
-        return string.IsNullOrWhiteSpace(value) ? throw Bad(key, "missing") : value.Trim();
     }
 }

@@ -1,3 +1,4 @@
+using Provisioner.Cluster.Hosting;
 using System.Net;
 using Akka.Configuration;
 using Provisioner.Protocols.Tftp;
@@ -56,49 +57,50 @@ public sealed record TftpServerOptions
     public static TftpServerOptions FromConfig(Config edge)
     {
         ArgumentNullException.ThrowIfNull(edge);
+        var keys = new ConfigKeys(edge, "provisioner.edge");
 
-        var addressText = Required(edge, "address");
+        var addressText = keys.Required("address");
         if (!IPAddress.TryParse(addressText, out var address))
         {
-            throw Bad("address", $"'{addressText}' is not an IP address");
+            throw keys.Bad("address", $"'{addressText}' is not an IP address");
         }
 
-        var maxBlock = Int(edge, "tftp.max-block-size");
+        var maxBlock = keys.WholeNumber("tftp.max-block-size");
         if (maxBlock is < TftpOptions.MinBlockSize or > TftpOptions.MaxBlockSize)
         {
-            throw Bad("tftp.max-block-size", $"{maxBlock} is outside {TftpOptions.MinBlockSize}–{TftpOptions.MaxBlockSize} (RFC 2348)");
+            throw keys.Bad("tftp.max-block-size", $"{maxBlock} is outside {TftpOptions.MinBlockSize}–{TftpOptions.MaxBlockSize} (RFC 2348)");
         }
 
-        var maxWindow = Int(edge, "tftp.max-window-size");
+        var maxWindow = keys.WholeNumber("tftp.max-window-size");
         if (maxWindow is < 1 or > WindowSizeLimit)
         {
-            throw Bad("tftp.max-window-size", $"{maxWindow} is outside 1–{WindowSizeLimit}");
+            throw keys.Bad("tftp.max-window-size", $"{maxWindow} is outside 1–{WindowSizeLimit}");
         }
 
-        var port = Int(edge, "tftp.port");
+        var port = keys.WholeNumber("tftp.port");
         if (port is < 0 or > IPEndPoint.MaxPort)
         {
-            throw Bad("tftp.port", $"{port} is not a UDP port (0 to 65535)");
+            throw keys.Bad("tftp.port", $"{port} is not a UDP port (0 to 65535)");
         }
 
-        var timeout = Duration(edge, "tftp.timeout");
+        var timeout = keys.Duration("tftp.timeout");
         if (timeout <= TimeSpan.Zero || timeout > TimeSpan.FromSeconds(TftpOptions.MaxTimeoutSeconds))
         {
-            throw Bad("tftp.timeout", $"{timeout} is outside (0, {TftpOptions.MaxTimeoutSeconds} s]");
+            throw keys.Bad("tftp.timeout", $"{timeout} is outside (0, {TftpOptions.MaxTimeoutSeconds} s]");
         }
 
-        var retries = Int(edge, "tftp.retries");
+        var retries = keys.WholeNumber("tftp.retries");
         if (retries is < 0 or > 100)
         {
-            throw Bad("tftp.retries", $"{retries} is outside 0–100");
+            throw keys.Bad("tftp.retries", $"{retries} is outside 0–100");
         }
 
-        var cacheBytes = Bytes(edge, "tftp.cache-bytes");
-        var root = Required(edge, "tftp.root");
+        var cacheBytes = Bytes(keys, "tftp.cache-bytes");
+        var root = keys.Required("tftp.root");
 
         return new TftpServerOptions
         {
-            Enabled = Bool(edge, "tftp.enabled"),
+            Enabled = keys.Bool("tftp.enabled"),
             BindAddress = address,
             Port = port,
             Interface = edge.GetString("interface", string.Empty) ?? string.Empty,
@@ -112,82 +114,6 @@ public sealed record TftpServerOptions
         };
     }
 
-    private static ConfigurationException Bad(string key, string reason) => new($"provisioner.edge.{key}: {reason}");
-
-    private static string Required(Config c, string key)
-    {
-        var value = c.HasPath(key) ? c.GetString(key) : null;
-        return string.IsNullOrWhiteSpace(value) ? throw Bad(key, "missing") : value;
-    }
-
-    private static bool Bool(Config c, string key)
-    {
-        if (!c.HasPath(key))
-        {
-            throw Bad(key, "missing");
-        }
-
-        try
-        {
-            return c.GetBoolean(key);
-        }
-        catch (Exception e) when (e is not ConfigurationException)
-        {
-            throw Bad(key, $"'{c.GetString(key)}' is not on/off");
-        }
-    }
-
-    private static int Int(Config c, string key)
-    {
-        if (!c.HasPath(key))
-        {
-            throw Bad(key, "missing");
-        }
-
-        try
-        {
-            return c.GetInt(key);
-        }
-        catch (Exception e) when (e is not ConfigurationException)
-        {
-            throw Bad(key, $"'{c.GetString(key)}' is not a whole number");
-        }
-    }
-
-    private static long Bytes(Config c, string key)
-    {
-        if (!c.HasPath(key))
-        {
-            throw Bad(key, "missing");
-        }
-
-        long? value;
-        try
-        {
-            value = c.GetByteSize(key);
-        }
-        catch (Exception e) when (e is not ConfigurationException)
-        {
-            throw Bad(key, $"'{c.GetString(key)}' is not a byte size");
-        }
-
-        return value is >= 0 ? value.Value : throw Bad(key, $"'{c.GetString(key)}' is not a non-negative byte size");
-    }
-
-    private static TimeSpan Duration(Config c, string key)
-    {
-        if (!c.HasPath(key))
-        {
-            throw Bad(key, "missing");
-        }
-
-        try
-        {
-            return c.GetTimeSpan(key);
-        }
-        catch (Exception e) when (e is not ConfigurationException)
-        {
-            throw Bad(key, $"'{c.GetString(key)}' is not a duration");
-        }
-    }
+    private static long Bytes(ConfigKeys keys, string key) =>
+        keys.ByteSize(key) is { } value and >= 0 ? value : throw keys.Bad(key, $"'{keys.Text(key)}' is not a non-negative byte size");
 }
