@@ -38,4 +38,7 @@ internal static partial class TftpLog
 
     [LoggerMessage(11, LogLevel.Warning, "TFTP receive on {EndPoint} failed: {Error}")]
     public static partial void ReceiveFailed(ILogger logger, IPEndPoint endPoint, string error);
+
+    [LoggerMessage(12, LogLevel.Information, "TFTP: the kernel refused UDP segmentation ({Error}); windows are sent one datagram per block from now on")]
+    public static partial void SegmentationRefused(ILogger logger, string error);
 }

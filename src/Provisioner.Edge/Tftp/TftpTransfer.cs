@@ -37,6 +37,7 @@ internal sealed class TftpTransfer
     private int _blockSize = TftpOptions.DefaultBlockSize;
     private int _windowSize = 1;
     private long _acknowledgedBytes;
+    private bool _segmented;
 
     public TftpTransfer(TftpServer server, IPEndPoint client, TftpRequest request, CancellationToken stop)
     {
@@ -266,29 +267,60 @@ internal sealed class TftpTransfer
 
             // Pooled builders: these await once per window / per ACK, so a plain async ValueTask would box a
             // state machine for every round trip.
+            // One system call per window where the kernel segments UDP (see UdpSegmentation): full DATA
+            // packets sit back to back in the ring, so consecutive slots are already the segmented layout.
+            _segmented = window > 1 && UdpSegmentation.TrySet(_socket!, slotLength);
+            var perSend = UdpSegmentation.SegmentsPerSend(slotLength);
+
             [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
             async ValueTask SendWindowAsync()
             {
                 var end = Math.Min(first + window, last + 1);
-                for (var n = first; n < end; n++)
+                for (var n = produced; n < end; n++)
                 {
                     var slot = (int)(n % window);
-                    if (n == produced)
+                    var offset = (n - 1) * blockSize;
+                    var payload = (int)Math.Min(blockSize, total - offset);
+                    var span = ring.AsSpan(slot * slotLength, TftpPacket.HeaderLength + payload);
+                    TftpWriter.TryWriteDataHeader(span, unchecked((ushort)n));
+                    if (source.Read(span[TftpPacket.HeaderLength..]) != payload)
                     {
-                        var offset = (n - 1) * blockSize;
-                        var payload = (int)Math.Min(blockSize, total - offset);
-                        var span = ring.AsSpan(slot * slotLength, TftpPacket.HeaderLength + payload);
-                        TftpWriter.TryWriteDataHeader(span, unchecked((ushort)n));
-                        if (source.Read(span[TftpPacket.HeaderLength..]) != payload)
-                        {
-                            throw new IOException("the file shrank while it was being sent");
-                        }
-
-                        lengths[slot] = span.Length;
-                        produced++;
+                        throw new IOException("the file shrank while it was being sent");
                     }
 
-                    await _socket!.SendAsync(ring.AsMemory(slot * slotLength, lengths[slot]), SocketFlags.None, _stop).ConfigureAwait(false);
+                    lengths[slot] = span.Length;
+                    produced = n + 1;
+                }
+
+                // Runs of consecutive ring slots (the window may wrap around the ring's end).
+                var next = first;
+                while (next < end)
+                {
+                    var slot = (int)(next % window);
+                    var count = _segmented ? (int)Math.Min(Math.Min(end - next, window - slot), perSend) : 1;
+                    var bytes = ((count - 1) * slotLength) + lengths[slot + count - 1];
+                    var packets = ring.AsMemory(slot * slotLength, bytes);
+                    if (count > 1)
+                    {
+                        try
+                        {
+                            await _socket!.SendAsync(packets, SocketFlags.None, _stop).ConfigureAwait(false);
+                        }
+                        catch (SocketException e) when (e.SocketErrorCode is not (SocketError.ConnectionRefused or SocketError.ConnectionReset))
+                        {
+                            // e.g. EIO from a device without checksum offload: one datagram per block from now on
+                            TftpLog.SegmentationRefused(_server.Logger, e.SocketErrorCode.ToString());
+                            UdpSegmentation.Refused(_socket!);
+                            _segmented = false;
+                            continue;
+                        }
+                    }
+                    else
+                    {
+                        await _socket!.SendAsync(packets, SocketFlags.None, _stop).ConfigureAwait(false);
+                    }
+
+                    next += count;
                 }
 
                 sentEnd = end;
@@ -420,6 +452,11 @@ internal sealed class TftpTransfer
         try
         {
             TftpWriter.TryWriteError(buffer, code, message, out var written);
+            if (_segmented && written > TftpPacket.HeaderLength + _blockSize)
+            {
+                UdpSegmentation.TrySet(_socket!, 0); // an ERROR longer than a DATA packet must not be split
+            }
+
             await _socket!.SendAsync(buffer.AsMemory(0, written), SocketFlags.None, _stop).ConfigureAwait(false);
         }
         catch (SocketException)

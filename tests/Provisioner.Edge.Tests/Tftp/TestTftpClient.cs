@@ -15,6 +15,9 @@ public sealed record TestClientBehaviour
     /// <summary>Do not send the ACK for this block index once (the server must retransmit).</summary>
     public long? DropAckOf { get; init; }
 
+    /// <summary>Ignore the first arrival of these DATA block indices, as if the network lost them.</summary>
+    public IReadOnlySet<long> LoseDataOf { get; init; } = new HashSet<long>();
+
     /// <summary>Send the ACK for these block indices twice.</summary>
     public IReadOnlySet<long> DuplicateAckOf { get; init; } = new HashSet<long>();
 
@@ -73,6 +76,7 @@ public static class TestTftpClient
         var dataPackets = 0;
         var oackPackets = 0;
         var dropped = false;
+        var lost = new HashSet<long>();
         byte[]? lastAck = null;
         var retries = 0;
         EndPoint any = new IPEndPoint(IPAddress.Any, 0);
@@ -163,6 +167,9 @@ public static class TestTftpClient
                     }
 
                     await SendAckAsync(0);
+                    break;
+                case TftpOpcode.Data when packet.Block == unchecked((ushort)expected)
+                                          && behaviour.LoseDataOf.Contains(expected) && lost.Add(expected):
                     break;
                 case TftpOpcode.Data:
                     dataPackets++;

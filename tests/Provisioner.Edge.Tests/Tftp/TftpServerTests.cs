@@ -240,6 +240,33 @@ public sealed class TftpServerTests
         Assert.Empty(scope.Observer.Failed);
     }
 
+    [Theory]
+    [InlineData(8, 1468)]
+    [InlineData(32, 1468)]
+    [InlineData(64, 512)]
+    public async Task Lost_data_mid_window_resends_from_the_gap_and_the_file_stays_identical(int windowSize, int blockSize)
+    {
+        // A gap makes the client ACK mid-window, so the next window starts mid-ring and wraps round its end:
+        // the segmented sends must cut the window into runs of consecutive slots.
+        var content = ServerScope.RandomBytes((blockSize * windowSize * 5) + 123, 9);
+        await using var scope = await ServerScope.StartAsync(o => o with { Timeout = TimeSpan.FromSeconds(1), MaxWindowSize = 64 });
+        scope.Write("f", content);
+        var behaviour = new TestClientBehaviour
+        {
+            Options = TftpOptions.Create(blockSize: blockSize, windowSize: windowSize),
+            LoseDataOf = new HashSet<long> { 3, windowSize + 5, (3 * windowSize) - 1 },
+            Timeout = TimeSpan.FromSeconds(5),
+        };
+
+        var result = await TestTftpClient.GetAsync(scope.EndPoint, "f", behaviour);
+
+        Assert.Null(result.Error);
+        Assert.Equal(content, result.Data);
+        await scope.DrainAsync();
+        Assert.Equal(content.Length, Assert.Single(scope.Observer.Completed).BytesSent);
+        Assert.Empty(scope.Observer.Failed);
+    }
+
     [Fact]
     public async Task Error_8_after_oack_is_neither_completion_nor_failure()
     {
