@@ -87,9 +87,11 @@ stop_pid() {
   wait "$pid" 2>/dev/null || true
 }
 
-# Builds the provisioner executable once (BENCH_REBUILD=1 forces it).
+# Builds the provisioner executable into $prov_out (incremental, every time; BENCH_REBUILD=0 skips it).
 build_provisioner() {
-  if [ ! -f "$prov_out/provisioner.dll" ] || [ "${BENCH_REBUILD:-0}" = 1 ]; then
+  # Always (incrementally) rebuilt: a stale binary from an earlier checkout silently benchmarks old code.
+  # BENCH_REBUILD=0 reuses $prov_out as it is (e.g. to compare against a saved build).
+  if [ "${BENCH_REBUILD:-1}" = 1 ] || [ ! -f "$prov_out/provisioner.dll" ]; then
     echo "== dotnet build src/Provisioner.Host -c Release -o $prov_out"
     (cd "$bench_root" && timeout 900 dotnet build src/Provisioner.Host -c Release -o "$prov_out" -nologo -v quiet >/dev/null)
   fi

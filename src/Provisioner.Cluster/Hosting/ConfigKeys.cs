@@ -24,6 +24,10 @@ public sealed class ConfigKeys(Config section, string path)
 
     public long? ByteSize(string key) => Read(key, $"'{Text(key)}' is not a byte size", c => c.GetByteSize(key));
 
+    /// <summary>A byte size of at least 0 (<c>268435456</c>, <c>256M</c>, <c>64 MiB</c>).</summary>
+    public long NonNegativeBytes(string key) =>
+        ByteSize(key) is { } value and >= 0 ? value : throw Bad(key, $"'{Text(key)}' is not a non-negative byte size");
+
     public TimeSpan Duration(string key) => Read(key, $"'{Text(key)}' is not a duration (e.g. 30s, 5m)", c => c.GetTimeSpan(key));
 
     /// <summary>The key's raw text, for messages (null when absent).</summary>

@@ -19,6 +19,7 @@ public sealed class MachineActor : ReceivePersistentActor, IWithTimers
     private readonly MachineActorSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private MachineState _state;
+    private string? _lastRejection;
 
     public MachineActor(string machineId, MachineActorSettings settings)
     {
@@ -64,7 +65,22 @@ public sealed class MachineActor : ReceivePersistentActor, IWithTimers
 
         if (decision.Outcome == DecisionOutcome.Rejected)
         {
-            _log.Info("machine {MachineId} stage {Stage}: {Command} rejected: {Reason}", _state.MachineId, _state.Stage, message.Command.GetType().Name, decision.Reason);
+            // Once at Info; the same rejection repeated (a client fetching in a loop) only at Debug.
+            var rejection = $"{_state.Stage} {message.Command.GetType().Name} {decision.Reason}";
+            if (rejection == _lastRejection)
+            {
+                _log.Debug("machine {MachineId} stage {Stage}: {Command} rejected again: {Reason}", _state.MachineId, _state.Stage, message.Command.GetType().Name, decision.Reason);
+            }
+            else
+            {
+                _log.Info("machine {MachineId} stage {Stage}: {Command} rejected: {Reason}", _state.MachineId, _state.Stage, message.Command.GetType().Name, decision.Reason);
+            }
+
+            _lastRejection = rejection;
+        }
+        else
+        {
+            _lastRejection = null;
         }
 
         if (decision.Events.Count == 0)

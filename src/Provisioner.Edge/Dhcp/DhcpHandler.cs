@@ -91,7 +91,7 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
 
         var reply = LeaseReply(request, DhcpMessageType.Offer, subnet, mac, address, lease.ExpiresAt ?? now + subnet.LeaseTime, now);
         var file = ApplyBoot(reply, mac, client, boot.Value);
-        LogReply(mac, DhcpMessageType.Discover, request.TransactionId, DhcpMessageType.Offer, address, file);
+        LogOffer(mac, request.TransactionId, address, file);
         return Plan(request, reply);
     }
 
@@ -437,6 +437,10 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
     // ------------------------------------------------------------------------------------------
     // Logs
     // ------------------------------------------------------------------------------------------
+
+    // One Information line per exchange (the ACK: an address granted, durable); the OFFER before it is Debug.
+    [LoggerMessage(Level = LogLevel.Debug, Message = "DHCP {Mac} DISCOVER xid 0x{Xid:x8} -> OFFER {Address} boot file {BootFile}")]
+    private partial void LogOffer(MachineId mac, uint xid, IPv4Address address, string? bootFile);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "DHCP {Mac} {MessageType} xid 0x{Xid:x8} -> {Reply} {Address} boot file {BootFile}")]
     private partial void LogReply(MachineId mac, DhcpMessageType messageType, uint xid, DhcpMessageType? reply, IPv4Address address, string? bootFile);

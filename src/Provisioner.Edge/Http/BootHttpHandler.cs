@@ -25,6 +25,10 @@ public sealed partial class BootHttpHandler(
 {
     public const string TextPlain = "text/plain; charset=utf-8";
 
+    private const string OctetStream = "application/octet-stream";
+
+    private readonly AssetFiles _assets = new(options.AssetsDirectory, options.CacheBytes, options.CacheMaxFileBytes);
+
     public async Task<IResult> BootScriptAsync(string mac, HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -72,8 +76,18 @@ public sealed partial class BootHttpHandler(
             return Results.Text(BootScripts.Unavailable(machine, "its profile does not render"), TextPlain, statusCode: StatusCodes.Status500InternalServerError);
         }
 
-        BootHttpLog.ScriptServed(logger, machine.Value, "install", resolution.Reason);
-        await ReportAsync(machine, new ReportBootScriptServed(clock.GetUtcNow())).ConfigureAwait(false);
+        // Information when the machine records it (once per install attempt); a repeat, or a fetch the machine does not
+        // record (the actor logs why, once), is Debug, so a client (or a benchmark) fetching in a loop cannot flood the log.
+        var answer = await ReportAsync(machine, new ReportBootScriptServed(clock.GetUtcNow())).ConfigureAwait(false);
+        if (answer is { Outcome: DecisionOutcome.Accepted })
+        {
+            BootHttpLog.ScriptServed(logger, machine.Value, "install", resolution.Reason);
+        }
+        else
+        {
+            BootHttpLog.ScriptServedNothingNew(logger, machine.Value, "install", $"{resolution.Reason}; {answer?.Outcome.ToString() ?? "not reported"}");
+        }
+
         return Results.Text(script, TextPlain);
     }
 
@@ -84,18 +98,32 @@ public sealed partial class BootHttpHandler(
     public async Task AssetAsync(string? path, HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var file = AssetPathResolver.Resolve(options.AssetsDirectory, path);
-        if (file is null || path is null)
+        var file = _assets.Resolve(path);
+        var info = file is null ? null : new FileInfo(file);
+        if (info is not { Exists: true } || path is null)
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
             return;
         }
 
-        var info = new FileInfo(file);
         var lastModified = new DateTimeOffset(info.LastWriteTimeUtc);
         // Like nginx: size and mtime, so the tag changes when the file is replaced.
         var etag = new EntityTagHeaderValue($"\"{info.Length:x}-{lastModified.ToUnixTimeMilliseconds():x}\"");
-        var result = TypedResults.PhysicalFile(file, "application/octet-stream", lastModified: lastModified, entityTag: etag, enableRangeProcessing: true);
+        byte[]? content;
+        try
+        {
+            content = _assets.Cache.GetOrLoad(info.FullName, info.Length, info.LastWriteTimeUtc);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            BootHttpLog.AssetUnreadable(logger, path, e.Message);
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        IResult result = content is not null
+            ? TypedResults.File(content, OctetStream, lastModified: lastModified, entityTag: etag, enableRangeProcessing: true)
+            : TypedResults.PhysicalFile(info.FullName, OctetStream, lastModified: lastModified, entityTag: etag, enableRangeProcessing: true);
         await result.ExecuteAsync(context).ConfigureAwait(false);
 
         if (HttpMethods.IsGet(context.Request.Method)
@@ -206,17 +234,22 @@ public sealed partial class BootHttpHandler(
         }
     }
 
-    /// <summary>Reports never fail a response: what was served was served; the machine's deadline covers a lost report.</summary>
-    private async Task ReportAsync(MachineId machine, MachineCommand command)
+    /// <summary>
+    /// Reports never fail a response: what was served was served; the machine's deadline covers a lost report.
+    /// The machine's answer, or null when the report could not be delivered.
+    /// </summary>
+    private async Task<MachineAnswer?> ReportAsync(MachineId machine, MachineCommand command)
     {
         try
         {
             var answer = await gateway.ExecuteAsync(machine, command, CancellationToken.None).ConfigureAwait(false);
             BootHttpLog.Reported(logger, command.GetType().Name, machine.Value, answer.Outcome.ToString(), answer.Reason);
+            return answer;
         }
         catch (Exception e)
         {
             BootHttpLog.ReportFailed(logger, e, command.GetType().Name, machine.Value);
+            return null;
         }
     }
 

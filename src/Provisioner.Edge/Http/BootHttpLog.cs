@@ -33,4 +33,10 @@ internal static partial class BootHttpLog
 
     [LoggerMessage(110, LogLevel.Information, "HTTP {Machine} phoned home: {What} ({Outcome})")]
     public static partial void PhonedHome(ILogger logger, string machine, string what, string outcome);
+
+    [LoggerMessage(111, LogLevel.Warning, "HTTP asset '{Path}' cannot be read: {Reason}")]
+    public static partial void AssetUnreadable(ILogger logger, string path, string reason);
+
+    [LoggerMessage(112, LogLevel.Debug, "HTTP boot script for {Machine}: {Kind} ({Detail}); nothing new recorded")]
+    public static partial void ScriptServedNothingNew(ILogger logger, string machine, string kind, string detail);
 }

@@ -25,6 +25,12 @@ public sealed record BootHttpOptions
 
     public required string AssetsDirectory { get; init; }
 
+    /// <summary>Total bytes of hot assets kept in memory, LRU (<c>http.cache-bytes</c>); 0 serves every file from disk.</summary>
+    public long CacheBytes { get; init; } = 256L * 1024 * 1024;
+
+    /// <summary>Largest asset kept in memory (<c>http.cache-max-file-bytes</c>); larger ones are streamed from disk.</summary>
+    public long CacheMaxFileBytes { get; init; } = 1024 * 1024;
+
     public required string ConfigDirectory { get; init; }
 
     /// <summary>Where <c>token.key</c> (the kickstart token secret) lives.</summary>
@@ -70,6 +76,8 @@ public sealed record BootHttpOptions
             Port = uri.Port,
             Listen = listen,
             AssetsDirectory = keys.Required("http.assets").Trim(),
+            CacheBytes = keys.NonNegativeBytes("http.cache-bytes"),
+            CacheMaxFileBytes = keys.NonNegativeBytes("http.cache-max-file-bytes"),
             ConfigDirectory = keys.Required("config-dir").Trim(),
             DataDirectory = dataDir,
         };

@@ -13,7 +13,7 @@ namespace Provisioner.Edge.Tftp;
 /// 7440 windowsize). One socket listens for requests; every accepted RRQ gets its own ephemeral socket
 /// (a new TID, RFC 1350 section 4) bound to the same address and device and connected to the client, and
 /// runs as an async task (no thread per transfer). Files come from the root only (see
-/// <see cref="TftpPathResolver"/>), hot ones from an in-memory LRU cache (<see cref="TftpFileCache"/>).
+/// <see cref="TftpPathResolver"/>), hot ones from an in-memory LRU cache (<see cref="HotFileCache"/>).
 /// WRQ is always refused: writes are not implemented.
 /// </summary>
 public sealed class TftpServer : IAsyncDisposable
@@ -23,7 +23,7 @@ public sealed class TftpServer : IAsyncDisposable
     private readonly TftpServerOptions _options;
     private readonly ITftpTransferObserver _observer;
     private readonly ILogger<TftpServer> _logger;
-    private readonly TftpFileCache _cache;
+    private readonly HotFileCache _cache;
     private readonly ConcurrentDictionary<long, Task> _active = new();
     private readonly ConcurrentDictionary<IPEndPoint, (long Id, TftpRequest Request)> _byClient = new();
     private readonly CancellationTokenSource _stop = new();
@@ -42,7 +42,7 @@ public sealed class TftpServer : IAsyncDisposable
         _options = options;
         _observer = observer;
         _logger = logger;
-        _cache = new TftpFileCache(options.CacheBytes);
+        _cache = new HotFileCache(options.CacheBytes);
     }
 
     /// <summary>The listening address and port once started (port 0 in the options becomes the real one).</summary>
@@ -52,7 +52,7 @@ public sealed class TftpServer : IAsyncDisposable
     public int ActiveTransfers => _active.Count;
 
     /// <summary>The hot-file cache (exposed for diagnostics and tests).</summary>
-    public TftpFileCache Cache => _cache;
+    public HotFileCache Cache => _cache;
 
     internal TftpServerOptions Options => _options;
 

@@ -95,7 +95,7 @@ public sealed record TftpServerOptions
             throw keys.Bad("tftp.retries", $"{retries} is outside 0–100");
         }
 
-        var cacheBytes = Bytes(keys, "tftp.cache-bytes");
+        var cacheBytes = keys.NonNegativeBytes("tftp.cache-bytes");
         var root = keys.Required("tftp.root");
 
         return new TftpServerOptions
@@ -113,7 +113,4 @@ public sealed record TftpServerOptions
             WriteDirectory = edge.GetString("tftp.write-directory", string.Empty) ?? string.Empty,
         };
     }
-
-    private static long Bytes(ConfigKeys keys, string key) =>
-        keys.ByteSize(key) is { } value and >= 0 ? value : throw keys.Bad(key, $"'{keys.Text(key)}' is not a non-negative byte size");
 }

@@ -47,6 +47,38 @@ public sealed class AssetEndpointTests
     }
 
     [Fact]
+    public async Task Replaced_asset_is_served_new_at_once_and_a_removed_one_is_gone()
+    {
+        await using var http = await BootHttpFixture.StartAsync();
+        Assert.Equal(http.Kernel, await http.Client.GetByteArrayAsync("/assets/os/vmlinuz")); // now cached
+        var path = Path.Combine(http.AssetsDir, "os", "vmlinuz");
+        var replacement = Enumerable.Range(0, 1234).Select(i => (byte)(i % 13)).ToArray();
+        File.WriteAllBytes(path, replacement);
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddSeconds(10));
+
+        Assert.Equal(replacement, await http.Client.GetByteArrayAsync("/assets/os/vmlinuz"));
+
+        File.Delete(path);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.Client.GetAsync("/assets/os/vmlinuz")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Asset_over_the_cache_limit_is_streamed_from_disk_with_ranges_and_etag()
+    {
+        await using var http = await BootHttpFixture.StartWithCacheLimitAsync(500); // the 1000-byte kernel is not cached
+
+        var whole = await http.Client.GetAsync("/assets/os/vmlinuz");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/assets/os/vmlinuz");
+        request.Headers.Range = new RangeHeaderValue(900, null);
+        var tail = await http.Client.SendAsync(request);
+
+        Assert.Equal(http.Kernel, await whole.Content.ReadAsByteArrayAsync());
+        Assert.NotNull(whole.Headers.ETag);
+        Assert.Equal(HttpStatusCode.PartialContent, tail.StatusCode);
+        Assert.Equal(http.Kernel[900..], await tail.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
     public async Task Head_gives_the_length_without_a_body_and_reports_nothing()
     {
         await using var http = await BootHttpFixture.StartAsync();

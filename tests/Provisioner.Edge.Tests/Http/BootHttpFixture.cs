@@ -11,7 +11,10 @@ using Provisioner.Edge.Http;
 
 namespace Provisioner.Edge.Tests.Http;
 
-/// <summary>Records every command and answers from a table of states; can be told to fail.</summary>
+/// <summary>
+/// Records every command and answers from a table of states; can be told to fail. Like a machine actor, a command
+/// already sent to that machine (same type) answers Unchanged.
+/// </summary>
 internal sealed class FakeMachineGateway : IMachineGateway
 {
     public ConcurrentDictionary<MachineId, MachineState> States { get; } = new();
@@ -29,10 +32,11 @@ internal sealed class FakeMachineGateway : IMachineGateway
             throw new TimeoutException("the machine did not answer in time");
         }
 
+        var repeat = Commands.Any(c => c.Machine == machine && c.Command.GetType() == command.GetType());
         Commands.Enqueue((machine, command));
         return Task.FromResult(RejectWith is { } reason
             ? new MachineAnswer(DecisionOutcome.Rejected, BootAction.None, MachineStage.New, reason)
-            : new MachineAnswer(DecisionOutcome.Accepted, BootAction.None, MachineStage.Discovered, null));
+            : new MachineAnswer(repeat ? DecisionOutcome.Unchanged : DecisionOutcome.Accepted, BootAction.None, MachineStage.Discovered, null));
     }
 
     public Task<MachineState> GetAsync(MachineId machine, CancellationToken cancellationToken) =>
@@ -166,7 +170,12 @@ internal sealed class BootHttpFixture : IAsyncDisposable
 
     public static Task<BootHttpFixture> StartAsync(params string[] rules) => StartAsync(false, rules);
 
-    public static async Task<BootHttpFixture> StartAsync(bool filteredGroup, params string[] rules)
+    public static Task<BootHttpFixture> StartAsync(bool filteredGroup, params string[] rules) => StartAsync(filteredGroup, null, rules);
+
+    /// <summary>As <c>provisioner serve</c> with <c>http.cache-max-file-bytes</c> = <paramref name="cacheMaxFileBytes"/>.</summary>
+    public static Task<BootHttpFixture> StartWithCacheLimitAsync(long cacheMaxFileBytes) => StartAsync(false, cacheMaxFileBytes, []);
+
+    private static async Task<BootHttpFixture> StartAsync(bool filteredGroup, long? cacheMaxFileBytes, string[] rules)
     {
         var root = Path.Combine(Path.GetTempPath(), "prov-http-" + Guid.NewGuid().ToString("N"));
         var fixture = new BootHttpFixture(root, rules.Length == 0 ? ["default lab"] : rules, filteredGroup);
@@ -182,6 +191,11 @@ internal sealed class BootHttpFixture : IAsyncDisposable
             ConfigDirectory = fixture.ConfigDir,
             DataDirectory = root,
         };
+        if (cacheMaxFileBytes is { } limit)
+        {
+            fixture.options = fixture.options with { CacheMaxFileBytes = limit };
+        }
+
         fixture.Client = new HttpClient { BaseAddress = new Uri(fixture.BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
         return fixture;
     }

@@ -11,6 +11,8 @@ public sealed class BootHttpOptionsTests
         http {
           listen = "{{listen}}"
           assets = "/var/lib/provisioner/assets"
+          cache-bytes = 128M
+          cache-max-file-bytes = 16M
         }
         """);
 
@@ -23,6 +25,8 @@ public sealed class BootHttpOptionsTests
         Assert.Equal("/var/lib/provisioner/assets", options.AssetsDirectory);
         Assert.Equal("/etc/provisioner", options.ConfigDirectory);
         Assert.Equal("/var/lib/provisioner/token.key", options.TokenKeyPath);
+        Assert.Equal(128L * 1024 * 1024, options.CacheBytes);
+        Assert.Equal(16L * 1024 * 1024, options.CacheMaxFileBytes);
     }
 
     [Fact]

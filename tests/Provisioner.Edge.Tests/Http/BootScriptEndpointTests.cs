@@ -31,6 +31,22 @@ public sealed class BootScriptEndpointTests
     }
 
     [Fact]
+    public async Task Boot_script_is_logged_as_news_once_and_its_repeats_at_debug()
+    {
+        await using var http = await BootHttpFixture.StartAsync();
+
+        for (var i = 0; i < 3; i++)
+        {
+            await http.Client.GetStringAsync("/boot/aa:bb:cc:dd:ee:ff.ipxe");
+        }
+
+        var served = http.Logs.Entries.Where(e => e.Message.StartsWith("HTTP boot script for aa:bb:cc:dd:ee:ff", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(3, served.Length);
+        Assert.Single(served, e => e.Level == LogLevel.Information);
+        Assert.Equal(2, served.Count(e => e.Level == LogLevel.Debug && e.Message.Contains("Unchanged")));
+    }
+
+    [Fact]
     public async Task Any_mac_spelling_is_normalised()
     {
         await using var http = await BootHttpFixture.StartAsync();

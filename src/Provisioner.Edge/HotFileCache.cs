@@ -1,23 +1,30 @@
-namespace Provisioner.Edge.Tftp;
+namespace Provisioner.Edge;
 
 /// <summary>
-/// Hot files in memory, least recently used evicted first, bounded by total bytes. An entry is valid only
-/// while the file's length and last-write time are what they were when it was read; a changed file is read
-/// again. Thread-safe. Files larger than the whole budget are never cached (they are streamed from disk).
+/// Hot files in memory (TFTP NBPs, HTTP kernels and small assets), least recently used evicted first, bounded
+/// by total bytes. An entry is valid only while the file's length and last-write time are what they were when
+/// it was read; a changed file is read again. Thread-safe. Files larger than the per-file limit (by default the
+/// whole budget) are never cached: the caller streams them from disk.
 /// </summary>
-public sealed class TftpFileCache
+public sealed class HotFileCache
 {
     private readonly long _capacity;
+    private readonly long _maxFileBytes;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, LinkedListNode<Entry>> _entries = new(StringComparer.Ordinal);
     private readonly LinkedList<Entry> _lru = new();
     private long _size;
 
-    /// <summary>Creates a cache holding at most <paramref name="capacityBytes"/> bytes of file content (0 = off).</summary>
-    public TftpFileCache(long capacityBytes)
+    /// <summary>
+    /// Creates a cache holding at most <paramref name="capacityBytes"/> bytes of file content (0 = off), no file
+    /// larger than <paramref name="maxFileBytes"/> (default: the capacity).
+    /// </summary>
+    public HotFileCache(long capacityBytes, long? maxFileBytes = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(capacityBytes);
         _capacity = capacityBytes;
+        _maxFileBytes = Math.Min(maxFileBytes ?? capacityBytes, capacityBytes);
+        ArgumentOutOfRangeException.ThrowIfNegative(_maxFileBytes, nameof(maxFileBytes));
     }
 
     /// <summary>Bytes currently held.</summary>
@@ -45,13 +52,13 @@ public sealed class TftpFileCache
     }
 
     /// <summary>
-    /// The content of <paramref name="fullPath"/> when it may be cached (length ≤ capacity), from memory when
+    /// The content of <paramref name="fullPath"/> when it may be cached (length ≤ the per-file limit), from memory when
     /// the cached copy matches the file's current length and mtime, else read and remembered. Null when the
     /// file is too large to cache (the caller streams it). IO errors propagate.
     /// </summary>
     public byte[]? GetOrLoad(string fullPath, long length, DateTime lastWriteUtc)
     {
-        if (length > _capacity)
+        if (length > _maxFileBytes)
         {
             return null;
         }

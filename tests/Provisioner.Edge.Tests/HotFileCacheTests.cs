@@ -1,10 +1,10 @@
-using Provisioner.Edge.Tftp;
+using Provisioner.Edge;
 
-namespace Provisioner.Edge.Tests.Tftp;
+namespace Provisioner.Edge.Tests;
 
-public sealed class TftpFileCacheTests : IDisposable
+public sealed class HotFileCacheTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("tftp-cache-").FullName;
+    private readonly string _dir = Directory.CreateTempSubdirectory("hot-file-cache-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
@@ -15,7 +15,7 @@ public sealed class TftpFileCacheTests : IDisposable
         return (path, new FileInfo(path));
     }
 
-    private static byte[]? Get(TftpFileCache cache, (string Path, FileInfo Info) file)
+    private static byte[]? Get(HotFileCache cache, (string Path, FileInfo Info) file)
     {
         file.Info.Refresh();
         return cache.GetOrLoad(file.Path, file.Info.Length, file.Info.LastWriteTimeUtc);
@@ -24,7 +24,7 @@ public sealed class TftpFileCacheTests : IDisposable
     [Fact]
     public void Least_recently_used_file_is_evicted_first_and_the_budget_holds()
     {
-        var cache = new TftpFileCache(100);
+        var cache = new HotFileCache(100);
         var a = Write("a", 60);
         var b = Write("b", 30);
         var c = Write("c", 40);
@@ -42,16 +42,26 @@ public sealed class TftpFileCacheTests : IDisposable
     [Fact]
     public void File_larger_than_the_budget_is_not_cached()
     {
-        var cache = new TftpFileCache(10);
+        var cache = new HotFileCache(10);
 
         Assert.Null(Get(cache, Write("big", 11)));
         Assert.Equal(0, cache.Count);
     }
 
     [Fact]
+    public void File_over_the_per_file_limit_is_not_cached_though_it_fits_the_budget()
+    {
+        var cache = new HotFileCache(1000, maxFileBytes: 50);
+
+        Assert.Null(Get(cache, Write("kernel", 51)));
+        Assert.NotNull(Get(cache, Write("script", 50)));
+        Assert.Equal(1, cache.Count);
+    }
+
+    [Fact]
     public void Same_length_but_new_mtime_is_read_again()
     {
-        var cache = new TftpFileCache(1000);
+        var cache = new HotFileCache(1000);
         var f = Write("f", 10);
         var first = Get(cache, f);
         File.WriteAllBytes(f.Path, Enumerable.Repeat((byte)7, 10).ToArray());
