@@ -32,10 +32,12 @@ public static class DirectoryProtocol
 
 /// <summary>
 /// The fleet-wide read model: a projection of every machine's events, read from the journal with
-/// Akka.Persistence.Query (all events, in journal order). It never wakes a machine actor, so listing a
-/// hundred thousand machines is a dictionary walk. On start it replays the journal from the beginning
-/// (<c>CurrentAllEvents</c>), marks itself caught up, then follows new events live (<c>AllEvents</c>).
-/// A failed stream restarts from the last offset it folded.
+/// Akka.Persistence.Query (events tagged <see cref="MachineEventTagger.Tag"/>, in journal order). It never wakes a
+/// machine actor, so listing a hundred thousand machines is a dictionary walk. On start it replays the journal from
+/// the beginning (<c>CurrentEventsByTag</c>), marks itself caught up, then follows new events live (<c>EventsByTag</c>).
+/// Only machine events are read: following every event (<c>AllEvents</c>) also read each lease grant, and under a
+/// DHCP storm that once-a-second batch of thousands of lease rows stalled the node long enough to send its DHCP
+/// replies in bursts. A failed stream restarts from the last offset it folded.
 /// </summary>
 public sealed class MachineDirectory : ReceiveActor, IWithTimers
 {
@@ -148,7 +150,7 @@ public sealed class MachineDirectory : ReceiveActor, IWithTimers
         _stream?.Shutdown();
         var journal = Akka.Persistence.Query.PersistenceQuery.Get(Context.System).ReadJournalFor<SqlReadJournal>(_readJournalId);
         var from = Offset.Sequence(_offset);
-        var source = live ? journal.AllEvents(from) : journal.CurrentAllEvents(from);
+        var source = live ? journal.EventsByTag(MachineEventTagger.Tag, from) : journal.CurrentEventsByTag(MachineEventTagger.Tag, from);
         _stream = source
             .ViaMaterialized(KillSwitches.Single<EventEnvelope>(), Keep.Right)
             .To(Sink.ActorRefWithAck<EventEnvelope>(Self, StreamInit.Instance, Ack.Instance, new StreamCompleted(live), ex => new StreamFailed(ex)))

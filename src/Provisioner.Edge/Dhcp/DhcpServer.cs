@@ -62,6 +62,13 @@ public sealed partial class DhcpServer : IAsyncDisposable
     private const int ReceiveBufferSize = 1 << 16;
     private const int SocketReceiveBuffer = 4 << 20;
 
+    /// <summary>
+    /// Requests handled at once (a bound on memory, not a throttle). An ACK waits for its journal write, a batch that
+    /// can take tens of milliseconds under load, so at thousands of requests per second hundreds are legitimately in
+    /// flight; while the cap is reached the receive loop stops reading and the kernel buffers the rest.
+    /// </summary>
+    public const int DefaultMaxInFlight = 1024;
+
     private readonly DhcpServerOptions _options;
     private readonly DhcpHandler _handler;
     private readonly ILogger<DhcpServer> _logger;
@@ -72,7 +79,7 @@ public sealed partial class DhcpServer : IAsyncDisposable
     private Socket? _socket;
     private Task _loop = Task.CompletedTask;
 
-    public DhcpServer(DhcpServerOptions options, DhcpHandler handler, ILogger<DhcpServer> logger, TimeProvider? clock = null, IPAddress? bindAddress = null, int maxConcurrency = 64)
+    public DhcpServer(DhcpServerOptions options, DhcpHandler handler, ILogger<DhcpServer> logger, TimeProvider? clock = null, IPAddress? bindAddress = null, int maxConcurrency = DefaultMaxInFlight)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(handler);
