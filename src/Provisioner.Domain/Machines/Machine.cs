@@ -11,6 +11,20 @@ namespace Provisioner.Domain.Machines;
 /// </summary>
 public static class Machine
 {
+    /// <summary>
+    /// Whether a fetch report (<see cref="ReportBootScriptServed"/>, <see cref="ReportKernelFetched"/>,
+    /// <see cref="ReportInitrdFetched"/>) would record anything against <paramref name="state"/>. An edge holding a
+    /// fresh copy of the state uses it to skip the round trip to the actor for a repeat the actor would ignore (a
+    /// client fetching again, a machine that never booted from us); whatever is sent, the actor still decides.
+    /// </summary>
+    public static bool WouldRecord(MachineState state, MachineCommand report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        return report is ReportBootScriptServed or ReportKernelFetched or ReportInitrdFetched
+            ? Decide(state, report, MachinePolicy.Default).Outcome == DecisionOutcome.Accepted
+            : throw new ArgumentException($"{report.GetType().Name} is not a fetch report", nameof(report));
+    }
+
     public static Decision Decide(MachineState state, MachineCommand command, MachinePolicy policy)
     {
         ArgumentNullException.ThrowIfNull(state);

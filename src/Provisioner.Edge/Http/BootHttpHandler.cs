@@ -76,16 +76,18 @@ public sealed partial class BootHttpHandler(
             return Results.Text(BootScripts.Unavailable(machine, "its profile does not render"), TextPlain, statusCode: StatusCodes.Status500InternalServerError);
         }
 
-        // Information when the machine records it (once per install attempt); a repeat, or a fetch the machine does not
-        // record (the actor logs why, once), is Debug, so a client (or a benchmark) fetching in a loop cannot flood the log.
-        var answer = await ReportAsync(machine, new ReportBootScriptServed(clock.GetUtcNow())).ConfigureAwait(false);
+        // Information when the machine records it (once per install attempt). A repeat, or a fetch by a machine that
+        // never booted from us, is not sent to the actor at all (the state just read says it would be ignored) and logs
+        // at Debug, so a client (or a benchmark) fetching in a loop costs one actor read and floods no log.
+        var report = new ReportBootScriptServed(clock.GetUtcNow());
+        var answer = Machine.WouldRecord(state, report) ? await ReportAsync(machine, report).ConfigureAwait(false) : null;
         if (answer is { Outcome: DecisionOutcome.Accepted })
         {
             BootHttpLog.ScriptServed(logger, machine.Value, "install", resolution.Reason);
         }
         else
         {
-            BootHttpLog.ScriptServedNothingNew(logger, machine.Value, "install", $"{resolution.Reason}; {answer?.Outcome.ToString() ?? "not reported"}");
+            BootHttpLog.ScriptServedNothingNew(logger, machine.Value, "install", $"{resolution.Reason}; stage {state.Stage}");
         }
 
         return Results.Text(script, TextPlain);
@@ -223,14 +225,12 @@ public sealed partial class BootHttpHandler(
         }
 
         var now = clock.GetUtcNow();
-        if (!profile.KernelIsUrl && profile.Kernel == path)
+        MachineCommand? report = !profile.KernelIsUrl && profile.Kernel == path ? new ReportKernelFetched(now, path)
+            : !profile.InitrdIsUrl && profile.Initrd == path ? new ReportInitrdFetched(now, path)
+            : null;
+        if (report is not null && Machine.WouldRecord(state, report))
         {
-            await ReportAsync(machine, new ReportKernelFetched(now, path)).ConfigureAwait(false);
-        }
-
-        if (!profile.InitrdIsUrl && profile.Initrd == path)
-        {
-            await ReportAsync(machine, new ReportInitrdFetched(now, path)).ConfigureAwait(false);
+            await ReportAsync(machine, report).ConfigureAwait(false);
         }
     }
 

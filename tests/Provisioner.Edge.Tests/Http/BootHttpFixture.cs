@@ -39,8 +39,9 @@ internal sealed class FakeMachineGateway : IMachineGateway
             : new MachineAnswer(repeat ? DecisionOutcome.Unchanged : DecisionOutcome.Accepted, BootAction.None, MachineStage.Discovered, null));
     }
 
+    /// <summary>A machine not in the table has just DHCP'd from us (Discovered): what an HTTP boot normally follows.</summary>
     public Task<MachineState> GetAsync(MachineId machine, CancellationToken cancellationToken) =>
-        Task.FromResult(States.TryGetValue(machine, out var state) ? state : MachineState.Empty(machine.Value));
+        Task.FromResult(States.TryGetValue(machine, out var state) ? state : MachineState.Empty(machine.Value) with { Stage = MachineStage.Discovered });
 
     public void Set(MachineId machine, MachineStage stage, string? address = null, string? failure = null) =>
         States[machine] = MachineState.Empty(machine.Value) with { Stage = stage, Address = address, FailureReason = failure };

@@ -31,19 +31,33 @@ public sealed class BootScriptEndpointTests
     }
 
     [Fact]
-    public async Task Boot_script_is_logged_as_news_once_and_its_repeats_at_debug()
+    public async Task Boot_script_is_news_once_and_its_repeats_are_neither_reported_nor_logged_at_info()
     {
         await using var http = await BootHttpFixture.StartAsync();
+        await http.Client.GetStringAsync("/boot/aa:bb:cc:dd:ee:ff.ipxe");
+        // what the machine actor now holds
+        http.Gateway.States[Mac] = MachineState.Empty(Mac.Value) with { Stage = MachineStage.Discovered, BootScriptServed = true };
 
-        for (var i = 0; i < 3; i++)
-        {
-            await http.Client.GetStringAsync("/boot/aa:bb:cc:dd:ee:ff.ipxe");
-        }
+        await http.Client.GetStringAsync("/boot/aa:bb:cc:dd:ee:ff.ipxe");
+        await http.Client.GetStringAsync("/boot/aa:bb:cc:dd:ee:ff.ipxe");
 
+        Assert.Single(http.Gateway.Sent<ReportBootScriptServed>(Mac));
         var served = http.Logs.Entries.Where(e => e.Message.StartsWith("HTTP boot script for aa:bb:cc:dd:ee:ff", StringComparison.Ordinal)).ToArray();
         Assert.Equal(3, served.Length);
         Assert.Single(served, e => e.Level == LogLevel.Information);
-        Assert.Equal(2, served.Count(e => e.Level == LogLevel.Debug && e.Message.Contains("Unchanged")));
+        Assert.Equal(2, served.Count(e => e.Level == LogLevel.Debug && e.Message.Contains("nothing new")));
+    }
+
+    [Fact]
+    public async Task Machine_that_never_booted_from_us_gets_its_script_without_a_report()
+    {
+        await using var http = await BootHttpFixture.StartAsync();
+        http.Gateway.Set(Mac, MachineStage.New); // e.g. chainloaded by another DHCP server
+
+        var script = await http.Client.GetStringAsync("/boot/aa:bb:cc:dd:ee:ff.ipxe");
+
+        Assert.StartsWith("#!ipxe", script, StringComparison.Ordinal);
+        Assert.Empty(http.Gateway.Sent<ReportBootScriptServed>(Mac));
     }
 
     [Fact]

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Memory of one `provisioner serve` node: idle, and per 10,000 machine actors created by PXE DHCP clients, one run.
+#
+#   scripts/bench/memory.sh [N]      (default 10000 clients; about 2 min with the defaults)
+#
+# Topology (created and deleted by name here): namespace pvb-mem-srv with bridge br0 10.78.36.1/24, namespace
+# pvb-mem-cli with eth0 10.78.36.2/24 on a veth pair into br0. The node runs in the server namespace with DHCP bound
+# to br0 (TFTP and HTTP off), subnet 10.78.0.0/16 (it holds giaddr 10.78.36.2), pool 10.78.64.1 - 10.78.254.254
+# (48,894 addresses, clear of the link), lease time 1 h, its default SQLite journal; default settings otherwise
+# (deadlines.discovered = 5m, passivate-after = 2m). Default build output: /tmp/bench-provisioner-mem.
+#
+# 1. Idle: RSS (VmRSS summed over every process in the server namespace, lib.sh ns_rss) BENCH_MEM_IDLE s (20)
+#    after /healthz answers.
+# 2. N PXE clients: perfdhcp -4 in the client namespace as a relay agent (as dhcp.sh), full DORA, at
+#    BENCH_MEM_RATE/s (1000), bounded by -n N and -p, sending option 60 "PXEClient:Arch:00000:UNDI:002001" and
+#    option 93 = 0 (x86 BIOS), so every new MAC is a PXE client and its DISCOVER creates a machine actor (stage
+#    Discovered). MACs: perfdhcp draws each exchange's MAC at random from -R values, so -R N would give only ~63 %
+#    distinct clients for N exchanges; -R is 2^24 instead (a few repeats, expected ~N^2/2^25), and the figures are
+#    per machine actually listed. Machines are counted over the admin API (GET /api/v1/machines, the read model),
+#    polled until the count stops growing; RSS is read BENCH_MEM_SETTLE s (20) later. A machine in Discovered keeps
+#    its deadline timer, and MachineActor passivates only with no deadline pending (sharding's own idle
+#    passivation is off), so every Discovered machine whose stage began less than 5 min ago is a live actor; the
+#    script prints the oldest such age to show the measurement fell inside that window.
+#    Reported: RSS after N, delta over idle, MB per 10,000 machines listed; peak (VmHWM) for context.
+# 3. Kea (context only; it has no per-machine state beyond a lease): kea-dhcp4 with the same subnet, memfile
+#    lease database, the same perfdhcp run; RSS idle and after. Not a ratio target.
+# Its own build output, so a run never replaces the binary another benchmark is using (lib.sh reads this on source).
+BENCH_PROVISIONER="${BENCH_PROVISIONER:-/tmp/bench-provisioner-mem}"
+source "$(dirname "$0")/lib.sh"
+
+n=${1:-10000}
+rate=${BENCH_MEM_RATE:-1000}
+idle_wait=${BENCH_MEM_IDLE:-20}
+settle=${BENCH_MEM_SETTLE:-20}
+[[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge 100 ] && [ "$n" -le 40000 ] || { echo "memory bench: N must be 100..40000 (the pool holds 48,894)" >&2; exit 2; }
+bench_init mem 36
+for tool in perfdhcp kea-dhcp4 timeout curl jq; do command -v "$tool" >/dev/null || { echo "memory bench: missing $tool (scripts/setup.sh)" >&2; exit 1; }; done
+build_provisioner
+
+rm -rf "$work"; mkdir -p "$work/data" "$work/config" "$work/kea"
+network=10.78.0.0/16
+pool_start=10.78.64.1
+pool_end=10.78.254.254
+
+cat >"$work/provisioner.conf" <<CONF
+provisioner {
+  persistence.data-dir = "$work/data"
+  node.port = 0
+  admin.listen = "http://127.0.0.1:9780"
+  edge {
+    interface = br0
+    address = "$srv_ip"
+    config-dir = "$work/config"
+    tftp.enabled = off
+    http.enabled = off
+    dhcp {
+      enabled = on
+      subnets = [ { id = bench, network = "$network", pool-start = "$pool_start", pool-end = "$pool_end", router = "$srv_ip", lease-time = 1h } ]
+    }
+  }
+}
+CONF
+# BENCH_PROVISIONER_HOCON: extra HOCON appended to the node's file (later keys win), e.g. to try a setting.
+[ -n "${BENCH_PROVISIONER_HOCON:-}" ] && printf '%s\n' "$BENCH_PROVISIONER_HOCON" >>"$work/provisioner.conf"
+
+cat >"$work/kea/kea-dhcp4.conf" <<CONF
+{
+  "Dhcp4": {
+    "interfaces-config": { "interfaces": [ "br0" ], "dhcp-socket-type": "udp" },
+    "lease-database": { "type": "memfile", "persist": true, "name": "$work/kea/kea-leases4.csv", "lfc-interval": 0 },
+    "valid-lifetime": 3600,
+    "renew-timer": 1800,
+    "rebind-timer": 3150,
+    "subnet4": [
+      {
+        "id": 1,
+        "subnet": "$network",
+        "pools": [ { "pool": "$pool_start - $pool_end" } ],
+        "option-data": [ { "name": "routers", "data": "$srv_ip" } ]
+      }
+    ],
+    "loggers": [ { "name": "kea-dhcp4", "output_options": [ { "output": "$work/kea/kea.log" } ], "severity": "WARN" } ]
+  }
+}
+CONF
+
+net_up
+
+vendor_hex=$(printf '%s' "PXEClient:Arch:00000:UNDI:002001" | od -An -tx1 | tr -d ' \n')
+period=$((n / rate + 30))
+# run_clients SERVER: N exchanges from the client namespace; prints "DISCOVERs OFFERs REQUESTs ACKs".
+run_clients() {
+  local out="$work/perfdhcp.$1.txt"
+  timeout $((period + 60)) ip netns exec "$cli_ns" perfdhcp -4 -l "$cli_ip" -r "$rate" -R 16777216 -n "$n" -p "$period" -W 2000000 \
+    -o "60,$vendor_hex" -o 93,0000 "$srv_ip" >"$out" 2>&1 || true
+  awk '
+    /^\*\*\*Statistics for: DISCOVER-OFFER/ { x = "do" }
+    /^\*\*\*Statistics for: REQUEST-ACK/ { x = "ra" }
+    x != "" && /^sent packets:/ { sent[x] = $3 }
+    x != "" && /^received packets:/ { recv[x] = $3 }
+    END { printf "%d %d %d %d\n", sent["do"], recv["do"], sent["ra"], recv["ra"] }' "$out"
+}
+
+hwm_total() {
+  local total=0 pid kb
+  for pid in $(ns_pids "$srv_ns"); do
+    kb=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+    total=$((total + ${kb:-0}))
+  done
+  echo "$total"
+}
+list_machines() { ip netns exec "$srv_ns" curl -fsS -m 30 http://127.0.0.1:9780/api/v1/machines >"$work/machines.json" 2>/dev/null || echo '{"machines":[]}' >"$work/machines.json"; }
+machine_count() { list_machines; jq '.machines | length' "$work/machines.json"; }
+
+# The read model follows the journal: poll until the count stops growing (3 equal polls 2 s apart, at most 120 s);
+# sets count.
+until_listed_stable() {
+  local c same=0
+  count=-1
+  for _ in $(seq 1 60); do
+    c=$(machine_count)
+    if [ "$c" = "$count" ]; then same=$((same + 1)); [ "$same" -ge 3 ] && return 0; else same=0; count=$c; fi
+    sleep 2
+  done
+}
+warm_up() {
+  timeout 60 ip netns exec "$cli_ns" perfdhcp -4 -l "$cli_ip" -r 100 -R 16777216 -p 5 -W 2000000 \
+    -o "60,$vendor_hex" -o 93,0000 "$srv_ip" >"$work/$1.warmup.txt" 2>&1 || true
+  sleep 5
+}
+
+results="$work/results.txt"
+: >"$results"
+t_start=$(now)
+
+# ---- Provisioner
+start_provisioner "$work/provisioner.conf" "$work/provisioner.log"
+sleep "$idle_wait"
+p_idle=$(ns_rss "$srv_ns")
+echo "provisioner idle ($idle_wait s after healthy): RSS $p_idle kB" | tee -a "$results"
+[ "$(machine_count)" = 0 ] || echo "memory bench: machines listed before any client (expected 0)" | tee -a "$results"
+
+# Warm-up (as dhcp.sh): 5 s at 100/s of the same PXE clients, so JIT, thread pools, journal and lease caches are
+# paid before the baseline; without it the first exchanges answer after perfdhcp's 1 s and count as drops.
+warm_up provisioner
+until_listed_stable
+p_base=$(ns_rss "$srv_ns"); m_base=$count
+echo "provisioner after warm-up ($m_base machines): RSS $p_base kB" | tee -a "$results"
+read -r p_do p_of p_rq p_ack < <(run_clients provisioner)
+echo "perfdhcp: $p_do DISCOVER -> $p_of OFFER, $p_rq REQUEST -> $p_ack ACK (rate $rate/s, -n $n)" | tee -a "$results"
+until_listed_stable
+sleep "$settle"
+p_after=$(ns_rss "$srv_ns")
+p_hwm=$(hwm_total)
+t_measured=$(date +%s)
+list_machines
+listed=$(jq '.machines | length' "$work/machines.json")
+caught_up=$(jq '.caughtUp' "$work/machines.json")
+discovered=$(jq '[.machines[] | select(.stage == "Discovered")] | length' "$work/machines.json")
+with_lease=$(jq '[.machines[] | select(.address != null)] | length' "$work/machines.json")
+oldest=$(jq -r '[.machines[] | select(.stage == "Discovered") | .firstSeenAt] | min // empty' "$work/machines.json")
+oldest_age=n/a
+[ -n "$oldest" ] && oldest_age=$((t_measured - $(date -d "$oldest" +%s)))
+stages=$(jq -r '[.machines[].stage] | group_by(.) | map("\(.[0]) \(length)") | join(", ")' "$work/machines.json")
+p_delta=$((p_after - p_base))
+added=$((listed - m_base))
+per10k=$(awk -v d="$p_delta" -v m="$added" 'BEGIN { if (m > 0) printf "%.1f", d / 1024 * 10000 / m; else print "n/a" }')
+per10k_idle=$(awk -v d="$((p_after - p_idle))" -v m="$listed" 'BEGIN { if (m > 0) printf "%.1f", d / 1024 * 10000 / m; else print "n/a" }')
+{
+  echo "provisioner after $n clients ($settle s after the list stopped growing): RSS $p_after kB (peak VmHWM $p_hwm kB)"
+  echo "machines listed: $listed (caughtUp $caught_up; by stage: ${stages:-none}; with a lease recorded: $with_lease)"
+  echo "alive: $discovered in Discovered, the oldest entered ${oldest_age} s before the RSS read (deadline 300 s, so none passivated yet)"
+  echo "delta after warm-up -> after N: $p_delta kB for $added machines = $per10k MB per 10,000 machines"
+  echo "delta idle -> after N (includes warm-up: JIT, pools, caches): $((p_after - p_idle)) kB for $listed machines = $per10k_idle MB per 10,000"
+} | tee -a "$results"
+[ "$oldest_age" != n/a ] && [ "$oldest_age" -ge 300 ] && echo "WARNING: the oldest Discovered machine passed its 5 min deadline before the read" | tee -a "$results"
+echo "provisioner log: $(wc -l <"$work/provisioner.log") lines, warn/fail/error: $(grep -ciE 'warn|fail|error' "$work/provisioner.log" || true)" | tee -a "$results"
+stop_pid "$prov_pid"
+
+# ---- Kea (context)
+start_in "$srv_ns" 3600 "$work/kea/stdout.log" env KEA_PIDFILE_DIR="$work/kea" KEA_LOCKFILE_DIR="$work/kea" \
+  kea-dhcp4 -c "$work/kea/kea-dhcp4.conf"
+kea_pid=$last_pid
+for _ in $(seq 1 50); do
+  ip netns exec "$srv_ns" ss -lun 2>/dev/null | grep -q ':67 ' && break
+  kill -0 "$kea_pid" 2>/dev/null || { echo "memory bench: kea-dhcp4 exited" >&2; cat "$work/kea/stdout.log" >&2; exit 1; }
+  sleep 0.2
+done
+sleep "$idle_wait"
+k_idle=$(ns_rss "$srv_ns")
+warm_up kea
+k_base=$(ns_rss "$srv_ns")
+read -r k_do k_of k_rq k_ack < <(run_clients kea)
+sleep "$settle"
+k_after=$(ns_rss "$srv_ns")
+k_leases=$(awk -F, 'NR > 1 && $2 != "" { seen[$2] = 1 } END { print length(seen) }' "$work/kea/kea-leases4.csv" 2>/dev/null || echo n/a)
+{
+  echo "kea-dhcp4 (context, no per-machine actors): idle RSS $k_idle kB, after warm-up $k_base kB; after $n more clients ($k_ack ACKs; $k_leases leased MACs in all) RSS $k_after kB, delta $((k_after - k_base)) kB"
+  echo "elapsed: $(awk -v a="$t_start" -v z="$(now)" 'BEGIN { printf "%.0f", z - a }') s (without the build)"
+} | tee -a "$results"
+stop_pid "$kea_pid"
+echo "results: $results; perfdhcp outputs, machine list and server logs: $work"
