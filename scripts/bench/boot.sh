@@ -58,6 +58,8 @@ provisioner {
     interface = br0
     address = "$srv_ip"
     config-dir = "$work/config"
+    # as demo.sh and the lab tests: answer iPXE's router solicitation so it does not wait ~13 s for IPv6
+    ipv6.answer-router-solicitations = on
     dhcp {
       enabled = on
       subnets = [ { id = bench, network = "$net_prefix.0/24", pool-start = "$net_prefix.100", pool-end = "$net_prefix.199", router = "$srv_ip", dns = ["$srv_ip"], lease-time = 1h } ]
@@ -133,6 +135,9 @@ for i in $(seq 1 "$boots"); do
     fi
     secs[$kind]+="$s "
     echo "$kind boot $i ($mac): power-on -> Rebooted $s s" | tee -a "$results"
+    # where the seconds went: the machine's own journey (event times), against the power-on time
+    echo "  power-on at $(date -u -d "@$t0" +%H:%M:%S.%3N); the machine's history:" >>"$results"
+    timeout 30 ip netns exec "$srv_ns" dotnet "$prov_out/provisioner.dll" machine history "$mac" 2>&1 | sed 's/^/    /' >>"$results" || true
   done
 done
 echo "RSS after the boots: $(rss_of "$prov_pid") kB" | tee -a "$results"

@@ -4,7 +4,7 @@ namespace Provisioner.Cluster.Hosting;
 
 /// <summary>
 /// Reads typed keys of one HOCON section and fails fast with the key's full path (<c>provisioner.edge.tftp.port: …</c>).
-/// Every options binder (node settings, TFTP, HTTP) reads through this, so a bad key reads the same everywhere.
+/// Every options binder (node settings, TFTP, HTTP, DHCP) reads through this, so a bad key reads the same everywhere.
 /// </summary>
 public sealed class ConfigKeys(Config section, string path)
 {
@@ -29,6 +29,23 @@ public sealed class ConfigKeys(Config section, string path)
         ByteSize(key) is { } value and >= 0 ? value : throw Bad(key, $"'{Text(key)}' is not a non-negative byte size");
 
     public TimeSpan Duration(string key) => Read(key, $"'{Text(key)}' is not a duration (e.g. 30s, 5m)", c => c.GetTimeSpan(key));
+
+    /// <summary>On/off; <paramref name="fallback"/> when the key is absent.</summary>
+    public bool Bool(string key, bool fallback) => section.HasPath(key) ? Bool(key) : fallback;
+
+    /// <summary>A TCP/UDP port (1 to 65535); <paramref name="fallback"/> when the key is absent.</summary>
+    public int Port(string key, int fallback)
+    {
+        var port = section.HasPath(key) ? Read(key, $"'{Text(key)}' is not a port number", c => c.GetInt(key)) : fallback;
+        return port is > 0 and <= 65535 ? port : throw Bad(key, $"{port} is not a port (1 to 65535)");
+    }
+
+    /// <summary>A number greater than 0; <paramref name="fallback"/> when the key is absent.</summary>
+    public double Positive(string key, double fallback)
+    {
+        var value = section.HasPath(key) ? Read(key, $"'{Text(key)}' is not a number", c => c.GetDouble(key)) : fallback;
+        return value > 0 ? value : throw Bad(key, "must be greater than 0");
+    }
 
     /// <summary>The key's raw text, for messages (null when absent).</summary>
     public string? Text(string key) => section.HasPath(key) ? section.GetString(key) : null;

@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using Provisioner.Cluster.Hosting;
 using Provisioner.Cluster.Leases;
 using Provisioner.Domain.Leases;
 using Provisioner.Protocols.Dhcp;
@@ -70,36 +71,36 @@ public sealed record DhcpServerOptions
     {
         ArgumentNullException.ThrowIfNull(edgeSection);
         const string Prefix = "provisioner.edge.";
-        static ConfigurationException Bad(string key, string reason) => new($"{Prefix}{key}: {reason}");
+        var keys = new ConfigKeys(edgeSection, "provisioner.edge");
 
         var addressText = edgeSection.GetString("address", string.Empty);
         if (!IPv4Address.TryParse(addressText, out var address) || address.IsAny)
         {
-            throw Bad("address", $"'{addressText}' is not this edge's IPv4 address");
+            throw keys.Bad("address", $"'{addressText}' is not this edge's IPv4 address");
         }
 
         var listen = edgeSection.GetString("http.listen", "http://0.0.0.0:8080");
         if (!Uri.TryCreate(listen, UriKind.Absolute, out var listenUri) || listenUri.Scheme != Uri.UriSchemeHttp)
         {
-            throw Bad("http.listen", $"'{listen}' is not an http:// URL");
+            throw keys.Bad("http.listen", $"'{listen}' is not an http:// URL");
         }
 
         var nonPxe = edgeSection.GetString("dhcp.non-pxe-clients", "plain-dhcp") switch
         {
             "plain-dhcp" => NonPxeClientPolicy.PlainDhcp,
             "ignore" => NonPxeClientPolicy.Ignore,
-            var other => throw Bad("dhcp.non-pxe-clients", $"'{other}' is not plain-dhcp or ignore"),
+            var other => throw keys.Bad("dhcp.non-pxe-clients", $"'{other}' is not plain-dhcp or ignore"),
         };
 
         return new DhcpServerOptions
         {
-            Enabled = Flag(edgeSection, "dhcp.enabled", Bad),
+            Enabled = keys.Bool("dhcp.enabled", false),
             Interface = edgeSection.GetString("interface", string.Empty).Trim(),
             Address = address,
-            Port = PortNumber(edgeSection, "dhcp.port", 67, Bad),
-            ClientPort = PortNumber(edgeSection, "dhcp.client-port", 68, Bad),
+            Port = keys.Port("dhcp.port", 67),
+            ClientPort = keys.Port("dhcp.client-port", 68),
             NonPxeClients = nonPxe,
-            PerMacRate = Rate(edgeSection, "dhcp.per-mac-rate", Bad),
+            PerMacRate = keys.Positive("dhcp.per-mac-rate", 20),
             Subnets = SubnetConfig.ListFrom(edgeSection, "dhcp.subnets", Prefix + "dhcp.subnets"),
             HttpPort = listenUri.Port,
             BootFiles = new DhcpBootFiles(
@@ -112,42 +113,4 @@ public sealed record DhcpServerOptions
 
     private static string? File(Config c, string key, string? fallback) =>
         c.HasPath(key) ? (c.GetString(key) is { Length: > 0 } name ? name : null) : fallback;
-
-    private static bool Flag(Config c, string key, Func<string, string, ConfigurationException> bad)
-    {
-        try
-        {
-            return c.GetBoolean(key, false);
-        }
-        catch (Exception e) when (e is not ConfigurationException)
-        {
-            throw bad(key, $"'{c.GetString(key)}' is not on/off");
-        }
-    }
-
-    private static int PortNumber(Config c, string key, int fallback, Func<string, string, ConfigurationException> bad)
-    {
-        try
-        {
-            var port = c.GetInt(key, fallback);
-            return port is > 0 and <= 65535 ? port : throw bad(key, $"{port} is not a UDP port (1 to 65535)");
-        }
-        catch (Exception e) when (e is not ConfigurationException)
-        {
-            throw bad(key, $"'{c.GetString(key)}' is not a port number");
-        }
-    }
-
-    private static double Rate(Config c, string key, Func<string, string, ConfigurationException> bad)
-    {
-        try
-        {
-            var rate = c.GetDouble(key, 20);
-            return rate > 0 ? rate : throw bad(key, "must be greater than 0");
-        }
-        catch (Exception e) when (e is not ConfigurationException)
-        {
-            throw bad(key, $"'{c.GetString(key)}' is not a number");
-        }
-    }
 }
