@@ -20,6 +20,7 @@ public sealed partial class RouterSolicitationResponder(string interfaceName, IL
     private static readonly IPAddress AllRouters = IPAddress.Parse("ff02::2");
 
     private readonly CancellationTokenSource _stop = new();
+    private int _disposed;
     private Socket? _socket;
     private Task? _loop;
 
@@ -104,8 +105,14 @@ public sealed partial class RouterSolicitationResponder(string interfaceName, IL
         }
     }
 
+    /// <summary>Stops answering; safe to call more than once (the host stops it, then its container disposes it).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stop.CancelAsync().ConfigureAwait(false);
         _socket?.Dispose();
         if (_loop is not null)

@@ -72,6 +72,10 @@ public sealed class VirtualMachineBootTests(ITestOutputHelper output)
             {
                 Assert.Contains(step, show.Output);
             }
+
+            // A clean stop with every edge service on (the RS responder once crashed the node on shutdown).
+            Assert.Equal(0, await node.StopAsync());
+            Assert.DoesNotContain("Unhandled exception", node.Log, StringComparison.Ordinal);
         }
         finally
         {

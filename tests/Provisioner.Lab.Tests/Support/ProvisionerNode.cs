@@ -143,6 +143,22 @@ public sealed class ProvisionerNode : IAsyncDisposable
         throw new TimeoutException($"machine {mac} did not get there in {timeout.TotalSeconds:0} s; last: {(last is null ? "unknown" : string.Join(", ", last.Events.Select(e => e.Type)))}\nserver log:\n{Log}");
     }
 
+    /// <summary>
+    /// SIGTERM, as systemd stops a service: the node must shut every service down and exit 0 within 30 s (the
+    /// process started by <c>ip netns exec</c> is the node itself). Returns the exit code.
+    /// </summary>
+    public async Task<int> StopAsync()
+    {
+        using (var term = System.Diagnostics.Process.Start("kill", ["-TERM", _process.Process.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await term!.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await _process.Process.WaitForExitAsync(timeout.Token);
+        return _process.Process.ExitCode;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.Process.HasExited)
