@@ -145,3 +145,50 @@ ns_rss() {
   done
   echo "$total"
 }
+
+# write_dhcp_configs NETWORK POOL_START POOL_END: the DHCP benchmarks' node file ($work/provisioner.conf: DHCP only on
+# br0, one subnet, lease time 1 h, plus BENCH_PROVISIONER_HOCON appended: later keys win, e.g. to try a setting) and
+# the same subnet for Kea ($work/kea/kea-dhcp4.conf: memfile lease file with persist on, WARN log).
+write_dhcp_configs() {
+  local network=$1 pool_start=$2 pool_end=$3
+cat >"$work/provisioner.conf" <<CONF
+provisioner {
+  persistence.data-dir = "$work/data"
+  node.port = 0
+  admin.listen = "http://127.0.0.1:9780"
+  edge {
+    interface = br0
+    address = "$srv_ip"
+    config-dir = "$work/config"
+    tftp.enabled = off
+    http.enabled = off
+    dhcp {
+      enabled = on
+      subnets = [ { id = bench, network = "$network", pool-start = "$pool_start", pool-end = "$pool_end", router = "$srv_ip", lease-time = 1h } ]
+    }
+  }
+}
+CONF
+[ -n "${BENCH_PROVISIONER_HOCON:-}" ] && printf '%s\n' "$BENCH_PROVISIONER_HOCON" >>"$work/provisioner.conf"
+
+cat >"$work/kea/kea-dhcp4.conf" <<CONF
+{
+  "Dhcp4": {
+    "interfaces-config": { "interfaces": [ "br0" ], "dhcp-socket-type": "udp" },
+    "lease-database": { "type": "memfile", "persist": true, "name": "$work/kea/kea-leases4.csv", "lfc-interval": 0 },
+    "valid-lifetime": 3600,
+    "renew-timer": 1800,
+    "rebind-timer": 3150,
+    "subnet4": [
+      {
+        "id": 1,
+        "subnet": "$network",
+        "pools": [ { "pool": "$pool_start - $pool_end" } ],
+        "option-data": [ { "name": "routers", "data": "$srv_ip" } ]
+      }
+    ],
+    "loggers": [ { "name": "kea-dhcp4", "output_options": [ { "output": "$work/kea/kea.log" } ], "severity": "WARN" } ]
+  }
+}
+CONF
+}

@@ -50,47 +50,7 @@ network=10.78.0.0/16
 pool_start=10.78.64.1
 pool_end=10.78.254.254
 
-cat >"$work/provisioner.conf" <<CONF
-provisioner {
-  persistence.data-dir = "$work/data"
-  node.port = 0
-  admin.listen = "http://127.0.0.1:9780"
-  edge {
-    interface = br0
-    address = "$srv_ip"
-    config-dir = "$work/config"
-    tftp.enabled = off
-    http.enabled = off
-    dhcp {
-      enabled = on
-      subnets = [ { id = bench, network = "$network", pool-start = "$pool_start", pool-end = "$pool_end", router = "$srv_ip", lease-time = 1h } ]
-    }
-  }
-}
-CONF
-# BENCH_PROVISIONER_HOCON: extra HOCON appended to the node's file (later keys win), e.g. to try a setting.
-[ -n "${BENCH_PROVISIONER_HOCON:-}" ] && printf '%s\n' "$BENCH_PROVISIONER_HOCON" >>"$work/provisioner.conf"
-
-cat >"$work/kea/kea-dhcp4.conf" <<CONF
-{
-  "Dhcp4": {
-    "interfaces-config": { "interfaces": [ "br0" ], "dhcp-socket-type": "udp" },
-    "lease-database": { "type": "memfile", "persist": true, "name": "$work/kea/kea-leases4.csv", "lfc-interval": 0 },
-    "valid-lifetime": 3600,
-    "renew-timer": 1800,
-    "rebind-timer": 3150,
-    "subnet4": [
-      {
-        "id": 1,
-        "subnet": "$network",
-        "pools": [ { "pool": "$pool_start - $pool_end" } ],
-        "option-data": [ { "name": "routers", "data": "$srv_ip" } ]
-      }
-    ],
-    "loggers": [ { "name": "kea-dhcp4", "output_options": [ { "output": "$work/kea/kea.log" } ], "severity": "WARN" } ]
-  }
-}
-CONF
+write_dhcp_configs "$network" "$pool_start" "$pool_end"
 
 net_up
 
