@@ -265,13 +265,13 @@ internal sealed class TftpTransfer
             var wait = timeout;
             var retries = 0;
 
-            // Pooled builders: these await once per window / per ACK, so a plain async ValueTask would box a
-            // state machine for every round trip.
             // One system call per window where the kernel segments UDP (see UdpSegmentation): full DATA
             // packets sit back to back in the ring, so consecutive slots are already the segmented layout.
             _segmented = window > 1 && UdpSegmentation.TrySet(_socket!, slotLength);
             var perSend = UdpSegmentation.SegmentsPerSend(slotLength);
 
+            // Pooled builders: these await once per window / per ACK, so a plain async ValueTask would box a
+            // state machine for every round trip.
             [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
             async ValueTask SendWindowAsync()
             {
