@@ -69,6 +69,8 @@ provisioner {
   }
 }
 CONF
+# BENCH_PROVISIONER_HOCON: extra HOCON appended to the edge node's file (later keys win), e.g. to try another NBP.
+[ -n "${BENCH_PROVISIONER_HOCON:-}" ] && printf '%s\n' "$BENCH_PROVISIONER_HOCON" >>"$work/edge.conf"
 
 ip netns del "$srv_ns" 2>/dev/null || true
 ip netns add "$srv_ns"
