@@ -49,28 +49,14 @@ provisioner {
   admin.listen = "http://127.0.0.1:9780"
 }
 CONF
-cat >"$work/edge.conf" <<CONF
-provisioner {
-  persistence.data-dir = "$work/data"
-  node.port = 0
-  admin.listen = "http://127.0.0.1:9780"
-  edge {
-    interface = br0
-    address = "$srv_ip"
-    config-dir = "$work/config"
-    # as demo.sh and the lab tests: answer iPXE's router solicitation so it does not wait ~13 s for IPv6
-    ipv6.answer-router-solicitations = on
+# as demo.sh and the lab tests: answer iPXE's router solicitation so it does not wait ~13 s for IPv6
+write_node_conf "$work/edge.conf" "    ipv6.answer-router-solicitations = on
     dhcp {
       enabled = on
-      subnets = [ { id = bench, network = "$net_prefix.0/24", pool-start = "$net_prefix.100", pool-end = "$net_prefix.199", router = "$srv_ip", dns = ["$srv_ip"], lease-time = 1h } ]
+      subnets = [ { id = bench, network = \"$net_prefix.0/24\", pool-start = \"$net_prefix.100\", pool-end = \"$net_prefix.199\", router = \"$srv_ip\", dns = [\"$srv_ip\"], lease-time = 1h } ]
     }
-    tftp { enabled = on, root = "$work/tftp" }
-    http { enabled = on, listen = "http://$srv_ip:8080", assets = "$work/assets" }
-  }
-}
-CONF
-# BENCH_PROVISIONER_HOCON: extra HOCON appended to the edge node's file (later keys win), e.g. to try another NBP.
-[ -n "${BENCH_PROVISIONER_HOCON:-}" ] && printf '%s\n' "$BENCH_PROVISIONER_HOCON" >>"$work/edge.conf"
+    tftp { enabled = on, root = \"$work/tftp\" }
+    http { enabled = on, listen = \"http://$srv_ip:8080\", assets = \"$work/assets\" }"
 
 ip netns del "$srv_ns" 2>/dev/null || true
 ip netns add "$srv_ns"

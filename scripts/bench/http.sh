@@ -32,21 +32,9 @@ chmod 644 "$work/assets/"*.bin
 write_minimal_profile "$work/config"
 mac=52:54:00:00:00:01
 
-cat >"$work/provisioner.conf" <<CONF
-provisioner {
-  persistence.data-dir = "$work/data"
-  node.port = 0
-  admin.listen = "http://127.0.0.1:9780"
-  edge {
-    interface = br0
-    address = "$srv_ip"
-    config-dir = "$work/config"
-    dhcp.enabled = off
+write_node_conf "$work/provisioner.conf" "    dhcp.enabled = off
     tftp.enabled = off
-    http { enabled = on, listen = "http://$srv_ip:8080", assets = "$work/assets" }
-  }
-}
-CONF
+    http { enabled = on, listen = \"http://$srv_ip:8080\", assets = \"$work/assets\" }"
 
 cat >"$work/nginx.conf" <<CONF
 worker_processes 2;

@@ -146,12 +146,12 @@ ns_rss() {
   echo "$total"
 }
 
-# write_dhcp_configs NETWORK POOL_START POOL_END: the DHCP benchmarks' node file ($work/provisioner.conf: DHCP only on
-# br0, one subnet, lease time 1 h, plus BENCH_PROVISIONER_HOCON appended: later keys win, e.g. to try a setting) and
-# the same subnet for Kea ($work/kea/kea-dhcp4.conf: memfile lease file with persist on, WARN log).
-write_dhcp_configs() {
-  local network=$1 pool_start=$2 pool_end=$3
-cat >"$work/provisioner.conf" <<CONF
+# write_node_conf FILE EDGE: a bench node's file: data in $work/data, admin API on 127.0.0.1:9780 (inside the server
+# namespace), the edge on br0 at $srv_ip with profiles from $work/config, and EDGE (HOCON lines inside edge { }) for
+# its services. BENCH_PROVISIONER_HOCON, if set, is appended (later keys win): a way to try a setting, e.g.
+#   BENCH_PROVISIONER_HOCON='provisioner.edge.dhcp.boot-files.x64-uefi = "snponly.efi"' scripts/bench/boot.sh 1
+write_node_conf() {
+  cat >"$1" <<CONF
 provisioner {
   persistence.data-dir = "$work/data"
   node.port = 0
@@ -160,16 +160,24 @@ provisioner {
     interface = br0
     address = "$srv_ip"
     config-dir = "$work/config"
-    tftp.enabled = off
-    http.enabled = off
-    dhcp {
-      enabled = on
-      subnets = [ { id = bench, network = "$network", pool-start = "$pool_start", pool-end = "$pool_end", router = "$srv_ip", lease-time = 1h } ]
-    }
+$2
   }
 }
 CONF
-[ -n "${BENCH_PROVISIONER_HOCON:-}" ] && printf '%s\n' "$BENCH_PROVISIONER_HOCON" >>"$work/provisioner.conf"
+  if [ -n "${BENCH_PROVISIONER_HOCON:-}" ]; then printf '%s\n' "$BENCH_PROVISIONER_HOCON" >>"$1"; fi
+}
+
+# write_dhcp_configs NETWORK POOL_START POOL_END: the DHCP benchmarks' node file ($work/provisioner.conf: DHCP only on
+# br0, one subnet, lease time 1 h) and the same subnet for Kea ($work/kea/kea-dhcp4.conf: memfile lease file with
+# persist on, WARN log).
+write_dhcp_configs() {
+  local network=$1 pool_start=$2 pool_end=$3
+  write_node_conf "$work/provisioner.conf" "    tftp.enabled = off
+    http.enabled = off
+    dhcp {
+      enabled = on
+      subnets = [ { id = bench, network = \"$network\", pool-start = \"$pool_start\", pool-end = \"$pool_end\", router = \"$srv_ip\", lease-time = 1h } ]
+    }"
 
 cat >"$work/kea/kea-dhcp4.conf" <<CONF
 {

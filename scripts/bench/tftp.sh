@@ -47,21 +47,9 @@ chmod 644 "$work/root/"*.bin
 big_bytes=$(stat -c %s "$work/root/big.bin")
 small_bytes=$(stat -c %s "$work/root/small.bin")
 
-cat >"$work/provisioner.conf" <<CONF
-provisioner {
-  persistence.data-dir = "$work/data"
-  node.port = 0
-  admin.listen = "http://127.0.0.1:9780"
-  edge {
-    interface = br0
-    address = "$srv_ip"
-    config-dir = "$work/config"
-    dhcp.enabled = off
+write_node_conf "$work/provisioner.conf" '    dhcp.enabled = off
     http.enabled = off
-    tftp { enabled = on, root = "$work/root", nbp-source = "$work/root" }
-  }
-}
-CONF
+    tftp { enabled = on, root = "'"$work/root"'", nbp-source = "'"$work/root"'" }'
 
 net_up
 
