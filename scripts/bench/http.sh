@@ -13,7 +13,7 @@
 #   /assets/big.bin                   30 MiB random
 #   /boot/52:54:00:00:00:01.ipxe      Provisioner renders it from the machine's state and profile;
 #                                     nginx serves a static copy of what Provisioner returned (same bytes)
-# Before the measured runs each server gets a discarded warm-up pass per file (`wrk -d$BENCH_HTTP_WARMUP`, default 5s):
+# Before the measured runs each server gets a discarded warm-up pass per file (`wrk -d$BENCH_HTTP_WARMUP`, default 10s):
 # .NET compiles hot code in tiers (and with profile-guided optimisation) during its first seconds under load, so a
 # freshly started node measured at once reports its start-up, not its steady state (measured: the 70 KB asset at
 # 13k req/s in the first 10 s after start, 20k once warm); nginx is warmed the same way.
@@ -24,7 +24,7 @@ source "$(dirname "$0")/lib.sh"
 
 runs=${1:-3}
 dur=${2:-15s}
-warmup=${BENCH_HTTP_WARMUP:-5s}
+warmup=${BENCH_HTTP_WARMUP:-10s}
 bench_init http 32
 for tool in wrk nginx curl timeout; do command -v "$tool" >/dev/null || { echo "http bench: missing $tool (scripts/setup.sh)" >&2; exit 1; }; done
 build_provisioner

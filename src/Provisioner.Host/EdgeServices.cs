@@ -1,5 +1,7 @@
+using Akka.Actor;
 using Akka.Hosting;
 using Provisioner.Cluster.Hosting;
+using Provisioner.Cluster.Machines;
 using Provisioner.Domain.Profiles;
 using Provisioner.Edge;
 using Provisioner.Cluster.Leases;
@@ -26,7 +28,12 @@ public static class EdgeServices
         ArgumentNullException.ThrowIfNull(settings);
 
         var services = builder.Services;
-        services.AddSingleton<IMachineGateway>(sp => new ClusterMachineGateway(sp.GetRequiredService<IRequiredActor<MachineRegion>>(), settings.AskTimeout));
+        services.AddSingleton<IMachineGateway>(sp => new ClusterMachineGateway(
+            sp.GetRequiredService<IRequiredActor<MachineRegion>>(),
+            settings.AskTimeout,
+            sp.GetService<BootHttpOptions>() is { StateCacheMachines: > 0 } http
+                ? new MachineStateCache(sp.GetRequiredService<ActorSystem>(), settings.AskTimeout, http.StateCacheMachines)
+                : null));
         services.AddSingleton(_ => new ClientAddressBook());
 
         if (!settings.IsEdge || !settings.Hocon.HasPath("provisioner.edge"))

@@ -21,6 +21,9 @@ public sealed class MachineActor : ReceivePersistentActor, IWithTimers
     private MachineState _state;
     private string? _lastRejection;
 
+    /// <summary>Who asked to be told of every change (<see cref="MachineProtocol.WatchMachine"/>): the edges' state caches.</summary>
+    private readonly HashSet<IActorRef> _watchers = [];
+
     public MachineActor(string machineId, MachineActorSettings settings)
     {
         _settings = settings;
@@ -38,6 +41,8 @@ public sealed class MachineActor : ReceivePersistentActor, IWithTimers
 
         Command<MachineProtocol.Execute>(Handle);
         Command<MachineProtocol.GetMachine>(_ => Sender.Tell(new MachineProtocol.MachineResult(_state.MachineId, _state)));
+        Command<MachineProtocol.WatchMachine>(_ => Watch(Sender));
+        Command<Terminated>(t => _watchers.Remove(t.ActorRef));
         Command<DeadlineDue>(_ => Handle(new MachineProtocol.Execute(_state.MachineId, new MachineCommands.CheckDeadline(_settings.Clock.GetUtcNow())), reply: false));
         Command<ReceiveTimeout>(_ => PassivateIfIdle());
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
@@ -110,12 +115,38 @@ public sealed class MachineActor : ReceivePersistentActor, IWithTimers
 
             MaybeSnapshot(decision.Events.Count);
             ScheduleDeadline();
+            NotifyWatchers();
             sender.Tell(Result(decision));
         });
     }
 
     private MachineProtocol.CommandResult Result(Decision decision) =>
-        new(_state.MachineId, decision.Outcome, decision.Boot, _state.Stage, decision.Reason);
+        new(_state.MachineId, decision.Outcome, decision.Boot, _state.Stage, decision.Reason, LastSequenceNr);
+
+    private void Watch(IActorRef watcher)
+    {
+        if (_watchers.Add(watcher))
+        {
+            Context.Watch(watcher);
+        }
+
+        watcher.Tell(new MachineProtocol.MachineChanged(_state.MachineId, _state, LastSequenceNr));
+    }
+
+    /// <summary>Every persisted change goes to the watchers (before the command is answered).</summary>
+    private void NotifyWatchers()
+    {
+        if (_watchers.Count == 0)
+        {
+            return;
+        }
+
+        var notice = new MachineProtocol.MachineChanged(_state.MachineId, _state, LastSequenceNr);
+        foreach (var watcher in _watchers)
+        {
+            watcher.Tell(notice);
+        }
+    }
 
     private void MaybeSnapshot(int persisted)
     {

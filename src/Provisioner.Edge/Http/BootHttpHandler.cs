@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -29,6 +30,9 @@ public sealed partial class BootHttpHandler(
 
     private readonly AssetFiles _assets = new(options.AssetsDirectory, options.CacheBytes, options.CacheMaxFileBytes);
 
+    /// <summary>The last install script rendered per machine (bounded like the state cache).</summary>
+    private readonly ConcurrentDictionary<string, RenderedScript> _scripts = new(StringComparer.Ordinal);
+
     public async Task<IResult> BootScriptAsync(string mac, HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -58,22 +62,34 @@ public sealed partial class BootHttpHandler(
                 return Results.Text(BootScripts.Failed(machine, state.FailureReason), TextPlain);
         }
 
-        var resolution = ProfileFor(state, machine, context);
-        if (resolution.Profile is not { } profile)
+        // The install script depends only on the state (profile, lease) and, without a lease, the client's address, and
+        // the state cache hands out the same state object until the machine changes: render once per state.
+        var address = AddressOf(state, context);
+        if (!_scripts.TryGetValue(machine.Value, out var rendered) || !ReferenceEquals(rendered.State, state) || rendered.Address != address)
         {
-            BootHttpLog.NoProfile(logger, machine.Value, resolution.Reason);
-            return Results.Text(BootScripts.NoProfile(machine, "no rule matches it"), TextPlain);
-        }
+            var resolution = ProfileFor(state, machine, address);
+            if (resolution.Profile is not { } profile)
+            {
+                BootHttpLog.NoProfile(logger, machine.Value, resolution.Reason);
+                return Results.Text(BootScripts.NoProfile(machine, "no rule matches it"), TextPlain);
+            }
 
-        string script;
-        try
-        {
-            script = profile.RenderBootScript(TargetFor(machine, state, context));
-        }
-        catch (TemplateRenderException e)
-        {
-            BootHttpLog.RenderFailed(logger, "the boot script", machine.Value, e.Message);
-            return Results.Text(BootScripts.Unavailable(machine, "its profile does not render"), TextPlain, statusCode: StatusCodes.Status500InternalServerError);
+            try
+            {
+                rendered = new RenderedScript(state, address, profile.RenderBootScript(TargetFor(machine, address)), resolution.Reason);
+            }
+            catch (TemplateRenderException e)
+            {
+                BootHttpLog.RenderFailed(logger, "the boot script", machine.Value, e.Message);
+                return Results.Text(BootScripts.Unavailable(machine, "its profile does not render"), TextPlain, statusCode: StatusCodes.Status500InternalServerError);
+            }
+
+            if (_scripts.Count >= options.StateCacheMachines)
+            {
+                _scripts.Clear();
+            }
+
+            _scripts[machine.Value] = rendered;
         }
 
         // Information when the machine records it (once per install attempt). A repeat, or a fetch by a machine that
@@ -83,14 +99,14 @@ public sealed partial class BootHttpHandler(
         var answer = Machine.WouldRecord(state, report) ? await ReportAsync(machine, report).ConfigureAwait(false) : null;
         if (answer is { Outcome: DecisionOutcome.Accepted })
         {
-            BootHttpLog.ScriptServed(logger, machine.Value, "install", resolution.Reason);
+            BootHttpLog.ScriptServed(logger, machine.Value, "install", rendered.Reason);
         }
         else
         {
-            BootHttpLog.ScriptServedNothingNew(logger, machine.Value, "install", $"{resolution.Reason}; stage {state.Stage}");
+            BootHttpLog.ScriptServedNothingNew(logger, machine.Value, "install", rendered.Reason, state.Stage);
         }
 
-        return Results.Text(script, TextPlain);
+        return Results.Text(rendered.Script, TextPlain);
     }
 
     /// <summary>
@@ -158,14 +174,15 @@ public sealed partial class BootHttpHandler(
             return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
         }
 
-        var resolution = ProfileFor(state, machine, context);
+        var address = AddressOf(state, context);
+        var resolution = ProfileFor(state, machine, address);
         if (resolution.Profile is not { } profile)
         {
             BootHttpLog.NoProfile(logger, machine.Value, resolution.Reason);
             return EmptyNotFound();
         }
 
-        var target = TargetFor(machine, state, context);
+        var target = TargetFor(machine, address);
         var kickstart = profile.RenderKickstart(target);
         BootHttpLog.KickstartServed(logger, machine.Value, target.Hostname, profile.Name);
         await ReportAsync(machine, new ReportKickstartFetched(clock.GetUtcNow())).ConfigureAwait(false);
@@ -219,7 +236,7 @@ public sealed partial class BootHttpHandler(
             return;
         }
 
-        if (ProfileFor(state, machine, context).Profile is not { } profile)
+        if (ProfileFor(state, machine, AddressOf(state, context)).Profile is not { } profile)
         {
             return;
         }
@@ -257,17 +274,17 @@ public sealed partial class BootHttpHandler(
     /// The profile chosen when the machine DHCP'd (kept in its state) if it still exists, else the rules, matched on the
     /// machine's leased address or, failing that, the address the request came from.
     /// </summary>
-    private ProfileResolution ProfileFor(MachineState state, MachineId machine, HttpContext context)
+    private ProfileResolution ProfileFor(MachineState state, MachineId machine, IPv4Address? address)
     {
         if (catalog.Find(state.Profile) is { } chosen)
         {
             return new ProfileResolution(chosen, $"profile {chosen.Name} chosen at boot");
         }
 
-        return catalog.Resolve(machine, AddressOf(state, context));
+        return catalog.Resolve(machine, address);
     }
 
-    private BootTarget TargetFor(MachineId machine, MachineState state, HttpContext context)
+    private BootTarget TargetFor(MachineId machine, IPv4Address? address)
     {
         var fallback = BootTarget.DefaultHostname(machine);
         var hostname = hostnames?.HostnameOf(machine);
@@ -277,9 +294,10 @@ public sealed partial class BootHttpHandler(
             hostname = null;
         }
 
-        return new BootTarget(machine, hostname ?? fallback, AddressOf(state, context), options.BaseUrl, tokens.Issue(machine));
+        return new BootTarget(machine, hostname ?? fallback, address, options.BaseUrl, tokens.Issue(machine));
     }
 
+    /// <summary>The machine's leased address, else the address the request came from.</summary>
     private static IPv4Address? AddressOf(MachineState state, HttpContext context)
     {
         if (IPv4Address.TryParse(state.Address, out var leased))
@@ -289,6 +307,8 @@ public sealed partial class BootHttpHandler(
 
         return IPv4Address.TryFrom(context.Connection.RemoteIpAddress, out var remote) ? remote : null;
     }
+
+    private sealed record RenderedScript(MachineState State, IPv4Address? Address, string Script, string Reason);
 
     private static string Client(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 

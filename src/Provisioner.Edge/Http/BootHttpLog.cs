@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Provisioner.Domain.Machines;
 
 namespace Provisioner.Edge.Http;
 
@@ -37,6 +38,6 @@ internal static partial class BootHttpLog
     [LoggerMessage(111, LogLevel.Warning, "HTTP asset '{Path}' cannot be read: {Reason}")]
     public static partial void AssetUnreadable(ILogger logger, string path, string reason);
 
-    [LoggerMessage(112, LogLevel.Debug, "HTTP boot script for {Machine}: {Kind} ({Detail}); nothing new recorded")]
-    public static partial void ScriptServedNothingNew(ILogger logger, string machine, string kind, string detail);
+    [LoggerMessage(112, LogLevel.Debug, "HTTP boot script for {Machine}: {Kind} ({Detail}; stage {Stage}); nothing new recorded")]
+    public static partial void ScriptServedNothingNew(ILogger logger, string machine, string kind, string detail, MachineStage stage);
 }

@@ -31,6 +31,12 @@ public sealed record BootHttpOptions
     /// <summary>Largest asset kept in memory (<c>http.cache-max-file-bytes</c>); larger ones are streamed from disk.</summary>
     public long CacheMaxFileBytes { get; init; } = 1024 * 1024;
 
+    /// <summary>
+    /// Machines whose state this edge keeps a pushed copy of for boot scripts, kickstarts and fetch reports
+    /// (<c>http.state-cache-machines</c>, <see cref="Cluster.Machines.MachineStateCache"/>); 0 asks the machine actor on every request.
+    /// </summary>
+    public int StateCacheMachines { get; init; } = 100_000;
+
     public required string ConfigDirectory { get; init; }
 
     /// <summary>Where <c>token.key</c> (the kickstart token secret) lives.</summary>
@@ -78,6 +84,7 @@ public sealed record BootHttpOptions
             AssetsDirectory = keys.Required("http.assets").Trim(),
             CacheBytes = keys.NonNegativeBytes("http.cache-bytes"),
             CacheMaxFileBytes = keys.NonNegativeBytes("http.cache-max-file-bytes"),
+            StateCacheMachines = keys.NonNegative("http.state-cache-machines", 100_000),
             ConfigDirectory = keys.Required("config-dir").Trim(),
             DataDirectory = dataDir,
         };

@@ -98,9 +98,11 @@ public sealed class SerializerPinTests(SerializationSystem fixture) : IClassFixt
 
         // Messages between nodes.
         new MachineProtocol.Execute(Mac, new RequestBoot(At, 7, false, "centos7")),
-        new MachineProtocol.CommandResult(Mac, DecisionOutcome.Rejected, BootAction.Nbp, MachineStage.Failed, "machine is Failed, not installed"),
+        new MachineProtocol.CommandResult(Mac, DecisionOutcome.Rejected, BootAction.Nbp, MachineStage.Failed, "machine is Failed, not installed", 17),
         new MachineProtocol.GetMachine(Mac),
         new MachineProtocol.MachineResult(Mac, SampleState()),
+        new MachineProtocol.WatchMachine(Mac),
+        new MachineProtocol.MachineChanged(Mac, SampleState(), 42),
         SampleSummary(Mac, MachineStage.KernelFetched),
         new DirectoryProtocol.ListMachines(MachineStage.Installed),
         new DirectoryProtocol.MachineList(

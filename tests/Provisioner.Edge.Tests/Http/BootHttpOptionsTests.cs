@@ -37,6 +37,28 @@ public sealed class BootHttpOptionsTests
         var options = BootHttpOptions.FromConfig(defaults.GetConfig("provisioner.edge"), "/var/lib/provisioner");
 
         Assert.Equal(8080, options.Port);
+        Assert.Equal(100_000, options.StateCacheMachines);
+    }
+
+    [Theory]
+    [InlineData("0", 0)]
+    [InlineData("250", 250)]
+    public void State_cache_size_binds_and_zero_turns_it_off(string value, int expected)
+    {
+        var options = BootHttpOptions.FromConfig(Edge().WithFallback(ConfigurationFactory.ParseString($"http.state-cache-machines = {value}")), "/tmp");
+
+        Assert.Equal(expected, options.StateCacheMachines);
+    }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("many")]
+    public void Bad_state_cache_size_fails_naming_the_key(string value)
+    {
+        var e = Assert.Throws<ConfigurationException>(() =>
+            BootHttpOptions.FromConfig(Edge().WithFallback(ConfigurationFactory.ParseString($"http.state-cache-machines = {value}")), "/tmp"));
+
+        Assert.StartsWith("provisioner.edge.http.state-cache-machines:", e.Message);
     }
 
     [Theory]

@@ -143,6 +143,27 @@ public sealed class BootScriptEndpointTests
     }
 
     [Fact]
+    public async Task A_script_rendered_once_per_state_follows_every_change_of_that_state()
+    {
+        // The handler keeps the last script per machine while the gateway hands out the same state object; each new
+        // state (or, without a lease, another client address) must render again.
+        await using var http = await BootHttpFixture.StartAsync("subnet 10.33.0.0/16 lab");
+        http.Gateway.Set(Mac, MachineStage.NbpServed, address: "10.33.1.150");
+        var leased = await http.Client.GetStringAsync("/boot/aa:bb:cc:dd:ee:ff.ipxe");
+        Assert.Equal(leased, await http.Client.GetStringAsync("/boot/aa:bb:cc:dd:ee:ff.ipxe"));
+        Assert.Contains("kernel ", leased);
+
+        http.Gateway.Set(Mac, MachineStage.NbpServed); // no lease: matched on 127.0.0.1, outside the subnet
+        Assert.Contains("no install profile for aa:bb:cc:dd:ee:ff", await http.Client.GetStringAsync("/boot/aa:bb:cc:dd:ee:ff.ipxe"));
+
+        http.Gateway.Set(Mac, MachineStage.NbpServed, address: "10.33.1.150");
+        Assert.Equal(leased, await http.Client.GetStringAsync("/boot/aa:bb:cc:dd:ee:ff.ipxe"));
+
+        http.Gateway.Set(Mac, MachineStage.Installed, address: "10.33.1.150");
+        Assert.Contains("sanboot", await http.Client.GetStringAsync("/boot/aa:bb:cc:dd:ee:ff.ipxe"));
+    }
+
+    [Fact]
     public async Task A_failing_report_does_not_fail_the_script()
     {
         await using var http = await BootHttpFixture.StartAsync();
