@@ -118,8 +118,8 @@ public sealed class AssetEndpointTests
         await http.Client.GetByteArrayAsync("/assets/os/vmlinuz?mac=aa:bb:cc:dd:ee:ff");
         await http.Client.GetByteArrayAsync("/assets/os/initrd.img?mac=aa:bb:cc:dd:ee:ff");
 
-        Assert.Equal("os/vmlinuz", Assert.Single(http.Gateway.Sent<ReportKernelFetched>(Mac)).Path);
-        Assert.Equal("os/initrd.img", Assert.Single(http.Gateway.Sent<ReportInitrdFetched>(Mac)).Path);
+        Assert.Equal("os/vmlinuz", Assert.Single(await http.Gateway.SentEventuallyAsync<ReportKernelFetched>(Mac)).Path);
+        Assert.Equal("os/initrd.img", Assert.Single(await http.Gateway.SentEventuallyAsync<ReportInitrdFetched>(Mac)).Path);
     }
 
     [Theory]

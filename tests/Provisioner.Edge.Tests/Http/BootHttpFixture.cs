@@ -48,6 +48,21 @@ internal sealed class FakeMachineGateway : IMachineGateway
 
     public T[] Sent<T>(MachineId machine) where T : MachineCommand =>
         Commands.Where(c => c.Machine == machine).Select(c => c.Command).OfType<T>().ToArray();
+
+    /// <summary>
+    /// What <see cref="Sent{T}"/> returns once it holds at least one command, or after 10 s: an asset fetch is
+    /// reported after its response is complete, so a client can hold the bytes before the report is sent.
+    /// </summary>
+    public async Task<T[]> SentEventuallyAsync<T>(MachineId machine) where T : MachineCommand
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (Sent<T>(machine).Length == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        return Sent<T>(machine);
+    }
 }
 
 internal sealed class FakeHostnames : IMachineHostnames

@@ -31,7 +31,7 @@ public sealed class FilteredGroupTests
         Assert.Contains("url --url=", ks);
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         Assert.Equal(HttpStatusCode.OK, home.StatusCode);
-        Assert.Single(http.Gateway.Sent<ReportKernelFetched>(Mac));
+        Assert.Single(await http.Gateway.SentEventuallyAsync<ReportKernelFetched>(Mac));
         Assert.Single(http.Gateway.Sent<ReportInstalled>(Mac));
     }
 }
