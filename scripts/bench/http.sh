@@ -102,7 +102,8 @@ only() {
   sleep 0.5
 }
 resume_all() { local s; for s in "${servers[@]}"; do signal_server CONT "$s"; done; }
-server_rss() { local pid total=0 kb; for pid in $(server_tree "${spid[$1]}"); do kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true); total=$((total + ${kb:-0})); done; echo "$total"; }
+# shellcheck disable=SC2046
+server_rss() { status_kb VmRSS $(server_tree "${spid[$1]}"); }
 
 # wrk_run URL LOG: prints "REQ/S MB/S AVG_LATENCY ERRORS"
 wrk_run() {

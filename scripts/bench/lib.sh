@@ -135,16 +135,19 @@ now() { date +%s.%N; }
 ratio() { awk -v a="${1:-}" -v b="${2:-}" 'BEGIN { if (a == "" || b == "" || b + 0 == 0 || a == "n/a" || b == "n/a") print "n/a"; else printf "%.2f", a / b }'; }
 # median of numbers (one per argument)
 median() { printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-# ns_rss NS: total VmRSS (kB) of every process in namespace NS (a server with its workers; shared pages counted
-# once per process).
-ns_rss() {
-  local total=0 pid kb
-  for pid in $(ns_pids "$1"); do
-    kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+# status_kb FIELD PID...: a /proc/PID/status field in kB (VmRSS, VmHWM) summed over the PIDs (shared pages counted
+# once per process; a PID that is gone counts 0).
+status_kb() {
+  local field=$1 total=0 pid kb; shift
+  for pid in "$@"; do
+    kb=$(awk -v f="$field:" '$1 == f { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
     total=$((total + ${kb:-0}))
   done
   echo "$total"
 }
+# ns_rss NS: total VmRSS (kB) of every process in namespace NS (a server with its workers).
+# shellcheck disable=SC2046
+ns_rss() { status_kb VmRSS $(ns_pids "$1"); }
 
 # write_node_conf FILE EDGE: a bench node's file: data in $work/data, admin API on 127.0.0.1:9780 (inside the server
 # namespace), the edge on br0 at $srv_ip with profiles from $work/config, and EDGE (HOCON lines inside edge { }) for

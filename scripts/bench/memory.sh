@@ -69,14 +69,8 @@ run_clients() {
     END { printf "%d %d %d %d\n", sent["do"], recv["do"], sent["ra"], recv["ra"] }' "$out"
 }
 
-hwm_total() {
-  local total=0 pid kb
-  for pid in $(ns_pids "$srv_ns"); do
-    kb=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
-    total=$((total + ${kb:-0}))
-  done
-  echo "$total"
-}
+# shellcheck disable=SC2046
+hwm_total() { status_kb VmHWM $(ns_pids "$srv_ns"); }
 list_machines() { ip netns exec "$srv_ns" curl -fsS -m 30 http://127.0.0.1:9780/api/v1/machines >"$work/machines.json" 2>/dev/null || echo '{"machines":[]}' >"$work/machines.json"; }
 machine_count() { list_machines; jq '.machines | length' "$work/machines.json"; }
 
