@@ -120,7 +120,7 @@ wrk_run() {
 }
 
 servers=(provisioner nginx)
-targets=(small big boot)
+targets=(${BENCH_HTTP_FILES:-small big boot})
 declare -A url=([small]=/assets/small.bin [big]=/assets/big.bin [boot]=/boot/$mac.ipxe)
 declare -A rps mbs ratios
 results="$work/results.txt"

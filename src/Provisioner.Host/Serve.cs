@@ -40,6 +40,7 @@ public static class Serve
         AdminApi.Map(app, settings, bootPort);
         if (bootPort is { } port)
         {
+            app.UseConnectionRequestCount();
             BootEndpoints.Map(app.MapGroup(string.Empty).AddEndpointFilter(async (context, next) =>
                 context.HttpContext.Connection.LocalPort == port ? await next(context) : Results.NotFound()));
         }

@@ -139,20 +139,29 @@ public sealed partial class BootHttpHandler(
             return;
         }
 
+        if (content is null && options.SendFile && SendFileResponse.CanTake(context))
+        {
+            await SendFileResponse.SendAsync(context, info, etag, lastModified, OctetStream, () => ReportIfBootAssetAsync(path, context)).ConfigureAwait(false);
+            return;
+        }
+
         IResult result = content is not null
             ? TypedResults.File(content, OctetStream, lastModified: lastModified, entityTag: etag, enableRangeProcessing: true)
             : TypedResults.PhysicalFile(info.FullName, OctetStream, lastModified: lastModified, entityTag: etag, enableRangeProcessing: true);
         await result.ExecuteAsync(context).ConfigureAwait(false);
-
         if (HttpMethods.IsGet(context.Request.Method)
             && context.Response.StatusCode == StatusCodes.Status200OK
-            && !context.RequestAborted.IsCancellationRequested
-            && catalog.IsBootAsset(path)
-            && MachineId.TryParse(context.Request.Query["mac"].ToString(), out var machine))
+            && !context.RequestAborted.IsCancellationRequested)
         {
-            await ReportFetchAsync(machine, path, context).ConfigureAwait(false);
+            await ReportIfBootAssetAsync(path, context).ConfigureAwait(false);
         }
     }
+
+    /// <summary>A whole kernel or initrd was served: report it to the machine named by <c>?mac=</c>, if any.</summary>
+    private Task ReportIfBootAssetAsync(string path, HttpContext context) =>
+        catalog.IsBootAsset(path) && MachineId.TryParse(context.Request.Query["mac"].ToString(), out var machine)
+            ? ReportFetchAsync(machine, path, context)
+            : Task.CompletedTask;
 
     public async Task<IResult> KickstartAsync(string token, HttpContext context)
     {

@@ -37,6 +37,12 @@ public sealed record BootHttpOptions
     /// </summary>
     public int StateCacheMachines { get; init; } = 100_000;
 
+    /// <summary>
+    /// Whole GETs of files not served from memory are written with sendfile(2) on a fresh connection
+    /// (<c>http.sendfile</c>, <see cref="SendFileResponse"/>); off sends every file through Kestrel.
+    /// </summary>
+    public bool SendFile { get; init; } = true;
+
     public required string ConfigDirectory { get; init; }
 
     /// <summary>Where <c>token.key</c> (the kickstart token secret) lives.</summary>
@@ -85,6 +91,7 @@ public sealed record BootHttpOptions
             CacheBytes = keys.NonNegativeBytes("http.cache-bytes"),
             CacheMaxFileBytes = keys.NonNegativeBytes("http.cache-max-file-bytes"),
             StateCacheMachines = keys.NonNegative("http.state-cache-machines", 100_000),
+            SendFile = keys.Bool("http.sendfile", true),
             ConfigDirectory = keys.Required("config-dir").Trim(),
             DataDirectory = dataDir,
         };

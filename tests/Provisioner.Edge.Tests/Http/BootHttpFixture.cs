@@ -151,6 +151,7 @@ internal sealed class BootHttpFixture : IAsyncDisposable
         builder.Services.AddSingleton(_ => options!);
         builder.Services.AddBootEndpoints();
         app = builder.Build();
+        app.UseConnectionRequestCount(); // as `provisioner serve`: large whole files may go out with sendfile
         if (filteredGroup)
         {
             // As `provisioner serve` hosts them: in a route group with an endpoint filter (its boot-port check).
@@ -189,9 +190,9 @@ internal sealed class BootHttpFixture : IAsyncDisposable
     public static Task<BootHttpFixture> StartAsync(bool filteredGroup, params string[] rules) => StartAsync(filteredGroup, null, rules);
 
     /// <summary>As <c>provisioner serve</c> with <c>http.cache-max-file-bytes</c> = <paramref name="cacheMaxFileBytes"/>.</summary>
-    public static Task<BootHttpFixture> StartWithCacheLimitAsync(long cacheMaxFileBytes) => StartAsync(false, cacheMaxFileBytes, []);
+    public static Task<BootHttpFixture> StartWithCacheLimitAsync(long cacheMaxFileBytes, bool sendFile = true) => StartAsync(false, cacheMaxFileBytes, [], sendFile);
 
-    private static async Task<BootHttpFixture> StartAsync(bool filteredGroup, long? cacheMaxFileBytes, string[] rules)
+    private static async Task<BootHttpFixture> StartAsync(bool filteredGroup, long? cacheMaxFileBytes, string[] rules, bool sendFile = true)
     {
         var root = Path.Combine(Path.GetTempPath(), "prov-http-" + Guid.NewGuid().ToString("N"));
         var fixture = new BootHttpFixture(root, rules.Length == 0 ? ["default lab"] : rules, filteredGroup);
@@ -206,6 +207,7 @@ internal sealed class BootHttpFixture : IAsyncDisposable
             AssetsDirectory = fixture.AssetsDir,
             ConfigDirectory = fixture.ConfigDir,
             DataDirectory = root,
+            SendFile = sendFile,
         };
         if (cacheMaxFileBytes is { } limit)
         {

@@ -38,6 +38,26 @@ public sealed class BootHttpOptionsTests
 
         Assert.Equal(8080, options.Port);
         Assert.Equal(100_000, options.StateCacheMachines);
+        Assert.True(options.SendFile);
+    }
+
+    [Theory]
+    [InlineData("off", false)]
+    [InlineData("on", true)]
+    public void Sendfile_binds(string value, bool expected)
+    {
+        var options = BootHttpOptions.FromConfig(Edge().WithFallback(ConfigurationFactory.ParseString($"http.sendfile = {value}")), "/tmp");
+
+        Assert.Equal(expected, options.SendFile);
+    }
+
+    [Fact]
+    public void Bad_sendfile_fails_naming_the_key()
+    {
+        var e = Assert.Throws<ConfigurationException>(() =>
+            BootHttpOptions.FromConfig(Edge().WithFallback(ConfigurationFactory.ParseString("http.sendfile = sometimes")), "/tmp"));
+
+        Assert.StartsWith("provisioner.edge.http.sendfile:", e.Message);
     }
 
     [Theory]
