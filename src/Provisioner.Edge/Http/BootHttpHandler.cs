@@ -36,6 +36,13 @@ public sealed partial class BootHttpHandler(
     public async Task<IResult> BootScriptAsync(string mac, HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        if (context.Request.Headers.UserAgent.ToString().StartsWith("iPXE/", StringComparison.Ordinal))
+        {
+            // iPXE keeps its connection for the kernel and initrd, and only a connection's first request can be
+            // sent by the kernel (SendFileResponse): close this one so each large download opens its own.
+            context.Response.Headers.Connection = "close";
+        }
+
         if (!MachineId.TryParse(mac, out var machine))
         {
             return Results.Text($"'{BootScripts.Printable(mac)}' is not a MAC address (expected /boot/aa:bb:cc:dd:ee:ff.ipxe)\n", TextPlain, statusCode: StatusCodes.Status400BadRequest);
@@ -141,7 +148,8 @@ public sealed partial class BootHttpHandler(
 
         if (content is null && options.SendFile && SendFileResponse.CanTake(context))
         {
-            await SendFileResponse.SendAsync(context, info, etag, lastModified, OctetStream, () => ReportIfBootAssetAsync(path, context)).ConfigureAwait(false);
+            var complete = await SendFileResponse.SendAsync(context, info, etag, lastModified, OctetStream, () => ReportIfBootAssetAsync(path, context)).ConfigureAwait(false);
+            BootHttpLog.AssetSentByKernel(logger, path, info.Length, Client(context), complete ? "complete" : "client left or stalled");
             return;
         }
 

@@ -40,4 +40,7 @@ internal static partial class BootHttpLog
 
     [LoggerMessage(112, LogLevel.Debug, "HTTP boot script for {Machine}: {Kind} ({Detail}; stage {Stage}); nothing new recorded")]
     public static partial void ScriptServedNothingNew(ILogger logger, string machine, string kind, string detail, MachineStage stage);
+
+    [LoggerMessage(113, LogLevel.Debug, "HTTP asset '{Path}' ({Bytes} bytes) to {Client} by sendfile: {Outcome}")]
+    public static partial void AssetSentByKernel(ILogger logger, string path, long bytes, string client, string outcome);
 }

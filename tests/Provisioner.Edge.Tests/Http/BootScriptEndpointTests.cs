@@ -31,6 +31,21 @@ public sealed class BootScriptEndpointTests
     }
 
     [Fact]
+    public async Task An_ipxe_client_gets_its_script_on_a_closing_connection_and_other_clients_keep_theirs()
+    {
+        await using var http = await BootHttpFixture.StartAsync();
+        using var ipxe = new HttpRequestMessage(HttpMethod.Get, "/boot/aa:bb:cc:dd:ee:ff.ipxe");
+        ipxe.Headers.UserAgent.ParseAdd("iPXE/1.21.1+");
+
+        var fromIpxe = await http.Client.SendAsync(ipxe);
+        var fromCurl = await http.Client.GetAsync("/boot/aa:bb:cc:dd:ee:ff.ipxe");
+
+        Assert.Equal(HttpStatusCode.OK, fromIpxe.StatusCode);
+        Assert.True(fromIpxe.Headers.ConnectionClose); // its kernel download opens a new one, which sendfile may take
+        Assert.NotEqual(true, fromCurl.Headers.ConnectionClose);
+    }
+
+    [Fact]
     public async Task Boot_script_is_news_once_and_its_repeats_are_neither_reported_nor_logged_at_info()
     {
         await using var http = await BootHttpFixture.StartAsync();
