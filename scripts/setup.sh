@@ -15,7 +15,7 @@ packages=(
   # cluster journal for multi-node tests
   postgresql
   # benchmarks
-  nginx wrk
+  nginx wrk dnsmasq-base
 )
 
 missing=()
