@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # HTTP boot throughput: Provisioner's HTTP boot listener vs nginx serving the same files, one run.
 #
-#   scripts/bench/http.sh [RUNS] [DURATION]      (defaults 3 runs, 15s; about 6 min)
+#   scripts/bench/http.sh [RUNS] [DURATION]      (defaults 5 runs, 15s; about 9 min)
+#   BENCH_HTTP_FILES="big"                       only some of: small big boot
 #
 # Topology (created and deleted by name here): namespace pvb-http-srv with bridge br0 10.78.32.1/24, namespace
 # pvb-http-cli with eth0 10.78.32.2/24 on a veth pair into br0. Provisioner listens on 10.78.32.1:8080 and nginx on
@@ -22,11 +23,14 @@
 # freshly started node measured at once reports its start-up, not its steady state (measured: the 70 KB asset at
 # 13k req/s in the first 10 s after start, 20k once warm); nginx is warmed the same way.
 # Reported: req/s, MB/s (10^6 B), average latency, errors (socket errors + non-2xx); medians over the runs and the
-# median of the per-pair ratios Provisioner/nginx. nginx: 2 workers (= cores), sendfile on, access log on (to a file), its own pid/log in the
-# work dir; Provisioner: http only (dhcp, tftp off), minimal profile, default logging.
+# median of the per-pair ratios Provisioner/nginx (one pair swings by up to 0.3 here, hence 5 runs).
+# Provisioner answers a whole GET of a file over http.cache-max-file-bytes with sendfile on a connection that then
+# closes (wrk reconnects; it counts no error for that); nginx keeps its connections.
+# nginx: 2 workers (= cores), sendfile on, access log on (to a file), its own pid/log in the work dir;
+# Provisioner: http only (dhcp, tftp off), minimal profile, default logging.
 source "$(dirname "$0")/lib.sh"
 
-runs=${1:-3}
+runs=${1:-5}
 dur=${2:-15s}
 warmup=${BENCH_HTTP_WARMUP:-10s}
 bench_init http 32
