@@ -149,7 +149,7 @@ public sealed partial class BootHttpHandler(
         if (content is null && options.SendFile && SendFileResponse.CanTake(context))
         {
             var complete = await SendFileResponse.SendAsync(context, info, etag, lastModified, OctetStream, () => ReportIfBootAssetAsync(path, context)).ConfigureAwait(false);
-            BootHttpLog.AssetSentByKernel(logger, path, info.Length, Client(context), complete ? "complete" : "client left or stalled");
+            BootHttpLog.AssetSentByKernel(logger, path, info.Length, Client(context), complete ? "complete" : "not completed (client left or stalled, or the file is gone)");
             return;
         }
 

@@ -85,7 +85,8 @@ public static class SendFileResponse
 
     /// <summary>
     /// Writes a 200 with <paramref name="file"/>'s bytes, runs <paramref name="sent"/> once every byte is with the
-    /// kernel, and ends the connection. False when the client went away or stalled first (nothing is reported then).
+    /// kernel, and ends the connection. False when that did not happen: the client went away or stalled, or the file
+    /// could not be opened (nothing is reported then).
     /// </summary>
     public static async Task<bool> SendAsync(HttpContext context, FileInfo file, EntityTagHeaderValue etag, DateTimeOffset lastModified, string contentType, Func<Task> sent)
     {
@@ -113,9 +114,10 @@ public static class SendFileResponse
         }
 
         await sent().ConfigureAwait(false);
-        // Kestrel's close of a socket with a receive pending resets it, dropping whatever the kernel still holds for
-        // the client (up to its send buffer). So linger, as nginx does: the client closes once it has read the
-        // body (Connection: close), which ends the request; a client that does not is cut off after LingerLimit.
+        // Aborting now lets Kestrel close the socket while the kernel still holds the tail of the file (up to a send
+        // buffer): in the tests that close went out as a reset and the client lost the tail. So linger, as nginx
+        // does: the client closes once it has read the body (Connection: close), which ends the request; a client
+        // that does not is cut off after LingerLimit.
         deadline.CancelAfter(LingerLimit);
         try
         {
