@@ -36,7 +36,7 @@ public sealed partial class BootHttpHandler(
     public async Task<IResult> BootScriptAsync(string mac, HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (context.Request.Headers.UserAgent.ToString().StartsWith("iPXE/", StringComparison.Ordinal))
+        if (options.SendFile && context.Request.Headers.UserAgent.ToString().StartsWith("iPXE/", StringComparison.Ordinal))
         {
             // iPXE keeps its connection for the kernel and initrd, and only a connection's first request can be
             // sent by the kernel (SendFileResponse): close this one so each large download opens its own.

@@ -83,15 +83,19 @@ public sealed class SendFileResponseTests
     }
 
     [Fact]
-    public async Task With_sendfile_off_a_large_file_goes_through_kestrel_and_keeps_the_connection()
+    public async Task With_sendfile_off_a_large_file_goes_through_kestrel_and_connections_are_kept()
     {
         await using var http = await BootHttpFixture.StartWithCacheLimitAsync(500, sendFile: false);
         var big = WriteBig(http);
 
         var response = await http.Client.GetAsync("/assets/os/big.bin");
+        using var ipxe = new HttpRequestMessage(HttpMethod.Get, "/boot/aa:bb:cc:dd:ee:ff.ipxe");
+        ipxe.Headers.UserAgent.ParseAdd("iPXE/1.21.1+");
+        var script = await http.Client.SendAsync(ipxe);
 
         Assert.Equal(big, await response.Content.ReadAsByteArrayAsync());
         Assert.NotEqual(true, response.Headers.ConnectionClose);
+        Assert.NotEqual(true, script.Headers.ConnectionClose); // nothing to gain from a fresh connection then
     }
 
     [Fact]
