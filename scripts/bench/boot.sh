@@ -162,9 +162,6 @@ ref_nginx=$last_pid
 sleep 1
 kill -0 "$ref_dnsmasq" && kill -0 "$ref_nginx" || { echo "boot bench: reference stack did not start:" >&2; cat "$ref/dnsmasq.out" "$ref/nginx.out" "$ref/dnsmasq.log" >&2; exit 1; }
 
-# The processes under a recorded PID (the `timeout` wrapper keeps running, so its own timer keeps counting).
-tree_of() { local c; for c in $(pgrep -P "$1"); do echo "$c"; tree_of "$c"; done; }
-signal_tree() { local p; for p in $(tree_of "$2"); do kill -"$1" "$p" 2>/dev/null || true; done; }
 only_stack() {
   if [ "$1" = provisioner ]; then signal_tree STOP "$ref_dnsmasq"; signal_tree STOP "$ref_nginx"; signal_tree CONT "$prov_pid"
   else signal_tree STOP "$prov_pid"; signal_tree CONT "$ref_dnsmasq"; signal_tree CONT "$ref_nginx"; fi

@@ -96,9 +96,7 @@ start_server() {
   return 1
 }
 
-# The processes under a recorded PID (the `timeout` wrapper stays running, so its own timer keeps counting).
-server_tree() { local c; for c in $(pgrep -P "$1"); do echo "$c"; server_tree "$c"; done; }
-signal_server() { local pid; for pid in $(server_tree "${spid[$2]}"); do kill -"$1" "$pid" 2>/dev/null || true; done; }
+signal_server() { signal_tree "$1" "${spid[$2]}"; }
 only() {
   local s
   for s in "${servers[@]}"; do [ "$s" = "$1" ] || signal_server STOP "$s"; done
@@ -107,7 +105,7 @@ only() {
 }
 resume_all() { local s; for s in "${servers[@]}"; do signal_server CONT "$s"; done; }
 # shellcheck disable=SC2046
-server_rss() { status_kb VmRSS $(server_tree "${spid[$1]}"); }
+server_rss() { status_kb VmRSS $(pid_tree "${spid[$1]}"); }
 
 # wrk_run URL LOG: prints "REQ/S MB/S AVG_LATENCY ERRORS"
 wrk_run() {

@@ -78,6 +78,12 @@ start_in() {
   started_pids+=("$last_pid")
 }
 
+# pid_tree PID: the processes under a recorded PID, all levels (the `timeout` wrapper itself is left out, so its
+# own timer keeps counting while what runs under it is frozen).
+pid_tree() { local c; for c in $(pgrep -P "$1"); do echo "$c"; pid_tree "$c"; done; }
+# signal_tree SIGNAL PID: SIGNAL (e.g. STOP, CONT) to every process under PID.
+signal_tree() { local p; for p in $(pid_tree "$2"); do kill -"$1" "$p" 2>/dev/null || true; done; }
+
 # stop_pid PID: TERM (timeout forwards it), wait at most 10 s, then KILL.
 stop_pid() {
   local pid=$1
