@@ -68,7 +68,7 @@ public static class SendFileResponse
         var request = context.Request;
         var headers = request.Headers;
         return HttpMethods.IsGet(request.Method)
-            && (request.Protocol == "HTTP/1.1" || request.Protocol == "HTTP/1.0")
+            && (HttpProtocol.IsHttp11(request.Protocol) || HttpProtocol.IsHttp10(request.Protocol))
             && !context.Response.HasStarted
             && request.ContentLength is null or 0
             && headers.TransferEncoding.Count == 0
