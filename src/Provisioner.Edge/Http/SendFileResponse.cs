@@ -4,6 +4,8 @@ using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Net.Http.Headers;
 
 namespace Provisioner.Edge.Http;
@@ -117,11 +119,14 @@ public static class SendFileResponse
         // Aborting now lets Kestrel close the socket while the kernel still holds the tail of the file (up to a send
         // buffer): in the tests that close went out as a reset and the client lost the tail. So linger, as nginx
         // does: the client closes once it has read the body (Connection: close), which ends the request; a client
-        // that does not is cut off after LingerLimit.
+        // that does not (iPXE starts the kernel without closing) is cut off after LingerLimit, or when the node
+        // stops: Kestrel would otherwise wait for this request through the whole of its shutdown timeout.
         deadline.CancelAfter(LingerLimit);
+        var stopping = context.RequestServices?.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
+        using var linger = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, stopping);
         try
         {
-            await Task.Delay(Timeout.Infinite, deadline.Token).ConfigureAwait(false);
+            await Task.Delay(Timeout.Infinite, linger.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

@@ -39,6 +39,22 @@ public sealed class SendFileResponseTests
     }
 
     [Fact]
+    public async Task A_client_that_keeps_the_connection_after_the_body_does_not_hold_up_the_node_stopping()
+    {
+        var http = await BootHttpFixture.StartWithCacheLimitAsync(500);
+        var big = WriteBig(http);
+        using var connection = await ConnectAsync(http);
+        await SendAsync(connection, "GET /assets/os/big.bin HTTP/1.1\r\nHost: edge\r\n\r\n");
+        Assert.Equal(big, (await ReadResponseAsync(connection)).Body);
+
+        // As iPXE does when it starts the kernel: every byte read, the connection never closed.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await http.DisposeAsync();
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"stopping took {clock.Elapsed}");
+    }
+
+    [Fact]
     public async Task Its_etag_revalidates_and_ranges_of_it_take_kestrels_path()
     {
         await using var http = await BootHttpFixture.StartWithCacheLimitAsync(500);
