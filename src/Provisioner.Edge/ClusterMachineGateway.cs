@@ -21,6 +21,13 @@ public sealed class ClusterMachineGateway(IRequiredActor<MachineRegion> machineR
         return new MachineAnswer(result.Outcome, result.Boot, result.Stage, result.Reason);
     }
 
+    public async Task<MachineAnswer> PreviewBootAsync(MachineId machine, MachineCommands.RequestBoot request, CancellationToken cancellationToken)
+    {
+        var region = await machineRegion.GetAsync(cancellationToken).ConfigureAwait(false);
+        var result = await region.Ask<MachineProtocol.CommandResult>(new MachineProtocol.PreviewBoot(machine.Value, request), askTimeout, cancellationToken).ConfigureAwait(false);
+        return new MachineAnswer(result.Outcome, result.Boot, result.Stage, result.Reason);
+    }
+
     public async Task<MachineState> GetAsync(MachineId machine, CancellationToken cancellationToken)
     {
         var region = await machineRegion.GetAsync(cancellationToken).ConfigureAwait(false);

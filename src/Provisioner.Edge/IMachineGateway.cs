@@ -11,6 +11,9 @@ public interface IMachineGateway
     /// <summary>Decide and persist; the answer comes only after the machine's events are durable.</summary>
     Task<MachineAnswer> ExecuteAsync(MachineId machine, MachineCommand command, CancellationToken cancellationToken);
 
+    /// <summary>What a DHCP DISCOVER gets: decided by the machine, nothing persisted (an OFFER commits nothing).</summary>
+    Task<MachineAnswer> PreviewBootAsync(MachineId machine, MachineCommands.RequestBoot request, CancellationToken cancellationToken);
+
     /// <summary>The machine's current state (a never-seen machine has Stage New and an empty history).</summary>
     Task<MachineState> GetAsync(MachineId machine, CancellationToken cancellationToken);
 }

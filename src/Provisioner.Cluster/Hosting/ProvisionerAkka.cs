@@ -53,6 +53,10 @@ public static class ProvisionerAkka
         # Csv tag filter never scans old rows.
         akka.persistence.journal.sql.tag-write-mode = Csv
         akka.persistence.query.journal.sql.tag-read-mode = Csv
+        # Recovery of an id with nothing written reads nothing more than one batched presence query (Persistence/
+        # ProbingSqlPlugins.cs): a rollout's new machines do not pay a snapshot load and a sequence-number query each.
+        akka.persistence.journal.sql.class = "Provisioner.Cluster.Persistence.ProbingSqlJournal, Provisioner.Cluster"
+        akka.persistence.snapshot-store.sql.class = "Provisioner.Cluster.Persistence.ProbingSqlSnapshotStore, Provisioner.Cluster"
         akka.persistence.journal.sql {
           buffer-size = 20000
           {{(provider == JournalProvider.Sqlite ? "parallelism = 1\n  read-isolation-level = read-uncommitted" : "")}}
@@ -105,7 +109,10 @@ public static class ProvisionerAkka
         }
 
         var extractor = new MachineMessageExtractor(settings.Shards);
-        var actorSettings = new MachineActorSettings(settings.Policy, settings.SnapshotEvery, settings.PassivateAfter, clock ?? TimeProvider.System);
+        var actorSettings = new MachineActorSettings(settings.Policy, settings.SnapshotEvery, settings.PassivateAfter, clock ?? TimeProvider.System)
+        {
+            PassivateNewAfter = settings.PassivateNewAfter,
+        };
         if (settings.IsCore)
         {
             builder.WithShardRegion<MachineRegion>(

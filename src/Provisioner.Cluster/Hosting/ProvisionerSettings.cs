@@ -36,6 +36,9 @@ public sealed record ProvisionerSettings
 
     public required TimeSpan PassivateAfter { get; init; }
 
+    /// <summary>Idle time after which a machine actor that has persisted nothing (DISCOVERs only) stops (<c>machines.passivate-new-after</c>).</summary>
+    public TimeSpan PassivateNewAfter { get; init; } = TimeSpan.FromSeconds(10);
+
     public required TimeSpan AskTimeout { get; init; }
 
     public required MachinePolicy Policy { get; init; }
@@ -119,6 +122,7 @@ public sealed record ProvisionerSettings
             Shards = PositiveInt(keys, "machines.shards"),
             SnapshotEvery = PositiveInt(keys, "machines.snapshot-every"),
             PassivateAfter = PositiveDuration(keys, "machines.passivate-after"),
+            PassivateNewAfter = PositiveDuration(keys, "machines.passivate-new-after"),
             AskTimeout = PositiveDuration(keys, "machines.ask-timeout"),
             Policy = policy,
             AdminListen = adminListen,

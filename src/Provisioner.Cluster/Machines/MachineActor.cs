@@ -40,6 +40,8 @@ public sealed class MachineActor : ReceivePersistentActor, IWithTimers
         Recover<IMachineEvent>(e => _state = Machine.Apply(_state, e));
 
         Command<MachineProtocol.Execute>(Handle);
+        Command<MachineProtocol.PreviewBoot>(m =>
+            Sender.Tell(new MachineProtocol.CommandResult(_state.MachineId, DecisionOutcome.Unchanged, Machine.Preview(_state, m.Request), _state.Stage, null, LastSequenceNr)));
         Command<MachineProtocol.GetMachine>(_ => Sender.Tell(new MachineProtocol.MachineResult(_state.MachineId, _state)));
         Command<MachineProtocol.WatchMachine>(_ => Watch(Sender));
         Command<Terminated>(t => _watchers.Remove(t.ActorRef));
@@ -58,7 +60,9 @@ public sealed class MachineActor : ReceivePersistentActor, IWithTimers
     protected override void OnReplaySuccess()
     {
         ScheduleDeadline();
-        Context.SetReceiveTimeout(_settings.PassivateAfter);
+        // A machine never written (only DISCOVERs so far) has nothing to keep: a flood of new MACs must not hold an
+        // actor each for minutes. Its first persisted event switches to the ordinary idle time.
+        Context.SetReceiveTimeout(LastSequenceNr == 0 ? _settings.PassivateNewAfter : _settings.PassivateAfter);
     }
 
     private void Handle(MachineProtocol.Execute message) => Handle(message, reply: true);
@@ -114,6 +118,7 @@ public sealed class MachineActor : ReceivePersistentActor, IWithTimers
             }
 
             MaybeSnapshot(decision.Events.Count);
+            Context.SetReceiveTimeout(_settings.PassivateAfter);
             ScheduleDeadline();
             NotifyWatchers();
             sender.Tell(Result(decision));
@@ -185,4 +190,8 @@ public sealed class MachineActor : ReceivePersistentActor, IWithTimers
     }
 }
 
-public sealed record MachineActorSettings(MachinePolicy Policy, int SnapshotEvery, TimeSpan PassivateAfter, TimeProvider Clock);
+/// <param name="PassivateNewAfter">Idle time after which an actor that has persisted nothing (only DISCOVERs seen) stops.</param>
+public sealed record MachineActorSettings(MachinePolicy Policy, int SnapshotEvery, TimeSpan PassivateAfter, TimeProvider Clock)
+{
+    public TimeSpan PassivateNewAfter { get; init; } = TimeSpan.FromSeconds(10);
+}

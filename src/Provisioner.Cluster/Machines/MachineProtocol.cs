@@ -11,6 +11,12 @@ public static class MachineProtocol
     /// <summary><paramref name="Version"/>: the machine's journal sequence number once the command's events (if any) are durable.</summary>
     public sealed record CommandResult(string MachineId, DecisionOutcome Outcome, BootAction Boot, MachineStage Stage, string? Reason, long Version) : IProvisionerMessage;
 
+    /// <summary>
+    /// What a DHCP DISCOVER gets (<see cref="Machine.Preview"/>): answered at once with <see cref="CommandResult"/>
+    /// (Outcome Unchanged), nothing persisted. A machine never written costs no journal read (see JournalPresenceProbe).
+    /// </summary>
+    public sealed record PreviewBoot(string MachineId, MachineCommands.RequestBoot Request) : IWithMachineId;
+
     /// <summary>Query one machine's full state and history. Answered with <see cref="MachineResult"/>.</summary>
     public sealed record GetMachine(string MachineId) : IWithMachineId;
 

@@ -33,7 +33,7 @@ public static class Machine
 
         return command switch
         {
-            RequestBoot c => DecideBoot(state, c),
+            RequestBoot c => WithLease(state, DecideBoot(state, c), c),
             RecordLease c => state.Address == c.Address && state.Subnet == c.Subnet
                 ? Decision.Unchanged()
                 : Decision.Accept(new LeaseRecorded(c.At, c.Address, c.Subnet)),
@@ -69,6 +69,31 @@ public static class Machine
                 : Decision.Accept(new Reprovisioned(c.At, c.RequestedBy)),
             _ => Decision.Rejected($"unknown command {command.GetType().Name}"),
         };
+    }
+
+    /// <summary>
+    /// What a DHCP DISCOVER from this machine is offered, without deciding anything: an OFFER commits nothing (RFC 2131
+    /// §4.3.1 does not require a server to remember it), so nothing is persisted until the REQUEST.
+    /// </summary>
+    public static BootAction Preview(MachineState state, RequestBoot request)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(request);
+        return DecideBoot(state, request).Boot;
+    }
+
+    /// <summary>A boot that will be answered records the lease it is answered with, if the machine does not hold it already.</summary>
+    private static Decision WithLease(MachineState state, Decision boot, RequestBoot c)
+    {
+        if (c.Address is null || c.Subnet is null || boot.Outcome == DecisionOutcome.Rejected || boot.Boot == BootAction.None)
+        {
+            return boot;
+        }
+
+        var after = boot.Events.Aggregate(state, Apply);
+        return after.Address == c.Address && after.Subnet == c.Subnet
+            ? boot
+            : new Decision(DecisionOutcome.Accepted, boot.Boot, [.. boot.Events, new LeaseRecorded(c.At, c.Address, c.Subnet)], boot.Reason);
     }
 
     private static Decision DecideBoot(MachineState state, RequestBoot c)

@@ -5,8 +5,13 @@ public abstract record MachineCommand(DateTimeOffset At);
 
 public static class MachineCommands
 {
-    /// <summary>DHCP DISCOVER/REQUEST from PXE firmware. Architecture is option 93 (-1 if absent); FirmwareIsIpxe from user class / option 175.</summary>
-    public sealed record RequestBoot(DateTimeOffset At, int Architecture, bool FirmwareIsIpxe, string? Profile) : MachineCommand(At);
+    /// <summary>
+    /// A PXE client's DHCP exchange. Architecture is option 93 (-1 if absent); FirmwareIsIpxe from user class / option 175.
+    /// With <paramref name="Address"/> and <paramref name="Subnet"/> (a REQUEST whose lease the subnet has made durable),
+    /// the lease is recorded in the same decision as the boot, so an ACK waits for one write of the machine, not two.
+    /// A DISCOVER is not a command at all: it is answered by <see cref="Machine.Preview"/> and commits nothing.
+    /// </summary>
+    public sealed record RequestBoot(DateTimeOffset At, int Architecture, bool FirmwareIsIpxe, string? Profile, string? Address = null, string? Subnet = null) : MachineCommand(At);
 
     public sealed record RecordLease(DateTimeOffset At, string Address, string Subnet) : MachineCommand(At);
 

@@ -76,7 +76,8 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
 
     private async Task<DhcpReplyPlan?> DiscoverAsync(DhcpPacket request, MachineId mac, SubnetDefinition subnet, Client client, DateTimeOffset now, CancellationToken ct)
     {
-        var boot = await BootAsync(mac, client, now, request, ct).ConfigureAwait(false);
+        // Neither answer below touches a journal: the machine previews its boot, the subnet holds the offer in memory.
+        var boot = await PreviewBootAsync(mac, client, now, request, ct).ConfigureAwait(false);
         if (boot is null)
         {
             return null;
@@ -138,19 +139,16 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
             (address, renewing) = (request.ClientAddress, true);
         }
 
-        var boot = await BootAsync(mac, client, now, request, ct).ConfigureAwait(false);
-        if (boot is null)
-        {
-            return null;
-        }
-
+        // The lease first (durable in the subnet's journal, batched with every other REQUEST in flight), then the
+        // machine records its boot and that lease in one write: an ACK waits for two batched writes, never a read.
         var lease = await leases.RequestAsync(subnet.Id, mac, address, renewing, now, ct).ConfigureAwait(false);
         switch (lease.Outcome)
         {
             case LeaseOutcome.Acked when lease.Address is { } granted:
-                if (client.Boots)
+                var boot = await CommitBootAsync(mac, client, now, request, granted, subnet, ct).ConfigureAwait(false);
+                if (boot is null)
                 {
-                    await RecordLeaseAsync(mac, granted, subnet, now, ct).ConfigureAwait(false);
+                    return null;
                 }
 
                 var reply = LeaseReply(request, DhcpMessageType.Ack, subnet, mac, granted, lease.ExpiresAt ?? now + subnet.LeaseTime, now);
@@ -284,17 +282,39 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
         return null;
     }
 
-    /// <summary>Asks the machine actor for a PXE/iPXE client's boot answer; null = stay silent. Non-booting clients get None.</summary>
-    private async Task<BootAction?> BootAsync(MachineId mac, Client client, DateTimeOffset now, DhcpPacket request, CancellationToken ct)
+    /// <summary>A DISCOVER: the machine's boot answer for a PXE/iPXE client, nothing recorded; null = stay silent. Non-booting clients get None.</summary>
+    private async Task<BootAction?> PreviewBootAsync(MachineId mac, Client client, DateTimeOffset now, DhcpPacket request, CancellationToken ct)
     {
         if (!client.Boots)
         {
             return BootAction.None;
         }
 
+        var answer = await machines.PreviewBootAsync(mac, BootRequest(mac, client, now, request, null, null), ct).ConfigureAwait(false);
+        return Answered(mac, request, answer);
+    }
+
+    /// <summary>A REQUEST whose lease is durable: the machine records its boot and the lease, then answers; null = stay silent.</summary>
+    private async Task<BootAction?> CommitBootAsync(MachineId mac, Client client, DateTimeOffset now, DhcpPacket request, IPv4Address address, SubnetDefinition subnet, CancellationToken ct)
+    {
+        if (!client.Boots)
+        {
+            return BootAction.None;
+        }
+
+        var answer = await machines.ExecuteAsync(mac, BootRequest(mac, client, now, request, address.ToString(), subnet.Id), ct).ConfigureAwait(false);
+        return Answered(mac, request, answer);
+    }
+
+    private MachineCommands.RequestBoot BootRequest(MachineId mac, Client client, DateTimeOffset now, DhcpPacket request, string? address, string? subnet)
+    {
         var known = request.Options.RequestedIPAddress ?? (request.ClientAddress.IsAny ? null : request.ClientAddress);
         var profile = profileOf?.Invoke(mac, known);
-        var answer = await machines.ExecuteAsync(mac, new MachineCommands.RequestBoot(now, client.Architecture, client.Ipxe, profile), ct).ConfigureAwait(false);
+        return new MachineCommands.RequestBoot(now, client.Architecture, client.Ipxe, profile, address, subnet);
+    }
+
+    private BootAction? Answered(MachineId mac, DhcpPacket request, MachineAnswer answer)
+    {
         if (answer.Boot == BootAction.None)
         {
             LogSilentBoot(mac, request.MessageType, request.TransactionId, answer.Stage, answer.Reason);
@@ -302,19 +322,6 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
         }
 
         return answer.Boot;
-    }
-
-    private async Task RecordLeaseAsync(MachineId mac, IPv4Address address, SubnetDefinition subnet, DateTimeOffset now, CancellationToken ct)
-    {
-        try
-        {
-            await machines.ExecuteAsync(mac, new MachineCommands.RecordLease(now, address.ToString(), subnet.Id), ct).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
-        {
-            // The lease itself is durable in the subnet actor; the machine's copy is informational.
-            LogRecordLeaseFailed(e, mac, address);
-        }
     }
 
     private DhcpPacket LeaseReply(DhcpPacket request, DhcpMessageType type, SubnetDefinition subnet, MachineId mac, IPv4Address address, DateTimeOffset expiresAt, DateTimeOffset now)
@@ -465,7 +472,4 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP {Mac}: no boot file configured for client architecture {Architecture} (option 93); offering an address without one")]
     private partial void LogNoBootFile(MachineId mac, int architecture);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP {Mac}: could not record lease {Address} on the machine")]
-    private partial void LogRecordLeaseFailed(Exception exception, MachineId mac, IPv4Address address);
 }

@@ -80,7 +80,7 @@ public sealed class SerializerPinTests(SerializationSystem fixture) : IClassFixt
         new Reprovisioned(At, "operator@example"),
 
         // Commands, carried inside Execute.
-        new RequestBoot(At, 7, true, "centos7"),
+        new RequestBoot(At, 7, true, "centos7", "10.0.0.11", "10.0.0.0/24"),
         new RecordLease(At, "10.0.0.11", "10.0.0.0/24"),
         new ReportNbpServed(At, "ipxe.efi"),
         new ReportBootScriptServed(At),
@@ -99,6 +99,7 @@ public sealed class SerializerPinTests(SerializationSystem fixture) : IClassFixt
         // Messages between nodes.
         new MachineProtocol.Execute(Mac, new RequestBoot(At, 7, false, "centos7")),
         new MachineProtocol.CommandResult(Mac, DecisionOutcome.Rejected, BootAction.Nbp, MachineStage.Failed, "machine is Failed, not installed", 17),
+        new MachineProtocol.PreviewBoot(Mac, new RequestBoot(At, 0, true, "centos7", "10.0.0.12", "lab")),
         new MachineProtocol.GetMachine(Mac),
         new MachineProtocol.MachineResult(Mac, SampleState()),
         new MachineProtocol.WatchMachine(Mac),

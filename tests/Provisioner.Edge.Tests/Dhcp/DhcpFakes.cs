@@ -74,6 +74,20 @@ internal sealed class FakeMachineGateway : IMachineGateway
 
     public List<(string Mac, MachineCommand Command)> Commands { get; } = [];
 
+    /// <summary>DISCOVERs answered without a command (nothing recorded).</summary>
+    public List<(string Mac, MachineCommands.RequestBoot Request)> Previews { get; } = [];
+
+    public Task<MachineAnswer> PreviewBootAsync(MachineId machine, MachineCommands.RequestBoot request, CancellationToken cancellationToken)
+    {
+        lock (Commands)
+        {
+            Previews.Add((machine.Value, request));
+        }
+
+        var boot = Boot.TryGetValue(machine.Value, out var b) ? b : request.FirmwareIsIpxe ? BootAction.BootScript : BootAction.Nbp;
+        return Task.FromResult(new MachineAnswer(DecisionOutcome.Unchanged, boot, MachineStage.New, null));
+    }
+
     public Task<MachineAnswer> ExecuteAsync(MachineId machine, MachineCommand command, CancellationToken cancellationToken)
     {
         lock (Commands)

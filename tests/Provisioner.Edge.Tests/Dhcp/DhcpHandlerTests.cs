@@ -35,8 +35,10 @@ public sealed class DhcpHandlerTests
         // Client id echoed (RFC 6842); no address yet and no broadcast bit: broadcast on the segment.
         Assert.NotNull(offer.Options.ClientIdentifier);
         Assert.Equal(BroadcastToClients, plan!.Destination);
-        var boot = Assert.IsType<MachineCommands.RequestBoot>(Assert.Single(f.Machines.Commands).Command);
-        Assert.Equal((0, true, (string?)null), (boot.Architecture, boot.FirmwareIsIpxe, boot.Profile));
+        // An OFFER commits nothing: the machine previews its boot, no command is recorded.
+        Assert.Empty(f.Machines.Commands);
+        var boot = Assert.Single(f.Machines.Previews).Request;
+        Assert.Equal((0, true, (string?)null, (string?)null), (boot.Architecture, boot.FirmwareIsIpxe, boot.Profile, boot.Address));
     }
 
     [Fact]
@@ -59,7 +61,8 @@ public sealed class DhcpHandlerTests
         Assert.Equal(BroadcastToClients, plan!.Destination);
         // Keyed by chaddr: EDK2 sends no option 61.
         Assert.Equal("52:54:00:dc:00:12", Assert.Single(f.Leases.Calls).Command.Mac);
-        var boot = Assert.IsType<MachineCommands.RequestBoot>(Assert.Single(f.Machines.Commands).Command);
+        Assert.Empty(f.Machines.Commands);
+        var boot = Assert.Single(f.Machines.Previews).Request;
         Assert.Equal((7, false), (boot.Architecture, boot.FirmwareIsIpxe));
     }
 
@@ -199,7 +202,7 @@ public sealed class DhcpHandlerTests
     }
 
     [Fact]
-    public async Task Request_selecting_our_offer_is_acked_and_the_lease_recorded_on_the_machine()
+    public async Task Request_selecting_our_offer_is_acked_and_the_boot_and_lease_recorded_on_the_machine_in_one_command()
     {
         var f = new HandlerFixture();
         var discover = Parse(DhcpGoldenPackets.Edk2PxeDiscover);
@@ -213,8 +216,8 @@ public sealed class DhcpHandlerTests
         Assert.Equal("ipxe.efi", ack.Options.BootfileName);
         Assert.Equal(3600u, ack.Options.LeaseTimeSeconds);
         Assert.Equal(BroadcastToClients, plan!.Destination);
-        var recorded = Assert.IsType<MachineCommands.RecordLease>(f.Machines.Commands[^1].Command);
-        Assert.Equal(("10.0.0.10", "local"), (recorded.Address, recorded.Subnet));
+        var recorded = Assert.IsType<MachineCommands.RequestBoot>(Assert.Single(f.Machines.Commands).Command);
+        Assert.Equal(("10.0.0.10", "local", 7), (recorded.Address, recorded.Subnet, recorded.Architecture));
     }
 
     [Fact]

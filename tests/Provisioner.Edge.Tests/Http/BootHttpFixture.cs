@@ -39,6 +39,9 @@ internal sealed class FakeMachineGateway : IMachineGateway
             : new MachineAnswer(repeat ? DecisionOutcome.Unchanged : DecisionOutcome.Accepted, BootAction.None, MachineStage.Discovered, null));
     }
 
+    public Task<MachineAnswer> PreviewBootAsync(MachineId machine, MachineCommands.RequestBoot request, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("HTTP never previews a DHCP boot");
+
     /// <summary>A machine not in the table has just DHCP'd from us (Discovered): what an HTTP boot normally follows.</summary>
     public Task<MachineState> GetAsync(MachineId machine, CancellationToken cancellationToken) =>
         Task.FromResult(States.TryGetValue(machine, out var state) ? state : MachineState.Empty(machine.Value) with { Stage = MachineStage.Discovered });
