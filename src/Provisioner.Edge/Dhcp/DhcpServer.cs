@@ -16,6 +16,8 @@ public sealed class DhcpServerCounters
     private long _replied;
     private long _silent;
     private long _failed;
+    private long _shedFull;
+    private long _shedStale;
 
     public long Received => Interlocked.Read(ref _received);
 
@@ -33,6 +35,12 @@ public sealed class DhcpServerCounters
     /// <summary>Handling threw (a gateway timed out, a send failed); the client retransmits.</summary>
     public long Failed => Interlocked.Read(ref _failed);
 
+    /// <summary>Shed because the waiting queue was full (the oldest DISCOVER, or a new follow-up).</summary>
+    public long ShedFull => Interlocked.Read(ref _shedFull);
+
+    /// <summary>Shed unanswered because they waited longer than the firmware waits (<c>max-discover-wait</c>, <c>max-request-wait</c>).</summary>
+    public long ShedStale => Interlocked.Read(ref _shedStale);
+
     internal void CountReceived() => Interlocked.Increment(ref _received);
 
     internal void CountMalformed() => Interlocked.Increment(ref _malformed);
@@ -44,12 +52,21 @@ public sealed class DhcpServerCounters
     internal void CountSilent() => Interlocked.Increment(ref _silent);
 
     internal void CountFailed() => Interlocked.Increment(ref _failed);
+
+    internal void SetShed(long full, long stale)
+    {
+        Interlocked.Exchange(ref _shedFull, full);
+        Interlocked.Exchange(ref _shedStale, stale);
+    }
 }
 
 /// <summary>
 /// The DHCP socket: UDP on <c>0.0.0.0:port</c> bound to the configured interface (SO_BINDTODEVICE), SO_BROADCAST and
-/// SO_REUSEADDR; a receive loop that parses, rate-limits per MAC and hands each packet to <see cref="DhcpHandler"/> with
-/// bounded concurrency, then sends the reply where the plan says. Nothing a peer sends can stop the loop.
+/// SO_REUSEADDR. A receive loop that never waits for handlers parses, rate-limits per MAC, stamps and queues each
+/// packet (<see cref="DhcpBacklog{T}"/>: follow-ups first, DISCOVERs newest first, stale ones shed); a dispatcher
+/// hands them to <see cref="DhcpHandler"/> with bounded concurrency and sends each reply where the plan says. Past
+/// capacity the node answers at its capacity and sheds the rest before doing any work on them. Nothing a peer sends
+/// can stop either loop.
 /// </summary>
 /// <remarks>
 /// Safety: without an interface name the server refuses to bind the wildcard address; an explicit bind address
@@ -62,35 +79,32 @@ public sealed partial class DhcpServer : IAsyncDisposable
     private const int ReceiveBufferSize = 1 << 16;
     private const int SocketReceiveBuffer = 4 << 20;
 
-    /// <summary>
-    /// Requests handled at once (a bound on memory, not a throttle). An ACK waits for its journal write, a batch that
-    /// can take tens of milliseconds under load, so at thousands of requests per second hundreds are legitimately in
-    /// flight; while the cap is reached the receive loop stops reading and the kernel buffers the rest.
-    /// </summary>
-    public const int DefaultMaxInFlight = 1024;
-
     private readonly DhcpServerOptions _options;
     private readonly DhcpHandler _handler;
     private readonly ILogger<DhcpServer> _logger;
     private readonly IPAddress _bindAddress;
     private readonly MacRateLimiter _rateLimiter;
     private readonly SemaphoreSlim _concurrency;
+    private readonly DhcpBacklog<(DhcpPacket Packet, IPEndPoint Source)> _queue;
+    private readonly TimeProvider _clock;
     private readonly CancellationTokenSource _stop = new();
     private Socket? _socket;
     private Task _loop = Task.CompletedTask;
+    private Task _dispatch = Task.CompletedTask;
 
-    public DhcpServer(DhcpServerOptions options, DhcpHandler handler, ILogger<DhcpServer> logger, TimeProvider? clock = null, IPAddress? bindAddress = null, int maxConcurrency = DefaultMaxInFlight)
+    public DhcpServer(DhcpServerOptions options, DhcpHandler handler, ILogger<DhcpServer> logger, TimeProvider? clock = null, IPAddress? bindAddress = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(handler);
         ArgumentNullException.ThrowIfNull(logger);
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxConcurrency, 1);
         _options = options;
         _handler = handler;
         _logger = logger;
+        _clock = clock ?? TimeProvider.System;
         _bindAddress = bindAddress ?? IPAddress.Any;
-        _rateLimiter = new MacRateLimiter(options.PerMacRate, clock ?? TimeProvider.System);
-        _concurrency = new SemaphoreSlim(maxConcurrency);
+        _rateLimiter = new MacRateLimiter(options.PerMacRate, _clock);
+        _concurrency = new SemaphoreSlim(options.MaxInFlight);
+        _queue = new DhcpBacklog<(DhcpPacket, IPEndPoint)>(options.QueueCapacity, options.MaxDiscoverWait, options.MaxRequestWait, _clock);
     }
 
     public DhcpServerCounters Counters { get; } = new();
@@ -134,6 +148,7 @@ public sealed partial class DhcpServer : IAsyncDisposable
         _socket = socket;
         LogStarted(LocalEndPoint, _options.Interface, _options.Subnets.Count);
         _loop = Task.Run(() => ReceiveLoopAsync(_stop.Token));
+        _dispatch = Task.Run(() => DispatchLoopAsync(_stop.Token));
     }
 
     private async Task ReceiveLoopAsync(CancellationToken ct)
@@ -141,7 +156,6 @@ public sealed partial class DhcpServer : IAsyncDisposable
         var socket = _socket!;
         var buffer = new byte[ReceiveBufferSize];
         EndPoint any = new IPEndPoint(IPAddress.Any, 0);
-        var inFlight = new HashSet<Task>();
         while (!ct.IsCancellationRequested)
         {
             SocketReceiveFromResult received;
@@ -164,6 +178,7 @@ public sealed partial class DhcpServer : IAsyncDisposable
                 continue;
             }
 
+            var receivedAt = _clock.GetTimestamp();
             Counters.CountReceived();
             var source = (IPEndPoint)received.RemoteEndPoint;
             if (!DhcpPacket.TryParse(buffer.AsSpan(0, received.ReceivedBytes), out var packet, out var error))
@@ -187,17 +202,42 @@ public sealed partial class DhcpServer : IAsyncDisposable
                 continue;
             }
 
+            _queue.Enqueue((packet, source), packet.MessageType == DhcpMessageType.Discover, receivedAt);
+            Counters.SetShed(_queue.ShedFull, _queue.ShedStale);
+        }
+    }
+
+    /// <summary>Takes a handler slot, then the next request still worth answering, and starts it.</summary>
+    private async Task DispatchLoopAsync(CancellationToken ct)
+    {
+        var inFlight = new HashSet<Task>();
+        while (!ct.IsCancellationRequested)
+        {
+            (DhcpPacket Packet, IPEndPoint Source) next;
             try
             {
                 await _concurrency.WaitAsync(ct).ConfigureAwait(false);
+                try
+                {
+                    (next, _) = await _queue.DequeueAsync(ct).ConfigureAwait(false);
+                }
+                catch
+                {
+                    _concurrency.Release();
+                    throw;
+                }
             }
             catch (OperationCanceledException)
             {
                 break;
             }
+            finally
+            {
+                Counters.SetShed(_queue.ShedFull, _queue.ShedStale);
+            }
 
-            var context = new DhcpReceiveContext(_options.Address, source, !packet.RelayAgentAddress.IsAny);
-            var task = HandleOneAsync(packet, context, ct);
+            var context = new DhcpReceiveContext(_options.Address, next.Source, !next.Packet.RelayAgentAddress.IsAny);
+            var task = HandleOneAsync(next.Packet, context, ct);
             lock (inFlight)
             {
                 inFlight.Add(task);
@@ -277,7 +317,7 @@ public sealed partial class DhcpServer : IAsyncDisposable
         _socket?.Dispose();
         try
         {
-            await _loop.ConfigureAwait(false);
+            await Task.WhenAll(_loop, _dispatch).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -289,6 +329,7 @@ public sealed partial class DhcpServer : IAsyncDisposable
         await StopAsync().ConfigureAwait(false);
         _stop.Dispose();
         _concurrency.Dispose();
+        _queue.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "DHCP server listening on {EndPoint} (interface {Interface}), {Subnets} subnets")]

@@ -58,6 +58,18 @@ public sealed record DhcpServerOptions
 
     public IReadOnlyList<SubnetDefinition> Subnets { get; init; } = [];
 
+    /// <summary>Requests waiting for a handler, per lane (DISCOVERs; follow-ups), before the oldest are shed (<c>dhcp.queue-capacity</c>).</summary>
+    public int QueueCapacity { get; init; } = 8192;
+
+    /// <summary>A DISCOVER that waited longer than this is dropped unanswered (<c>dhcp.max-discover-wait</c>): its firmware has moved on.</summary>
+    public TimeSpan MaxDiscoverWait { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>A REQUEST (or other follow-up) that waited longer than this is dropped unanswered (<c>dhcp.max-request-wait</c>).</summary>
+    public TimeSpan MaxRequestWait { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Requests handled at once (<c>dhcp.max-in-flight</c>): a bound on memory, not a throttle (an ACK waits for its journal write).</summary>
+    public int MaxInFlight { get; init; } = 1024;
+
     /// <summary>Port of the edge's HTTP boot endpoints, from <c>provisioner.edge.http.listen</c>.</summary>
     public int HttpPort { get; init; } = 8080;
 
@@ -102,6 +114,10 @@ public sealed record DhcpServerOptions
             NonPxeClients = nonPxe,
             PerMacRate = keys.Positive("dhcp.per-mac-rate", 20),
             Subnets = SubnetConfig.ListFrom(edgeSection, "dhcp.subnets", Prefix + "dhcp.subnets"),
+            QueueCapacity = PositiveWhole(keys, edgeSection, "dhcp.queue-capacity", 8192),
+            MaxInFlight = PositiveWhole(keys, edgeSection, "dhcp.max-in-flight", 1024),
+            MaxDiscoverWait = PositiveDuration(keys, edgeSection, "dhcp.max-discover-wait", TimeSpan.FromSeconds(2)),
+            MaxRequestWait = PositiveDuration(keys, edgeSection, "dhcp.max-request-wait", TimeSpan.FromSeconds(3)),
             HttpPort = listenUri.Port,
             BootFiles = new DhcpBootFiles(
                 File(edgeSection, "dhcp.boot-files.bios", DhcpBootFiles.Default.Bios),
@@ -109,6 +125,28 @@ public sealed record DhcpServerOptions
                 File(edgeSection, "dhcp.boot-files.x64-uefi", DhcpBootFiles.Default.X64Uefi),
                 File(edgeSection, "dhcp.boot-files.arm64-uefi", DhcpBootFiles.Default.Arm64Uefi)),
         };
+    }
+
+    private static int PositiveWhole(ConfigKeys keys, Config c, string key, int fallback)
+    {
+        if (!c.HasPath(key))
+        {
+            return fallback;
+        }
+
+        var value = keys.WholeNumber(key);
+        return value >= 1 ? value : throw keys.Bad(key, $"{value} is not at least 1");
+    }
+
+    private static TimeSpan PositiveDuration(ConfigKeys keys, Config c, string key, TimeSpan fallback)
+    {
+        if (!c.HasPath(key))
+        {
+            return fallback;
+        }
+
+        var value = keys.Duration(key);
+        return value > TimeSpan.Zero ? value : throw keys.Bad(key, $"{value} is not positive");
     }
 
     private static string? File(Config c, string key, string? fallback) =>
