@@ -16,8 +16,7 @@ public sealed class DhcpServerCounters
     private long _replied;
     private long _silent;
     private long _failed;
-    private long _shedFull;
-    private long _shedStale;
+    private Func<(long Full, long Stale)> _shed = () => (0, 0);
 
     public long Received => Interlocked.Read(ref _received);
 
@@ -36,10 +35,10 @@ public sealed class DhcpServerCounters
     public long Failed => Interlocked.Read(ref _failed);
 
     /// <summary>Shed because the waiting queue was full (the oldest DISCOVER, or a new follow-up).</summary>
-    public long ShedFull => Interlocked.Read(ref _shedFull);
+    public long ShedFull => _shed().Full;
 
     /// <summary>Shed unanswered because they waited longer than the firmware waits (<c>max-discover-wait</c>, <c>max-request-wait</c>).</summary>
-    public long ShedStale => Interlocked.Read(ref _shedStale);
+    public long ShedStale => _shed().Stale;
 
     internal void CountReceived() => Interlocked.Increment(ref _received);
 
@@ -53,11 +52,7 @@ public sealed class DhcpServerCounters
 
     internal void CountFailed() => Interlocked.Increment(ref _failed);
 
-    internal void SetShed(long full, long stale)
-    {
-        Interlocked.Exchange(ref _shedFull, full);
-        Interlocked.Exchange(ref _shedStale, stale);
-    }
+    internal void ReadShedFrom<T>(DhcpBacklog<T> backlog) => _shed = () => (backlog.ShedFull, backlog.ShedStale);
 }
 
 /// <summary>
@@ -105,6 +100,7 @@ public sealed partial class DhcpServer : IAsyncDisposable
         _rateLimiter = new MacRateLimiter(options.PerMacRate, _clock);
         _concurrency = new SemaphoreSlim(options.MaxInFlight);
         _queue = new DhcpBacklog<(DhcpPacket, IPEndPoint)>(options.QueueCapacity, options.MaxDiscoverWait, options.MaxRequestWait, _clock);
+        Counters.ReadShedFrom(_queue);
     }
 
     public DhcpServerCounters Counters { get; } = new();
@@ -203,7 +199,6 @@ public sealed partial class DhcpServer : IAsyncDisposable
             }
 
             _queue.Enqueue((packet, source), packet.MessageType == DhcpMessageType.Discover, receivedAt);
-            Counters.SetShed(_queue.ShedFull, _queue.ShedStale);
         }
     }
 
@@ -230,10 +225,6 @@ public sealed partial class DhcpServer : IAsyncDisposable
             catch (OperationCanceledException)
             {
                 break;
-            }
-            finally
-            {
-                Counters.SetShed(_queue.ShedFull, _queue.ShedStale);
             }
 
             var context = new DhcpReceiveContext(_options.Address, next.Source, !next.Packet.RelayAgentAddress.IsAny);

@@ -77,28 +77,41 @@ internal sealed class FakeMachineGateway : IMachineGateway
     /// <summary>DISCOVERs answered without a command (nothing recorded).</summary>
     public List<(string Mac, MachineCommands.RequestBoot Request)> Previews { get; } = [];
 
-    public Task<MachineAnswer> PreviewBootAsync(MachineId machine, MachineCommands.RequestBoot request, CancellationToken cancellationToken)
+    /// <summary>How long each answer takes (a busy machine shard).</summary>
+    public TimeSpan Delay { get; set; }
+
+    public async Task<MachineAnswer> PreviewBootAsync(MachineId machine, MachineCommands.RequestBoot request, CancellationToken cancellationToken)
     {
         lock (Commands)
         {
             Previews.Add((machine.Value, request));
         }
 
+        if (Delay > TimeSpan.Zero)
+        {
+            await Task.Delay(Delay, cancellationToken);
+        }
+
         var boot = Boot.TryGetValue(machine.Value, out var b) ? b : request.FirmwareIsIpxe ? BootAction.BootScript : BootAction.Nbp;
-        return Task.FromResult(new MachineAnswer(DecisionOutcome.Unchanged, boot, MachineStage.New, null));
+        return new MachineAnswer(DecisionOutcome.Unchanged, boot, MachineStage.New, null);
     }
 
-    public Task<MachineAnswer> ExecuteAsync(MachineId machine, MachineCommand command, CancellationToken cancellationToken)
+    public async Task<MachineAnswer> ExecuteAsync(MachineId machine, MachineCommand command, CancellationToken cancellationToken)
     {
         lock (Commands)
         {
             Commands.Add((machine.Value, command));
         }
 
+        if (Delay > TimeSpan.Zero)
+        {
+            await Task.Delay(Delay, cancellationToken);
+        }
+
         var boot = command is MachineCommands.RequestBoot r
             ? Boot.TryGetValue(machine.Value, out var b) ? b : r.FirmwareIsIpxe ? BootAction.BootScript : BootAction.Nbp
             : BootAction.None;
-        return Task.FromResult(new MachineAnswer(DecisionOutcome.Accepted, boot, MachineStage.Discovered, null));
+        return new MachineAnswer(DecisionOutcome.Accepted, boot, MachineStage.Discovered, null);
     }
 
     public Task<MachineState> GetAsync(MachineId machine, CancellationToken cancellationToken) =>

@@ -40,10 +40,10 @@ public sealed class DhcpServerTransportTests
 
     private sealed class Rig : IAsyncDisposable
     {
-        public Rig(double perMacRate = 20)
+        public Rig(double perMacRate = 20, Func<DhcpServerOptions, DhcpServerOptions>? configure = null)
         {
             var port = FreePort();
-            Fixture = new HandlerFixture(o => o with { Port = port, PerMacRate = perMacRate });
+            Fixture = new HandlerFixture(o => (configure ?? (x => x))(o with { Port = port, PerMacRate = perMacRate }));
             Server = new DhcpServer(Fixture.Options, Fixture.Handler, NullLogger<DhcpServer>.Instance, bindAddress: ServerAddress);
             Server.Start();
             Relay = new UdpClient(new IPEndPoint(RelayAddress, port));
@@ -194,5 +194,47 @@ public sealed class DhcpServerTransportTests
 
         Assert.Equal(1, rig.Server.Counters.Failed);
         Assert.Equal(DhcpMessageType.Offer, offer.MessageType);
+    }
+
+    [Fact]
+    public async Task Past_capacity_stale_discovers_are_shed_unanswered_and_a_request_jumps_the_backlog()
+    {
+        // Capacity: 4 handlers x 10 answers/s. A burst of 300 new PXE machines is far beyond it.
+        await using var rig = new Rig(configure: o => o with { MaxInFlight = 4, MaxDiscoverWait = TimeSpan.FromMilliseconds(400) });
+        rig.Fixture.Machines.Delay = TimeSpan.FromMilliseconds(100);
+        var first = Rig.Relayed(DhcpGoldenPackets.Edk2PxeDiscover, 0);
+        await rig.SendAsync(first);
+        var (offer, _) = await rig.ReceiveAsync();
+
+        for (var i = 1; i <= 300; i++)
+        {
+            await rig.SendAsync(Rig.Relayed(DhcpGoldenPackets.Edk2PxeDiscover, (byte)i));
+        }
+
+        var requestSent = DateTime.UtcNow;
+        await rig.SendAsync(RequestFrom(first, EdgeAddress, offer.YourAddress));
+        DhcpPacket ack;
+        do
+        {
+            ack = (await rig.ReceiveAsync()).Reply;
+        }
+        while (ack.MessageType != DhcpMessageType.Ack);
+
+        // FIFO would have answered it after the 300 DISCOVERs (about 7 s at this capacity).
+        Assert.True(DateTime.UtcNow - requestSent < TimeSpan.FromSeconds(1.5), $"ACK after {DateTime.UtcNow - requestSent}");
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        var counters = rig.Server.Counters;
+        while (counters.Replied + counters.ShedStale + counters.ShedFull + counters.Silent < 302 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(302, counters.Received);
+        // Only what the node could answer in time was answered; the rest was dropped before any work.
+        Assert.InRange(counters.ShedStale, 200, 300);
+        Assert.Equal(302, counters.Replied + counters.ShedStale + counters.ShedFull + counters.Silent);
+        Assert.Equal(0, counters.Failed);
+        Assert.Equal(counters.Replied - 1, rig.Fixture.Machines.Previews.Count);
     }
 }
