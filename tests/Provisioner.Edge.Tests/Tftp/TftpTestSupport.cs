@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Provisioner.Edge.Tftp;
 
@@ -109,5 +110,16 @@ public sealed class ServerScope : IAsyncDisposable
         var bytes = new byte[length];
         new Random(seed).NextBytes(bytes);
         return bytes;
+    }
+}
+
+public static class TftpSockets
+{
+    /// <summary>A UDP socket on 127.0.<paramref name="third"/>.<paramref name="fourth"/> (all of 127/8 is local on Linux), ephemeral port.</summary>
+    public static Socket Loopback(int third = 0, int fourth = 1)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(new IPAddress([127, 0, (byte)third, (byte)fourth]), 0));
+        return socket;
     }
 }
