@@ -39,8 +39,8 @@ internal static partial class TftpLog
     [LoggerMessage(10, LogLevel.Error, "TFTP {Client} '{File}': unexpected error")]
     public static partial void Unexpected(ILogger logger, IPEndPoint client, string file, Exception exception);
 
-    [LoggerMessage(11, LogLevel.Warning, "TFTP receive on {EndPoint} failed: {Error}")]
-    public static partial void ReceiveFailed(ILogger logger, IPEndPoint endPoint, string error);
+    [LoggerMessage(11, LogLevel.Warning, "TFTP receive on {EndPoint} failed: {Error}; {Suppressed} more not logged since the last line")]
+    public static partial void ReceiveFailed(ILogger logger, IPEndPoint endPoint, string error, long suppressed);
 
     [LoggerMessage(13, LogLevel.Warning, "TFTP {Client} RRQ dropped unanswered: {Key} = {Cap} transfers running (the client retransmits); {Suppressed} more not logged since the last line")]
     public static partial void Shed(ILogger logger, IPEndPoint client, string key, int cap, long suppressed);

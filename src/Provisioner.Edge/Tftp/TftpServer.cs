@@ -215,11 +215,29 @@ public sealed class TftpServer : IAsyncDisposable
                         break;
                     }
 
-                    TftpLog.ReceiveFailed(_logger, LocalEndPoint!, e.SocketErrorCode.ToString());
+                    if (_summary.TryLog(TftpLogCause.ReceiveFailed, out var suppressed))
+                    {
+                        TftpLog.ReceiveFailed(_logger, LocalEndPoint!, e.SocketErrorCode.ToString(), suppressed);
+                    }
+
                     continue;
                 }
 
-                Dispatch(buffer.AsSpan(0, received.ReceivedBytes), (IPEndPoint)received.RemoteEndPoint, stop);
+                var client = (IPEndPoint)received.RemoteEndPoint;
+                try
+                {
+                    Dispatch(buffer.AsSpan(0, received.ReceivedBytes), client, stop);
+                }
+#pragma warning disable CA1031 // one bad datagram must never end the receive loop
+                catch (Exception e)
+#pragma warning restore CA1031
+                {
+                    Counters.CountUnexpected();
+                    if (_summary.TryLog(TftpLogCause.Unexpected, out _))
+                    {
+                        TftpLog.Unexpected(_logger, client, "(request)", e);
+                    }
+                }
             }
         }
         finally
@@ -294,7 +312,20 @@ public sealed class TftpServer : IAsyncDisposable
             return;
         }
 
-        // Admitted: the slot is held from here. Name, then file, then socket; a failure releases the slot.
+        // Admitted: the slot is held from here. Name, then file, then socket; every way out releases it.
+        try
+        {
+            Start(client, request, id, stop);
+        }
+        catch
+        {
+            _transfers.Release(id);
+            throw;
+        }
+    }
+
+    private void Start(IPEndPoint client, TftpRequest request, long id, CancellationToken stop)
+    {
         var resolved = TftpPathResolver.Resolve(_realRoot, request.FileName);
         if (TftpAdmission.ForPath(resolved) is { } refusal)
         {
@@ -441,6 +472,8 @@ internal enum TftpLogCause
     RefusalRateLimited,
     RefusalTableFull,
     SocketFailed,
+    ReceiveFailed,
+    Unexpected,
 
     // one per TftpRefusalCause, in its order
     RefusedWriteRequest,

@@ -49,7 +49,7 @@ public enum TftpFailureCause
 /// <see cref="Interlocked"/>; tests read them, and <see cref="EdgeMetrics.Meter"/> publishes them as
 /// <c>provisioner.tftp.*</c>). They add up: <see cref="Received"/> = <see cref="Malformed"/> + <see cref="Ignored"/>
 /// + <see cref="Retransmissions"/> + <see cref="Refused"/> + <see cref="ShedGlobal"/> + <see cref="ShedPerClient"/>
-/// + <see cref="SocketFailed"/> + <see cref="Started"/>, and <see cref="Started"/> = <see cref="Completed"/> +
+/// + <see cref="SocketFailed"/> + <see cref="Unexpected"/> + <see cref="Started"/>, and <see cref="Started"/> = <see cref="Completed"/> +
 /// <see cref="Failed"/> + <see cref="Probes"/> + the transfers still running.
 /// </summary>
 public sealed class TftpServerCounters
@@ -69,6 +69,7 @@ public sealed class TftpServerCounters
     private long _refusalsUntracked;
     private long _errorSendFailed;
     private long _socketFailed;
+    private long _unexpected;
     private long _started;
     private long _completed;
     private long _probes;
@@ -105,6 +106,9 @@ public sealed class TftpServerCounters
 
     /// <summary>Admitted RRQs dropped because the transfer socket could not be created (EMFILE, ENOBUFS …).</summary>
     public long SocketFailed => Interlocked.Read(ref _socketFailed);
+
+    /// <summary>Requests whose handling threw (a bug): logged, the slot released, the receive loop goes on.</summary>
+    public long Unexpected => Interlocked.Read(ref _unexpected);
 
     /// <summary>Transfers started (a socket opened for each).</summary>
     public long Started => Interlocked.Read(ref _started);
@@ -143,6 +147,8 @@ public sealed class TftpServerCounters
     internal void CountErrorSendFailed() => Interlocked.Increment(ref _errorSendFailed);
 
     internal void CountSocketFailed() => Interlocked.Increment(ref _socketFailed);
+
+    internal void CountUnexpected() => Interlocked.Increment(ref _unexpected);
 
     internal void CountStarted() => Interlocked.Increment(ref _started);
 
@@ -219,6 +225,7 @@ internal static class TftpMetrics
             "{request}",
             "Refusals whose ERROR was not sent");
         Counter(meter, "provisioner.tftp.sockets.failed", "{request}", "Transfers dropped because their socket could not be created", c => c.SocketFailed);
+        Counter(meter, "provisioner.tftp.requests.unexpected", "{request}", "Requests whose handling threw", c => c.Unexpected);
         Counter(meter, "provisioner.tftp.transfers.started", "{transfer}", "Transfers started", c => c.Started);
         Counter(meter, "provisioner.tftp.transfers.completed", "{transfer}", "Transfers whose last block was acknowledged", c => c.Completed);
         Counter(meter, "provisioner.tftp.transfers.probes", "{transfer}", "Transfers the client ended after the OACK (tsize probe)", c => c.Probes);

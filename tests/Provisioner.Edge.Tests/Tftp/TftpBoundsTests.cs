@@ -256,7 +256,7 @@ public sealed class TftpBoundsTests(Xunit.Abstractions.ITestOutputHelper output)
 
             var c = scope.Server.Counters;
             await Eventually.TrueAsync(
-                () => c.Received == c.Malformed + c.Ignored + c.Retransmissions + c.Refused + c.ShedGlobal + c.ShedPerClient + c.SocketFailed + c.Started,
+                () => c.Received == c.Malformed + c.Ignored + c.Retransmissions + c.Refused + c.ShedGlobal + c.ShedPerClient + c.SocketFailed + c.Unexpected + c.Started,
                 "every received datagram has exactly one outcome");
             foreach (var s in senders)
             {
@@ -272,6 +272,7 @@ public sealed class TftpBoundsTests(Xunit.Abstractions.ITestOutputHelper output)
             Assert.InRange(maxActive, 1, 4 * PerClient + 1); // four flooding addresses, plus the real client
             Assert.Equal(c.Started, c.Completed + c.Failed + c.Probes);
             Assert.Equal(2, c.Completed);
+            Assert.Equal(0, c.Unexpected);
             Assert.True(c.Received > 10_000, $"only {c.Received} datagrams reached the server in {sent}");
             Assert.True(c.Malformed > 0 && c.Ignored > 0 && c.ShedPerClient > 0 && c.RefusalsRateLimited > 0, Describe(c));
             Assert.All(Enum.GetValues<TftpRefusalCause>().Where(r => r != TftpRefusalCause.Unreadable), r => Assert.True(c.RefusedBy(r) > 0, $"{r}: {Describe(c)}"));
