@@ -109,8 +109,8 @@ internal sealed class NetasciiBlockSource : TftpBlockSource
         return total;
     }
 
-    /// <summary>Encoded length of a raw source, read to its end in chunks (the source is then spent).</summary>
-    public static long MeasureEncodedLength(TftpBlockSource raw)
+    /// <summary>Encoded length of a raw source, read to its end in chunks (the source is then spent, and disposed unless told not to).</summary>
+    public static long MeasureEncodedLength(TftpBlockSource raw, bool disposeSource = true)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
@@ -127,6 +127,10 @@ internal sealed class NetasciiBlockSource : TftpBlockSource
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+            if (disposeSource)
+            {
+                raw.Dispose();
+            }
         }
     }
 

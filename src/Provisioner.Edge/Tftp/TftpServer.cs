@@ -15,26 +15,37 @@ namespace Provisioner.Edge.Tftp;
 /// runs as an async task (no thread per transfer). Files come from the root only (see
 /// <see cref="TftpPathResolver"/>), hot ones from an in-memory LRU cache (<see cref="HotFileCache"/>).
 /// WRQ is always refused: writes are not implemented.
+/// <para>
+/// Bounded against floods: every request is decided before anything is opened (<see cref="TftpAdmission"/>).
+/// A refusal (WRQ, bad mode, bad or missing name, unreadable file) is one ERROR from the listening port,
+/// rate-limited per client address (<see cref="TftpRefusalLimiter"/>); an RRQ over
+/// <see cref="TftpServerOptions.MaxTransfers"/> or <see cref="TftpServerOptions.MaxTransfersPerClient"/> is
+/// dropped unanswered (the client retransmits); the file is opened before the transfer socket, and a socket
+/// the kernel will not give (EMFILE, ENOBUFS) drops the request. Each outcome is counted
+/// (<see cref="Counters"/>) and logged at most once per cause per interval (<see cref="LogSummary{TCause}"/>).
+/// </para>
 /// </summary>
 public sealed class TftpServer : IAsyncDisposable
 {
     private const int RequestBufferLength = 4096;
+    private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
 
     private readonly TftpServerOptions _options;
     private readonly ITftpTransferObserver _observer;
     private readonly ILogger<TftpServer> _logger;
     private readonly HotFileCache _cache;
     private readonly ConcurrentDictionary<long, Task> _active = new();
-    private readonly ConcurrentDictionary<IPEndPoint, (long Id, TftpRequest Request)> _byClient = new();
+    private readonly TftpTransferTable _transfers = new();
+    private readonly TftpRefusalLimiter _refusals;
+    private readonly LogSummary<TftpLogCause> _summary;
     private readonly CancellationTokenSource _stop = new();
     private Socket? _socket;
     private Task? _loop;
     private string _realRoot = "/";
     private int _stopped;
-    private long _nextId;
 
-    /// <summary>Creates a stopped server.</summary>
-    public TftpServer(TftpServerOptions options, ITftpTransferObserver observer, ILogger<TftpServer> logger)
+    /// <summary>Creates a stopped server; <paramref name="time"/> clocks the refusal limiter and the log summaries (default: the system's).</summary>
+    public TftpServer(TftpServerOptions options, ITftpTransferObserver observer, ILogger<TftpServer> logger, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(observer);
@@ -43,13 +54,22 @@ public sealed class TftpServer : IAsyncDisposable
         _observer = observer;
         _logger = logger;
         _cache = new HotFileCache(options.CacheBytes);
+        time ??= TimeProvider.System;
+        _refusals = new TftpRefusalLimiter(options.RefusalRate, options.RefusalBurst, options.RefusalClients, time);
+        _summary = new LogSummary<TftpLogCause>(LogInterval, time, Enum.GetValues<TftpLogCause>().Length);
     }
 
     /// <summary>The listening address and port once started (port 0 in the options becomes the real one).</summary>
     public IPEndPoint? LocalEndPoint { get; private set; }
 
-    /// <summary>Transfers in progress.</summary>
-    public int ActiveTransfers => _active.Count;
+    /// <summary>Transfers in progress (each holds one socket; never more than <see cref="TftpServerOptions.MaxTransfers"/>).</summary>
+    public int ActiveTransfers => _transfers.Count;
+
+    /// <summary>What the server did with every datagram and transfer so far.</summary>
+    public TftpServerCounters Counters { get; } = new();
+
+    /// <summary>Test hook: creates transfer sockets instead of <see cref="CreateSocket"/> (to make them fail).</summary>
+    internal Func<IPEndPoint, Socket>? TransferSocketFactory { get; set; }
 
     /// <summary>The hot-file cache (exposed for diagnostics and tests).</summary>
     public HotFileCache Cache => _cache;
@@ -84,7 +104,8 @@ public sealed class TftpServer : IAsyncDisposable
             TftpLog.WritesNotImplemented(_logger, _options.WriteDirectory);
         }
 
-        TftpLog.Listening(_logger, LocalEndPoint, _realRoot, _options.Interface, _options.MaxBlockSize, _options.MaxWindowSize);
+        TftpLog.Listening(_logger, LocalEndPoint, _realRoot, _options.Interface, _options.MaxBlockSize, _options.MaxWindowSize, _options.MaxTransfers, _options.MaxTransfersPerClient);
+        TftpMetrics.Register(this, LocalEndPoint.ToString());
         _loop = Task.Run(() => ReceiveLoopAsync(_socket, _stop.Token), CancellationToken.None);
         return Task.CompletedTask;
     }
@@ -97,6 +118,7 @@ public sealed class TftpServer : IAsyncDisposable
             return;
         }
 
+        TftpMetrics.Unregister(this);
         await _stop.CancelAsync().ConfigureAwait(false);
         _socket?.Dispose();
         var pending = _active.Values.ToList();
@@ -193,11 +215,29 @@ public sealed class TftpServer : IAsyncDisposable
                         break;
                     }
 
-                    TftpLog.ReceiveFailed(_logger, LocalEndPoint!, e.SocketErrorCode.ToString());
+                    if (_summary.TryLog(TftpLogCause.ReceiveFailed, out var suppressed))
+                    {
+                        TftpLog.ReceiveFailed(_logger, LocalEndPoint!, e.SocketErrorCode.ToString(), suppressed);
+                    }
+
                     continue;
                 }
 
-                Dispatch(buffer.AsSpan(0, received.ReceivedBytes), (IPEndPoint)received.RemoteEndPoint, stop);
+                var client = (IPEndPoint)received.RemoteEndPoint;
+                try
+                {
+                    Dispatch(buffer.AsSpan(0, received.ReceivedBytes), client, stop);
+                }
+#pragma warning disable CA1031 // one bad datagram must never end the receive loop
+                catch (Exception e)
+#pragma warning restore CA1031
+                {
+                    Counters.CountUnexpected();
+                    if (_summary.TryLog(TftpLogCause.Unexpected, out _))
+                    {
+                        TftpLog.Unexpected(_logger, client, "(request)", e);
+                    }
+                }
             }
         }
         finally
@@ -206,32 +246,141 @@ public sealed class TftpServer : IAsyncDisposable
         }
     }
 
+    internal void TransferFailed(TftpFailureCause cause, IPEndPoint client, string file, long bytes, TimeSpan duration, string reason)
+    {
+        Counters.CountFailed(cause);
+        if (_summary.TryLog(TftpLogCause.FailedTimedOut + (int)cause, out var suppressed))
+        {
+            TftpLog.Failed(_logger, client, file, bytes, (long)duration.TotalMilliseconds, reason, suppressed);
+        }
+    }
+
+    // On the receive loop: everything up to the start of a transfer is decided here, in order, without a task.
     private void Dispatch(ReadOnlySpan<byte> datagram, IPEndPoint client, CancellationToken stop)
     {
+        Counters.CountReceived();
         if (!TftpPacket.TryParse(datagram, out var packet, out var error))
         {
-            TftpLog.Malformed(_logger, client, error.ToString());
+            Counters.CountMalformed();
+            if (_summary.TryLog(TftpLogCause.Malformed, out var suppressed))
+            {
+                TftpLog.Malformed(_logger, client, error, suppressed);
+            }
+
             return;
         }
 
         if (!packet.IsRequest)
         {
-            return; // a stray DATA/ACK/ERROR on the listening port: no transfer owns it, stay silent like tftpd-hpa
+            Counters.CountIgnored(); // a stray DATA/ACK/ERROR on the listening port: no transfer owns it, stay silent like tftpd-hpa
+            return;
         }
 
         var request = packet.ToRequest()!;
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            TftpLog.Request(_logger, client, request.Opcode, request.FileName, request.ModeText, request.Options.ToString());
+        }
 
         // The same request again from the same port while its transfer runs is a retransmission (the client
         // has not seen our first reply yet): the running transfer retransmits on its own timer, so it is
         // dropped. A different request from that port means the client gave up on the first one (EDK2 sends
         // ERROR 8 after a tsize probe and asks again at once, possibly from the same port): serve it.
-        if (_byClient.TryGetValue(client, out var running) && running.Request == request)
+        if (_transfers.IsRetransmission(client, request))
         {
+            Counters.CountRetransmission();
             return;
         }
 
-        var id = Interlocked.Increment(ref _nextId);
-        _byClient[client] = (id, request);
+        var decision = _transfers.TryAdmit(client, request, _options.MaxTransfers, _options.MaxTransfersPerClient, out var id);
+        if (decision.Outcome == TftpAdmissionOutcome.Refuse)
+        {
+            Refuse(client, request, decision.Refusal!);
+            return;
+        }
+
+        if (decision.Outcome == TftpAdmissionOutcome.Shed)
+        {
+            var cause = decision.Shed!.Value;
+            Counters.CountShed(cause);
+            if (_summary.TryLog(cause == TftpShedCause.Global ? TftpLogCause.ShedGlobal : TftpLogCause.ShedPerClient, out var suppressed))
+            {
+                TftpLog.Shed(_logger, client, cause == TftpShedCause.Global ? "tftp.max-transfers" : "tftp.max-transfers-per-client",
+                    cause == TftpShedCause.Global ? _options.MaxTransfers : _options.MaxTransfersPerClient, suppressed);
+            }
+
+            return;
+        }
+
+        // Admitted: the slot is held from here. Name, then file, then socket; every way out releases it.
+        try
+        {
+            Start(client, request, id, stop);
+        }
+        catch
+        {
+            _transfers.Release(id);
+            throw;
+        }
+    }
+
+    private void Start(IPEndPoint client, TftpRequest request, long id, CancellationToken stop)
+    {
+        var resolved = TftpPathResolver.Resolve(_realRoot, request.FileName);
+        if (TftpAdmission.ForPath(resolved) is { } refusal)
+        {
+            _transfers.Release(id);
+            Refuse(client, request, refusal);
+            return;
+        }
+
+        TftpOpenedFile file;
+        try
+        {
+            file = TftpOpenedFile.Open(resolved.FullPath!, resolved.RelativePath!);
+        }
+        catch (IOException e) when (IsOutOfResources(e.HResult))
+        {
+            _transfers.Release(id);
+            NoResources(client, e.Message);
+            return;
+        }
+        catch (Exception e) when (TftpAdmission.ForOpenFailure(e) is { } openRefusal)
+        {
+            _transfers.Release(id);
+            Refuse(client, request, openRefusal);
+            return;
+        }
+
+        Socket socket;
+        try
+        {
+            var bind = new IPEndPoint(_options.BindAddress, 0);
+            socket = TransferSocketFactory?.Invoke(bind) ?? CreateSocket(bind);
+        }
+        catch (SocketException e)
+        {
+            file.Dispose();
+            _transfers.Release(id);
+            NoResources(client, e.SocketErrorCode.ToString());
+            return;
+        }
+
+        try
+        {
+            socket.Connect(client);
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            file.Dispose();
+            _transfers.Release(id);
+            NoResources(client, e.SocketErrorCode.ToString());
+            return;
+        }
+
+        Counters.CountStarted();
+        var transfer = new TftpTransfer(this, client, request, file, socket, stop);
         var done = new TaskCompletionSource();
         _active[id] = done.Task;
         _ = Task.Run(
@@ -239,7 +388,6 @@ public sealed class TftpServer : IAsyncDisposable
             {
                 try
                 {
-                    var transfer = new TftpTransfer(this, client, request, stop);
                     await transfer.RunAsync().ConfigureAwait(false);
                 }
 #pragma warning disable CA1031 // one broken transfer must never stop the server
@@ -250,11 +398,95 @@ public sealed class TftpServer : IAsyncDisposable
                 }
                 finally
                 {
-                    _byClient.TryRemove(new KeyValuePair<IPEndPoint, (long, TftpRequest)>(client, (id, request)));
+                    if (!transfer.Ended)
+                    {
+                        Counters.CountFailed(TftpFailureCause.SocketError);
+                    }
+
+                    _transfers.Release(id);
                     _active.TryRemove(id, out _);
                     done.SetResult();
                 }
             },
             CancellationToken.None);
     }
+
+    // EMFILE (24), ENFILE (23), ENOMEM (12), ENOBUFS (105): the host is out of something, not the file's fault.
+    private static bool IsOutOfResources(int errno) => errno is 12 or 23 or 24 or 105;
+
+    private void NoResources(IPEndPoint client, string error)
+    {
+        Counters.CountSocketFailed();
+        if (_summary.TryLog(TftpLogCause.SocketFailed, out var suppressed))
+        {
+            TftpLog.NoResources(_logger, client, error, suppressed);
+        }
+    }
+
+    // One ERROR from the listening port (no transfer socket), if the client's refusal budget allows it.
+    private void Refuse(IPEndPoint client, TftpRequest request, TftpRefusal refusal)
+    {
+        Counters.CountRefused(refusal.Cause);
+        var limit = _refusals.TryAcquire(client.Address);
+        if (limit != TftpRefusalLimit.None)
+        {
+            Counters.CountRefusalDropped(limit);
+            if (_summary.TryLog(limit == TftpRefusalLimit.TableFull ? TftpLogCause.RefusalTableFull : TftpLogCause.RefusalRateLimited, out var dropped))
+            {
+                TftpLog.RefusalDropped(_logger, client, limit == TftpRefusalLimit.TableFull ? "the limiter's table of addresses is full (tftp.refusal-clients)" : "over tftp.refusal-rate", dropped);
+            }
+
+            return;
+        }
+
+        if (_summary.TryLog(TftpLogCause.RefusedWriteRequest + (int)refusal.Cause, out var suppressed))
+        {
+            TftpLog.Refused(_logger, client, request.FileName, refusal.Reason, (int)refusal.Code, suppressed);
+        }
+
+        Span<byte> packet = stackalloc byte[TftpWriter.GetErrorLength(refusal.Message)];
+        TftpWriter.TryWriteError(packet, refusal.Code, refusal.Message, out var written);
+        try
+        {
+            _socket!.SendTo(packet[..written], SocketFlags.None, client);
+        }
+        catch (SocketException)
+        {
+            Counters.CountErrorSendFailed(); // best effort: a full send buffer or a client that went away
+        }
+        catch (ObjectDisposedException)
+        {
+            return; // stopping
+        }
+
+        Report(new TftpTransferRecord(client, request.FileName, null, 0, TimeSpan.Zero, TftpOptions.DefaultBlockSize, 1, null), refusal.Reason);
+    }
+}
+
+/// <summary>The causes the server logs at most once per interval (see <see cref="LogSummary{TCause}"/>).</summary>
+internal enum TftpLogCause
+{
+    Malformed,
+    ShedGlobal,
+    ShedPerClient,
+    RefusalRateLimited,
+    RefusalTableFull,
+    SocketFailed,
+    ReceiveFailed,
+    Unexpected,
+
+    // one per TftpRefusalCause, in its order
+    RefusedWriteRequest,
+    RefusedUnknownMode,
+    RefusedAccessViolation,
+    RefusedFileNotFound,
+    RefusedUnreadable,
+
+    // one per TftpFailureCause, in its order
+    FailedTimedOut,
+    FailedUnreachable,
+    FailedClientError,
+    FailedSocketError,
+    FailedReadError,
+    FailedStopping,
 }

@@ -47,6 +47,24 @@ public sealed record TftpServerOptions
     /// </summary>
     public string WriteDirectory { get; init; } = string.Empty;
 
+    /// <summary>
+    /// Transfers running at once, all clients together (<c>tftp.max-transfers</c>). An RRQ past it is dropped
+    /// unanswered before anything is opened; the client's retransmission is served once a slot frees.
+    /// </summary>
+    public int MaxTransfers { get; init; } = 2048;
+
+    /// <summary>Transfers running at once for one client IP address (<c>tftp.max-transfers-per-client</c>); same shedding.</summary>
+    public int MaxTransfersPerClient { get; init; } = 8;
+
+    /// <summary>ERROR replies (refusals) per second one client address may draw, refilled continuously (<c>tftp.refusal-rate</c>).</summary>
+    public double RefusalRate { get; init; } = 10;
+
+    /// <summary>ERROR replies one client address may draw at once before <see cref="RefusalRate"/> applies (<c>tftp.refusal-burst</c>).</summary>
+    public int RefusalBurst { get; init; } = 20;
+
+    /// <summary>Client addresses the refusal limiter remembers at most (<c>tftp.refusal-clients</c>); past it new addresses get no ERROR.</summary>
+    public int RefusalClients { get; init; } = 4096;
+
     /// <summary>Windows above this would make 16-bit block numbers ambiguous across a rollover.</summary>
     public const int WindowSizeLimit = 32768;
 
@@ -95,6 +113,31 @@ public sealed record TftpServerOptions
             throw keys.Bad("tftp.retries", $"{retries} is outside 0–100");
         }
 
+        var maxTransfers = keys.WholeNumber("tftp.max-transfers");
+        if (maxTransfers < 1)
+        {
+            throw keys.Bad("tftp.max-transfers", $"{maxTransfers} is less than 1");
+        }
+
+        var maxPerClient = keys.WholeNumber("tftp.max-transfers-per-client");
+        if (maxPerClient < 1 || maxPerClient > maxTransfers)
+        {
+            throw keys.Bad("tftp.max-transfers-per-client", $"{maxPerClient} is outside 1–{maxTransfers} (tftp.max-transfers)");
+        }
+
+        var refusalRate = keys.Positive("tftp.refusal-rate", 10);
+        var refusalBurst = keys.WholeNumber("tftp.refusal-burst");
+        if (refusalBurst < 1)
+        {
+            throw keys.Bad("tftp.refusal-burst", $"{refusalBurst} is less than 1");
+        }
+
+        var refusalClients = keys.WholeNumber("tftp.refusal-clients");
+        if (refusalClients < 1)
+        {
+            throw keys.Bad("tftp.refusal-clients", $"{refusalClients} is less than 1");
+        }
+
         var cacheBytes = keys.NonNegativeBytes("tftp.cache-bytes");
         var root = keys.Required("tftp.root");
 
@@ -110,6 +153,11 @@ public sealed record TftpServerOptions
             Timeout = timeout,
             Retries = retries,
             CacheBytes = cacheBytes,
+            MaxTransfers = maxTransfers,
+            MaxTransfersPerClient = maxPerClient,
+            RefusalRate = refusalRate,
+            RefusalBurst = refusalBurst,
+            RefusalClients = refusalClients,
             WriteDirectory = edge.GetString("tftp.write-directory", string.Empty) ?? string.Empty,
         };
     }

@@ -8,7 +8,8 @@ using Provisioner.Protocols.Tftp;
 namespace Provisioner.Edge.Tftp;
 
 /// <summary>
-/// One request, start to end, on its own socket (the server's TID for this client).
+/// One admitted read request, after the server has resolved its name, opened its file and created its socket
+/// (the server's TID for this client, connected to it): load, negotiate, send. Refusals never get here.
 /// <para>
 /// Sending (RFC 1350 lock-step is windowsize 1 of RFC 7440): blocks are numbered by a 64-bit index from 1;
 /// the wire carries the low 16 bits, so block 65535 is followed by 0 (tftp-hpa, atftp and curl do the
@@ -29,22 +30,25 @@ internal sealed class TftpTransfer
     private readonly TftpServerOptions _options;
     private readonly IPEndPoint _client;
     private readonly TftpRequest _request;
+    private readonly TftpOpenedFile _file;
+    private readonly Socket _socket;
     private readonly CancellationToken _stop;
     private readonly long _started = Stopwatch.GetTimestamp();
     private CancellationTokenSource _timer;
-    private Socket? _socket;
-    private string? _resolved;
     private int _blockSize = TftpOptions.DefaultBlockSize;
     private int _windowSize = 1;
     private long _acknowledgedBytes;
     private bool _segmented;
 
-    public TftpTransfer(TftpServer server, IPEndPoint client, TftpRequest request, CancellationToken stop)
+    /// <summary>Takes ownership of <paramref name="file"/> and <paramref name="socket"/>.</summary>
+    public TftpTransfer(TftpServer server, IPEndPoint client, TftpRequest request, TftpOpenedFile file, Socket socket, CancellationToken stop)
     {
         _server = server;
         _options = server.Options;
         _client = client;
         _request = request;
+        _file = file;
+        _socket = socket;
         _stop = stop;
         _timer = CancellationTokenSource.CreateLinkedTokenSource(stop);
     }
@@ -56,146 +60,61 @@ internal sealed class TftpTransfer
         Unreachable,
     }
 
+    /// <summary>True once the transfer has been reported (completed, failed or probed).</summary>
+    public bool Ended { get; private set; }
+
     public async Task RunAsync()
     {
         var receive = ArrayPool<byte>.Shared.Rent(ReceiveBufferLength);
         try
         {
-            _socket = _server.CreateSocket(new IPEndPoint(_options.BindAddress, 0));
-            _socket.Connect(_client);
             await ServeAsync(receive).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
-            Fail("server stopping", null);
+            Fail(TftpFailureCause.Stopping, "server stopping", null);
         }
         catch (SocketException e)
         {
             // e.g. ECONNREFUSED on a send: an ICMP port unreachable from a client that went away
-            Fail($"socket error {e.SocketErrorCode}", null);
+            Fail(e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset ? TftpFailureCause.Unreachable : TftpFailureCause.SocketError,
+                $"socket error {e.SocketErrorCode}", null);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(receive);
-            _socket?.Dispose();
+            _file.Dispose();
+            _socket.Dispose();
             _timer.Dispose();
         }
     }
 
     private async Task ServeAsync(byte[] receive)
     {
-        TftpLog.Request(_server.Logger, _client, _request.FileName, _request.ModeText, _request.Options.ToString());
-        if (_request.Opcode == TftpOpcode.WriteRequest)
-        {
-            await RefuseAsync(TftpErrorCode.AccessViolation, "Access violation: this server is read-only", "write request (writes are not implemented)").ConfigureAwait(false);
-            return;
-        }
-
-        if (_request.Mode is not (TftpMode.Octet or TftpMode.NetAscii))
-        {
-            await RefuseAsync(TftpErrorCode.IllegalOperation, "Unknown mode", $"mode '{_request.ModeText}' not supported").ConfigureAwait(false);
-            return;
-        }
-
-        var resolved = TftpPathResolver.Resolve(_server.RealRoot, _request.FileName);
-        if (!resolved.Succeeded)
-        {
-            var code = resolved.Error!.Value;
-            await RefuseAsync(code, code == TftpErrorCode.FileNotFound ? "File not found" : "Access violation", resolved.Reason!).ConfigureAwait(false);
-            return;
-        }
-
-        _resolved = resolved.RelativePath;
         TftpBlockSource source;
         try
         {
-            source = Open(resolved.FullPath!);
+            source = _file.Load(_server.Cache, _request.Mode == TftpMode.NetAscii);
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            await RefuseAsync(TftpErrorCode.FileNotFound, "File not found", "file not found").ConfigureAwait(false);
-            return;
-        }
-        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
-        {
-            await RefuseAsync(TftpErrorCode.AccessViolation, "Access violation", $"cannot read: {e.Message}").ConfigureAwait(false);
+            await SendErrorAsync(TftpErrorCode.AccessViolation, "Access violation").ConfigureAwait(false);
+            Fail(TftpFailureCause.ReadError, $"cannot read: {e.Message}", null);
             return;
         }
 
         using (source)
         {
-            var oack = Negotiate(source.Length, out var timeout);
-            if (oack is not null && !await SendOptionAcknowledgementAsync(oack, timeout, receive).ConfigureAwait(false))
+            var negotiated = TftpNegotiation.Negotiate(_request.Options, source.Length, _options);
+            _blockSize = negotiated.BlockSize;
+            _windowSize = negotiated.WindowSize;
+            if (negotiated.Acknowledgement is { } oack && !await SendOptionAcknowledgementAsync(oack, negotiated.Timeout, receive).ConfigureAwait(false))
             {
                 return;
             }
 
-            await SendFileAsync(source, timeout, receive).ConfigureAwait(false);
+            await SendFileAsync(source, negotiated.Timeout, receive).ConfigureAwait(false);
         }
-    }
-
-    private TftpBlockSource Open(string fullPath)
-    {
-        var info = new FileInfo(fullPath);
-        var length = info.Length;
-        var content = _server.Cache.GetOrLoad(fullPath, length, info.LastWriteTimeUtc);
-        TftpBlockSource Raw() => content is not null
-            ? new MemoryBlockSource(content)
-            : new FileBlockSource(File.OpenHandle(fullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete), content?.LongLength ?? length);
-
-        if (_request.Mode != TftpMode.NetAscii)
-        {
-            return Raw();
-        }
-
-        long encoded;
-        if (content is not null)
-        {
-            encoded = NetasciiEncoder.GetEncodedLength(content);
-        }
-        else
-        {
-            using var measure = Raw();
-            encoded = NetasciiBlockSource.MeasureEncodedLength(measure);
-        }
-
-        return new NetasciiBlockSource(Raw(), encoded);
-    }
-
-    // RFC 2347: answer only options we understand, each with the value we will use; none -> no OACK.
-    private TftpOptionAcknowledgement? Negotiate(long length, out TimeSpan timeout)
-    {
-        var requested = _request.Options;
-        timeout = _options.Timeout;
-        int? blockSize = null;
-        long? transferSize = null;
-        int? timeoutSeconds = null;
-        int? windowSize = null;
-        if (requested.BlockSize is { } b)
-        {
-            blockSize = Math.Min(b, _options.MaxBlockSize);
-            _blockSize = blockSize.Value;
-        }
-
-        if (requested.TransferSize is not null)
-        {
-            transferSize = length; // RFC 2349: an RRQ sends 0, the OACK carries the size (encoded size in netascii)
-        }
-
-        if (requested.TimeoutSeconds is { } t)
-        {
-            timeoutSeconds = t;
-            timeout = TimeSpan.FromSeconds(t);
-        }
-
-        if (requested.WindowSize is { } w)
-        {
-            windowSize = Math.Min(w, Math.Min(_options.MaxWindowSize, TftpServerOptions.WindowSizeLimit));
-            _windowSize = windowSize.Value;
-        }
-
-        var options = TftpOptions.Create(blockSize, transferSize, timeoutSeconds, windowSize);
-        return options.Count == 0 ? null : new TftpOptionAcknowledgement(options);
     }
 
     private async Task<bool> SendOptionAcknowledgementAsync(TftpOptionAcknowledgement oack, TimeSpan timeout, byte[] receive)
@@ -205,13 +124,13 @@ internal sealed class TftpTransfer
         var wait = timeout;
         for (var attempt = 0; ; attempt++)
         {
-            await _socket!.SendAsync(packet, SocketFlags.None, _stop).ConfigureAwait(false);
+            await _socket.SendAsync(packet, SocketFlags.None, _stop).ConfigureAwait(false);
             while (true)
             {
                 var (outcome, length) = await ReceiveAsync(receive, wait).ConfigureAwait(false);
                 if (outcome == Wait.Unreachable)
                 {
-                    Fail("client unreachable (ICMP) after the OACK", null);
+                    Fail(TftpFailureCause.Unreachable, "client unreachable (ICMP) after the OACK", null);
                     return false;
                 }
 
@@ -233,14 +152,20 @@ internal sealed class TftpTransfer
                 if (reply.Opcode == TftpOpcode.Error)
                 {
                     // EDK2 asks for tsize, reads it from the OACK and aborts (ERROR 8): not a failure.
-                    TftpLog.AbortedAfterOack(_server.Logger, _client, _resolved ?? _request.FileName, (int)reply.ErrorCode, reply.ErrorMessage);
+                    if (_server.Logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
+                    {
+                        TftpLog.AbortedAfterOack(_server.Logger, _client, _file.RelativePath, (int)reply.ErrorCode, reply.ErrorMessage);
+                    }
+
+                    Ended = true;
+                    _server.Counters.CountProbe();
                     return false;
                 }
             }
 
             if (attempt >= _options.Retries)
             {
-                Fail($"no ACK of the OACK after {attempt + 1} attempts", null);
+                Fail(TftpFailureCause.TimedOut, $"no ACK of the OACK after {attempt + 1} attempts", null);
                 return false;
             }
 
@@ -267,7 +192,7 @@ internal sealed class TftpTransfer
 
             // One system call per window where the kernel segments UDP (see UdpSegmentation): full DATA
             // packets sit back to back in the ring, so consecutive slots are already the segmented layout.
-            _segmented = window > 1 && UdpSegmentation.TrySet(_socket!, slotLength);
+            _segmented = window > 1 && UdpSegmentation.TrySet(_socket, slotLength);
             var perSend = UdpSegmentation.SegmentsPerSend(slotLength);
 
             // Pooled builders: these await once per window / per ACK, so a plain async ValueTask would box a
@@ -304,20 +229,20 @@ internal sealed class TftpTransfer
                     {
                         try
                         {
-                            await _socket!.SendAsync(packets, SocketFlags.None, _stop).ConfigureAwait(false);
+                            await _socket.SendAsync(packets, SocketFlags.None, _stop).ConfigureAwait(false);
                         }
                         catch (SocketException e) when (e.SocketErrorCode is not (SocketError.ConnectionRefused or SocketError.ConnectionReset))
                         {
                             // e.g. EIO from a device without checksum offload: one datagram per block from now on
                             TftpLog.SegmentationRefused(_server.Logger, e.SocketErrorCode.ToString());
-                            UdpSegmentation.Refused(_socket!);
+                            UdpSegmentation.Refused(_socket);
                             _segmented = false;
                             continue;
                         }
                     }
                     else
                     {
-                        await _socket!.SendAsync(packets, SocketFlags.None, _stop).ConfigureAwait(false);
+                        await _socket.SendAsync(packets, SocketFlags.None, _stop).ConfigureAwait(false);
                     }
 
                     next += count;
@@ -333,7 +258,7 @@ internal sealed class TftpTransfer
             catch (IOException e)
             {
                 await SendErrorAsync(TftpErrorCode.NotDefined, "File changed").ConfigureAwait(false);
-                Fail(e.Message, null);
+                Fail(TftpFailureCause.ReadError, e.Message, null);
                 return;
             }
 
@@ -342,7 +267,7 @@ internal sealed class TftpTransfer
                 var (outcome, length) = await ReceiveAsync(receive, wait).ConfigureAwait(false);
                 if (outcome == Wait.Unreachable)
                 {
-                    Fail("client unreachable (ICMP)", null);
+                    Fail(TftpFailureCause.Unreachable, "client unreachable (ICMP)", null);
                     return;
                 }
 
@@ -350,7 +275,7 @@ internal sealed class TftpTransfer
                 {
                     if (++retries > _options.Retries)
                     {
-                        Fail($"timed out waiting for ACK of block {first} after {retries - 1} retransmissions", null);
+                        Fail(TftpFailureCause.TimedOut, $"timed out waiting for ACK of block {first} after {retries - 1} retransmissions", null);
                         return;
                     }
 
@@ -366,7 +291,7 @@ internal sealed class TftpTransfer
 
                 if (packet.Opcode == TftpOpcode.Error)
                 {
-                    Fail($"client sent ERROR {(int)packet.ErrorCode} '{packet.ErrorMessage}'", packet.ErrorCode);
+                    Fail(TftpFailureCause.ClientError, $"client sent ERROR {(int)packet.ErrorCode} '{packet.ErrorMessage}'", packet.ErrorCode);
                     return;
                 }
 
@@ -400,7 +325,7 @@ internal sealed class TftpTransfer
                 catch (IOException e)
                 {
                     await SendErrorAsync(TftpErrorCode.NotDefined, "File changed").ConfigureAwait(false);
-                    Fail(e.Message, null);
+                    Fail(TftpFailureCause.ReadError, e.Message, null);
                     return;
                 }
             }
@@ -418,7 +343,7 @@ internal sealed class TftpTransfer
         _timer.CancelAfter(timeout);
         try
         {
-            var n = await _socket!.ReceiveAsync(buffer.AsMemory(0, ReceiveBufferLength), SocketFlags.None, _timer.Token).ConfigureAwait(false);
+            var n = await _socket.ReceiveAsync(buffer.AsMemory(0, ReceiveBufferLength), SocketFlags.None, _timer.Token).ConfigureAwait(false);
             return (Wait.Packet, n);
         }
         catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
@@ -439,13 +364,6 @@ internal sealed class TftpTransfer
         }
     }
 
-    private async Task RefuseAsync(TftpErrorCode code, string message, string reason)
-    {
-        TftpLog.Refused(_server.Logger, _client, _request.FileName, reason, (int)code);
-        await SendErrorAsync(code, message).ConfigureAwait(false);
-        _server.Report(Record(0, null), reason);
-    }
-
     private async Task SendErrorAsync(TftpErrorCode code, string message)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(TftpWriter.GetErrorLength(message));
@@ -454,10 +372,10 @@ internal sealed class TftpTransfer
             TftpWriter.TryWriteError(buffer, code, message, out var written);
             if (_segmented && written > TftpPacket.HeaderLength + _blockSize)
             {
-                UdpSegmentation.TrySet(_socket!, 0); // an ERROR longer than a DATA packet must not be split
+                UdpSegmentation.TrySet(_socket, 0); // an ERROR longer than a DATA packet must not be split
             }
 
-            await _socket!.SendAsync(buffer.AsMemory(0, written), SocketFlags.None, _stop).ConfigureAwait(false);
+            await _socket.SendAsync(buffer.AsMemory(0, written), SocketFlags.None, _stop).ConfigureAwait(false);
         }
         catch (SocketException)
         {
@@ -471,21 +389,24 @@ internal sealed class TftpTransfer
 
     private void Complete(long bytes)
     {
+        Ended = true;
         var duration = Stopwatch.GetElapsedTime(_started);
         var seconds = Math.Max(duration.TotalSeconds, 1e-6);
         TftpLog.Completed(
-            _server.Logger, _client, _resolved ?? _request.FileName, bytes, (long)duration.TotalMilliseconds,
+            _server.Logger, _client, _file.RelativePath, bytes, (long)duration.TotalMilliseconds,
             Math.Round(bytes / seconds / 1_000_000, 1), _blockSize, _windowSize);
+        _server.Counters.CountCompleted();
         _server.Report(Record(bytes, null), null);
     }
 
-    private void Fail(string reason, TftpErrorCode? clientError)
+    private void Fail(TftpFailureCause cause, string reason, TftpErrorCode? clientError)
     {
+        Ended = true;
         var duration = Stopwatch.GetElapsedTime(_started);
-        TftpLog.Failed(_server.Logger, _client, _resolved ?? _request.FileName, _acknowledgedBytes, (long)duration.TotalMilliseconds, reason);
+        _server.TransferFailed(cause, _client, _file.RelativePath, _acknowledgedBytes, duration, reason);
         _server.Report(Record(_acknowledgedBytes, clientError), reason);
     }
 
     private TftpTransferRecord Record(long bytes, TftpErrorCode? clientError) => new(
-        _client, _request.FileName, _resolved, bytes, Stopwatch.GetElapsedTime(_started), _blockSize, _windowSize, clientError);
+        _client, _request.FileName, _file.RelativePath, bytes, Stopwatch.GetElapsedTime(_started), _blockSize, _windowSize, clientError);
 }

@@ -122,6 +122,71 @@ public sealed class RealClientTests(RealClientFixture fixture, ITestOutputHelper
         Assert.True(!File.Exists(dest) || new FileInfo(dest).Length == 0);
     }
 
+    // Refusals come from the listening port (no transfer socket is opened for them): each client must still
+    // take the ERROR as the answer to its request and report it.
+    [Fact]
+    public async Task Tftp_hpa_reports_file_not_found_sent_from_the_listening_port()
+    {
+        var dest = Path.Combine(_work, "missing.efi");
+        var run = await RunAsync("tftp", "127.0.0.1", Port.ToString(), "-m", "binary", "-c", "get", "missing.efi", dest);
+
+        Assert.Contains("Error code 1", run.Output);
+        Assert.True(!File.Exists(dest) || new FileInfo(dest).Length == 0);
+    }
+
+    [Fact]
+    public async Task Tftp_hpa_put_reports_access_violation_sent_from_the_listening_port()
+    {
+        var source = Path.Combine(_work, "upload.bin");
+        await File.WriteAllBytesAsync(source, [1, 2, 3]);
+        var run = await RunAsync("tftp", "127.0.0.1", Port.ToString(), "-m", "binary", "-c", "put", source, "upload.bin");
+
+        Assert.Contains("Error code 2", run.Output);
+        Assert.False(File.Exists(Path.Combine(fixture.Scope.Root, "upload.bin")));
+    }
+
+    [Fact]
+    public async Task Atftp_reports_file_not_found_sent_from_the_listening_port()
+    {
+        var dest = Path.Combine(_work, "missing.efi");
+        var run = await RunAsync("atftp", "-g", "-r", "missing.efi", "-l", dest, "127.0.0.1", Port.ToString());
+
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("File not found", run.Output);
+    }
+
+    [Fact]
+    public async Task Atftp_put_reports_access_violation_sent_from_the_listening_port()
+    {
+        var source = Path.Combine(_work, "upload.bin");
+        await File.WriteAllBytesAsync(source, [1, 2, 3]);
+        var run = await RunAsync("atftp", "-p", "-l", source, "-r", "upload.bin", "127.0.0.1", Port.ToString());
+
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("Access violation", run.Output);
+        Assert.False(File.Exists(Path.Combine(fixture.Scope.Root, "upload.bin")));
+    }
+
+    [Fact]
+    public async Task Curl_reports_file_not_found_sent_from_the_listening_port()
+    {
+        var dest = Path.Combine(_work, "missing.efi");
+        var run = await RunAsync("curl", "-sS", $"tftp://127.0.0.1:{Port}/missing.efi", "-o", dest);
+
+        Assert.Equal(68, run.ExitCode); // CURLE_TFTP_NOTFOUND: the server answered ERROR 1
+    }
+
+    [Fact]
+    public async Task Curl_upload_reports_access_violation_sent_from_the_listening_port()
+    {
+        var source = Path.Combine(_work, "upload.bin");
+        await File.WriteAllBytesAsync(source, [1, 2, 3]);
+        var run = await RunAsync("curl", "-sS", "-T", source, $"tftp://127.0.0.1:{Port}/upload.bin");
+
+        Assert.Equal(69, run.ExitCode); // CURLE_TFTP_PERM: the server answered ERROR 2
+        Assert.False(File.Exists(Path.Combine(fixture.Scope.Root, "upload.bin")));
+    }
+
     private async Task AssertDownloadedAsync(string file, string dest)
     {
         Assert.True(File.Exists(dest), $"{dest} was not written");

@@ -40,6 +40,24 @@ public sealed class TftpServerOptionsTests
         Assert.Equal(5, options.Retries);
         Assert.Equal(268435456, options.CacheBytes);
         Assert.Equal(string.Empty, options.WriteDirectory);
+        Assert.Equal(2048, options.MaxTransfers);
+        Assert.Equal(8, options.MaxTransfersPerClient);
+        Assert.Equal(10, options.RefusalRate);
+        Assert.Equal(20, options.RefusalBurst);
+        Assert.Equal(4096, options.RefusalClients);
+    }
+
+    [Fact]
+    public void Caps_and_refusal_limits_bind()
+    {
+        var options = TftpServerOptions.FromConfig(Edge(
+            "provisioner.edge.tftp { max-transfers = 100, max-transfers-per-client = 3, refusal-rate = 0.5, refusal-burst = 4, refusal-clients = 16 }"));
+
+        Assert.Equal(100, options.MaxTransfers);
+        Assert.Equal(3, options.MaxTransfersPerClient);
+        Assert.Equal(0.5, options.RefusalRate);
+        Assert.Equal(4, options.RefusalBurst);
+        Assert.Equal(16, options.RefusalClients);
     }
 
     [Fact]
@@ -73,6 +91,13 @@ public sealed class TftpServerOptionsTests
     [InlineData("tftp.root = \"\"", "provisioner.edge.tftp.root")]
     [InlineData("tftp.enabled = maybe", "provisioner.edge.tftp.enabled")]
     [InlineData("address = \"not-an-ip\"", "provisioner.edge.address")]
+    [InlineData("tftp.max-transfers = 0", "provisioner.edge.tftp.max-transfers")]
+    [InlineData("tftp.max-transfers = many", "provisioner.edge.tftp.max-transfers")]
+    [InlineData("tftp.max-transfers-per-client = 0", "provisioner.edge.tftp.max-transfers-per-client")]
+    [InlineData("tftp.max-transfers-per-client = 4096", "provisioner.edge.tftp.max-transfers-per-client")]
+    [InlineData("tftp.refusal-rate = 0", "provisioner.edge.tftp.refusal-rate")]
+    [InlineData("tftp.refusal-burst = 0", "provisioner.edge.tftp.refusal-burst")]
+    [InlineData("tftp.refusal-clients = none", "provisioner.edge.tftp.refusal-clients")]
     public void Bad_values_fail_naming_the_full_key(string setting, string key)
     {
         var e = Assert.Throws<ConfigurationException>(() => TftpServerOptions.FromConfig(Edge("provisioner.edge." + setting)));

@@ -482,10 +482,16 @@ public sealed class TftpServerTests
         scope.Write("ipxe.efi", content);
         var watch = Stopwatch.StartNew();
 
-        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(() => TestTftpClient.GetAsync(
-            scope.EndPoint,
-            "ipxe.efi",
-            new TestClientBehaviour { Options = i % 2 == 0 ? null : TftpOptions.Create(blockSize: 1468, transferSize: 0, windowSize: 8), Timeout = TimeSpan.FromSeconds(3) }))));
+        // 200 machines: each from its own loopback address, as the per-client cap expects of real machines.
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(async () =>
+        {
+            using var socket = TftpSockets.Loopback(1, i + 1);
+            return await TestTftpClient.GetAsync(
+                scope.EndPoint,
+                "ipxe.efi",
+                new TestClientBehaviour { Options = i % 2 == 0 ? null : TftpOptions.Create(blockSize: 1468, transferSize: 0, windowSize: 8), Timeout = TimeSpan.FromSeconds(3) },
+                socket);
+        })));
         await scope.DrainAsync();
 
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), $"took {watch.Elapsed}");

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Provisioner.Edge.Tftp;
 
@@ -22,10 +23,18 @@ public sealed class ListLogger<T> : ILogger<T>
 
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-    public bool IsEnabled(LogLevel logLevel) => true;
+    /// <summary>Lower levels are disabled (as Debug is in production), so callers must skip them.</summary>
+    public LogLevel MinimumLevel { get; set; } = LogLevel.Trace;
 
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-        Entries.Enqueue((logLevel, formatter(state, exception)));
+    public bool IsEnabled(LogLevel logLevel) => logLevel >= MinimumLevel;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        if (IsEnabled(logLevel))
+        {
+            Entries.Enqueue((logLevel, formatter(state, exception)));
+        }
+    }
 }
 
 /// <summary>A server on 127.0.0.1, port 0, over a fresh temporary root; disposing stops it and deletes the root.</summary>
@@ -110,4 +119,41 @@ public sealed class ServerScope : IAsyncDisposable
         new Random(seed).NextBytes(bytes);
         return bytes;
     }
+}
+
+public static class TftpSockets
+{
+    /// <summary>A UDP socket on 127.0.<paramref name="third"/>.<paramref name="fourth"/> (all of 127/8 is local on Linux), ephemeral port.</summary>
+    public static Socket Loopback(int third = 0, int fourth = 1)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(new IPAddress([127, 0, (byte)third, (byte)fourth]), 0));
+        return socket;
+    }
+}
+
+public static class Eventually
+{
+    /// <summary>Polls <paramref name="condition"/> every 10 ms until it holds; fails with <paramref name="what"/> after <paramref name="limit"/>.</summary>
+    public static async Task TrueAsync(Func<bool> condition, string what, TimeSpan? limit = null)
+    {
+        var deadline = DateTime.UtcNow + (limit ?? TimeSpan.FromSeconds(10));
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"not within {limit ?? TimeSpan.FromSeconds(10)}: {what}");
+            await Task.Delay(10);
+        }
+    }
+}
+
+/// <summary>A clock tests move by hand (Microsoft.Extensions.Time.Testing is not referenced here).</summary>
+public sealed class StepClock : TimeProvider
+{
+    private long _ticks;
+
+    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+    public override long GetTimestamp() => Interlocked.Read(ref _ticks);
+
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
 }

@@ -1,0 +1,116 @@
+using System.Net;
+using Provisioner.Protocols.Tftp;
+
+namespace Provisioner.Edge.Tftp;
+
+/// <summary>
+/// The transfers running now: how many in all and per client address (what <see cref="TftpAdmission"/>
+/// decides on), and which request each client port is being served (to drop a retransmitted RRQ). Every
+/// entry belongs to a running transfer and is removed when it ends, so the table is bounded by
+/// <see cref="TftpServerOptions.MaxTransfers"/>. Thread-safe; socket-free.
+/// </summary>
+public sealed class TftpTransferTable
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<long, (IPEndPoint Client, TftpRequest Request)> _byId = [];
+    private readonly Dictionary<IPEndPoint, long> _latestByEndPoint = [];
+    private readonly Dictionary<IPAddress, int> _perAddress = [];
+    private long _nextId;
+
+    /// <summary>Transfers running.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _byId.Count;
+            }
+        }
+    }
+
+    /// <summary>Distinct client addresses with a transfer running (never more than <see cref="Count"/>).</summary>
+    public int Addresses
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _perAddress.Count;
+            }
+        }
+    }
+
+    /// <summary>Transfers running for <paramref name="address"/>.</summary>
+    public int CountFor(IPAddress address)
+    {
+        lock (_gate)
+        {
+            return _perAddress.GetValueOrDefault(address);
+        }
+    }
+
+    /// <summary>
+    /// True when the latest transfer started for <paramref name="client"/> (address and port) is running and
+    /// was started by this same request: a retransmission.
+    /// </summary>
+    public bool IsRetransmission(IPEndPoint client, TftpRequest request)
+    {
+        lock (_gate)
+        {
+            return _latestByEndPoint.TryGetValue(client, out var id) && _byId[id].Request == request;
+        }
+    }
+
+    /// <summary>
+    /// Decides for <paramref name="request"/> with the current counts (<see cref="TftpAdmission.Decide"/>) and,
+    /// when admitted, takes its slot at once (the decision and the count cannot be raced). Returns the
+    /// decision; <paramref name="id"/> is the slot to <see cref="Release"/>, or 0.
+    /// </summary>
+    public TftpAdmissionDecision TryAdmit(IPEndPoint client, TftpRequest request, int maxTransfers, int maxTransfersPerClient, out long id)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        lock (_gate)
+        {
+            var decision = TftpAdmission.Decide(request, _byId.Count, _perAddress.GetValueOrDefault(client.Address), maxTransfers, maxTransfersPerClient);
+            if (decision.Outcome != TftpAdmissionOutcome.Admit)
+            {
+                id = 0;
+                return decision;
+            }
+
+            id = ++_nextId;
+            _byId.Add(id, (client, request));
+            _latestByEndPoint[client] = id;
+            _perAddress[client.Address] = _perAddress.GetValueOrDefault(client.Address) + 1;
+            return decision;
+        }
+    }
+
+    /// <summary>Frees the slot <paramref name="id"/> (from <see cref="TryAdmit"/>); a second call does nothing.</summary>
+    public void Release(long id)
+    {
+        lock (_gate)
+        {
+            if (!_byId.Remove(id, out var entry))
+            {
+                return;
+            }
+
+            if (_latestByEndPoint.TryGetValue(entry.Client, out var latest) && latest == id)
+            {
+                _latestByEndPoint.Remove(entry.Client);
+            }
+
+            var left = _perAddress[entry.Client.Address] - 1;
+            if (left == 0)
+            {
+                _perAddress.Remove(entry.Client.Address);
+            }
+            else
+            {
+                _perAddress[entry.Client.Address] = left;
+            }
+        }
+    }
+}
