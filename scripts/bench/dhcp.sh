@@ -236,7 +236,12 @@ done
       awk -v c="$c" -v s="$s" -v co="$co" -v cd="$cd" '$1 == c && $3 == s && $4 == "2xclean" {
           printf "%-6s %-11s %14s %13s %10s %11s %9.1f %12s\n", c, s, co, cd, $2, $5, ($14 > 0 ? 100 * $15 / $14 : 0), $13 }' "$rows"
     done
-    echo "$c: clean rate Provisioner/Kea = $(ratio "$(clean_of "$c" provisioner | awk '{ print $2 }')" "$(clean_of "$c" kea | awk '{ print $2 }')") (completed DORA/s at each one's clean step)"
+    pc=$(clean_of "$c" provisioner | awk '{ print $2 }'); kc=$(clean_of "$c" kea | awk '{ print $2 }')
+    if [ "$pc" = 0 ] || [ "$kc" = 0 ]; then
+      echo "$c: clean rate Provisioner $pc, Kea $kc DORA/s (0 = no step was clean, i.e. below ${rates[0]}/s): no ratio"
+    else
+      echo "$c: clean rate Provisioner/Kea = $(ratio "$pc" "$kc") ($pc / $kc completed DORA/s at each one's clean step)"
+    fi
   done
   echo "(clean = the highest sweep step with DISCOVER->OFFER and REQUEST->ACK drops both <= 1 %; 2x = a run at twice that offered rate;"
   echo " 2x_done% = ACKs received / DISCOVERs sent; 2x_dora_p99 = p99 DISCOVER->ACK ms of the completed exchanges)"
