@@ -1,128 +1,251 @@
 #!/usr/bin/env bash
-# DHCPv4 DORA rate: Provisioner's DHCP server vs kea-dhcp4, driven by perfdhcp at rising rates, one run.
+# DHCPv4 DORA rate and latency: Provisioner's DHCP server vs kea-dhcp4, driven by perfdhcp, peers interleaved, one run.
 #
-#   scripts/bench/dhcp.sh [PERIOD_SECONDS]      (default 30 per step; rates from BENCH_DHCP_RATES,
-#                                                default "500 1000 2000 4000"; about 5 min with the defaults)
+#   scripts/bench/dhcp.sh [PERIOD_SECONDS]      (default 12 per step; about 14 min with the defaults on 2 cores)
+#
+#   BENCH_DHCP_RATES   offered DORA/s, ascending                      (default "250 1000 2500 5000")
+#   BENCH_DHCP_CASES   which cases, in order                          (default "new known plain")
+#   BENCH_DHCP_KNOWN   machines a "known" run seeds and then renews   (default 2000)
+#   BENCH_DHCP_RMEM    net.core.rmem_default for the bench, bytes     (default 8388608, see "Socket buffers")
+#
+# Cases (what users do, not what a server does best):
+#   new    PXE firmware the server has never seen (a rollout): every exchange is a new MAC, each DISCOVER/REQUEST
+#          carries option 60 "PXEClient:Arch:00000:UNDI:002001" and option 93 = 0 (x86 BIOS), so Provisioner
+#          creates a machine actor per client and Kea's PXE class matches. The server is started fresh (empty
+#          journal / lease file) right before the step and gets NO warm-up: a node that just started. MACs:
+#          base 02:01:SS:00:00:00 (SS = step number) and -R larger than the step's exchanges, so no MAC repeats
+#          within a step or across steps.
+#   known  machines both servers already hold, doing DORA again: the server is started fresh, then BENCH_DHCP_KNOWN
+#          PXE clients (base 02:02:SS:00:00:00) complete DORA at 250/s (up to 3 passes, perfdhcp -W 2 s: seeding
+#          is not measured and is the only warm-up), then the measured step sends DORA from the same MACs (-R
+#          BENCH_DHCP_KNOWN: perfdhcp cycles through them, each MAC every KNOWN/RATE s; Provisioner's per-MAC limit
+#          is 20 packets/s). The seeded count per server is printed; a MAC the seed did not complete is new.
+#   plain  clients without option 60 (no machine actor), -R 50000 from perfdhcp's default base, as in earlier
+#          sessions; the server is started fresh and warmed with 5 s at 100/s (not reported), as before.
+# Every run (case x rate x server) starts its server afresh on empty data; the two servers alternate (Kea first on
+# odd steps, Provisioner first on even ones). After the rate sweep of a case, each server gets one more run at
+# 2 x its own clean rate (the offered rate of its clean step; none when no step was clean).
 #
 # Topology (created and deleted by name here): namespace pvb-dhcp-srv with bridge br0 10.78.255.1/24, namespace
 # pvb-dhcp-cli with eth0 10.78.255.2/24 on a veth pair into br0. The server (one at a time) listens on port 67
 # in the server namespace: Provisioner bound to br0 (SO_BINDTODEVICE), Kea with interfaces-config ["br0"] and
 # UDP sockets. perfdhcp -4 runs in the client namespace and acts as a relay agent: it sends from
 # 10.78.255.2:67 with giaddr 10.78.255.2 and expects replies at giaddr:67. Both servers get the same subnet,
-# 10.78.0.0/16 (it holds giaddr, so relayed requests select it), pool 10.78.1.1 - 10.78.235.96 (60,000
-# addresses, clear of the link's 10.78.255.0/24), router 10.78.255.1, lease time 1 h.
-# Kea: memfile, persist true, lease file in the work dir, lfc-interval 0. Provisioner: its default SQLite journal.
+# 10.64.0.0/12 (it holds giaddr, so relayed requests select it), pool 10.64.0.1 - 10.75.255.254 (786,430
+# addresses: a new-machine step at 2 x 5,000/s for 12 s needs 120,000), router 10.78.255.1, lease time 1 h.
+# Kea: memfile, persist true, lease file in the work dir, lfc-interval 0, PXE client classes (lib.sh
+# write_dhcp_configs). Provisioner: its default SQLite journal, default settings.
 #
-# Each server is started fresh, then for each rate (ascending, same server process, leases kept):
-#   perfdhcp -4 -l 10.78.255.2 -r RATE -R 50000 -p PERIOD -t PERIOD -W 2000000 10.78.255.1
-# (-W: wait 2 s after the period for replies still in flight, so slow answers at the end are not drops)
-# Reported per step: DORA completed/s (ACKs received / period), drops % of DISCOVER→OFFER and REQUEST→ACK,
-# average and max OFFER and ACK latency, perfdhcp's non-unique/rejected addresses, and UDP receive-buffer
-# overflows in the server and in the client namespace (/proc/net/snmp Udp RcvbufErrors) during the step.
-# "clean rate" = DORA/s at the last step before drops (either exchange) first exceed 1 %.
-# Ratios Provisioner/Kea: DORA/s and average DORA latency at each rate, and the clean rate.
+# Measured step: perfdhcp -4 -l 10.78.255.2 -r RATE -R N [-b mac=BASE] -p PERIOD -t PERIOD [-o 60,.. -o 93,0000]
+# No -W: perfdhcp stops at the end of the period and a reply that has not arrived by then is a drop, as is one later
+# than perfdhcp's drop time (1 s, its default; PXE firmware retransmits after 4 s, so a 1 s answer is already slow).
+#
+# Latency percentiles: tcpdump on the client's eth0 (udp port 67, -B 64 MiB) during the step; dhcp-latency.sh pairs
+# DISCOVER/OFFER and REQUEST/ACK by xid and ranks the answered ones (replies after perfdhcp exited excluded). The
+# capture's kernel drops are printed per step (cap_drop, must be 0; $work/capture.txt has the counts).
+# BENCH_DHCP_KEEP_PCAP=1 keeps the captures in the work dir.
+#
+# Socket buffers: Provisioner asks SO_RCVBUF 4 MiB, which the kernel doubles to an 8 MiB rb when net.core.rmem_max
+# allows; Kea asks nothing and gets net.core.rmem_default (212,992 B on Debian). These sysctls are global on Linux
+# (a network namespace sees init's values and cannot write them), so for the run net.core.rmem_default is set to
+# BENCH_DHCP_RMEM (8 MiB) and rmem_max to at least 4 MiB, and both are restored on exit (lib.sh sysctl_set; a run
+# killed with SIGKILL has them restored by the next bench start). While the bench runs, every new socket on this host
+# gets that default (perfdhcp's too). Each run prints the server's effective rb (ss -ulmn in the server namespace).
+#
+# Reported per case, rate and server: DORA completed/s (ACKs received / period), drops % of DISCOVER->OFFER and
+# REQUEST->ACK (perfdhcp), p50/p99 DISCOVER->OFFER, REQUEST->ACK and DISCOVER->ACK ms (capture), UDP receive-buffer
+# overflows in the server and client namespaces during the step (/proc/net/snmp Udp RcvbufErrors), the server's rb.
+# Per case: clean rate = the highest step with drops <= 1 % on both exchanges (offered and completed/s), the run at
+# 2 x clean (completed/s, % of started exchanges completed, p99 DORA), and Provisioner/Kea ratios of clean rates.
 source "$(dirname "$0")/lib.sh"
 
-period=${1:-30}
-rates=(${BENCH_DHCP_RATES:-500 1000 2000 4000})
+period=${1:-12}
+rates=(${BENCH_DHCP_RATES:-250 1000 2500 5000})
+cases=(${BENCH_DHCP_CASES:-new known plain})
+known_n=${BENCH_DHCP_KNOWN:-2000}
+rmem=${BENCH_DHCP_RMEM:-8388608}
+seed_rate=250
+[[ "$period" =~ ^[0-9]+$ ]] && [ "$period" -ge 2 ] && [ "$period" -le 300 ] || { echo "dhcp bench: PERIOD must be 2..300 s" >&2; exit 2; }
+for c in "${cases[@]}"; do case $c in new|known|plain) ;; *) echo "dhcp bench: unknown case '$c' (new known plain)" >&2; exit 2 ;; esac; done
+for r in "${rates[@]}"; do [[ "$r" =~ ^[0-9]+$ ]] && [ "$r" -ge 1 ] && [ "$r" -le 50000 ] || { echo "dhcp bench: bad rate '$r'" >&2; exit 2; }; done
+[ "${#rates[@]}" -le 12 ] || { echo "dhcp bench: at most 12 rates" >&2; exit 2; }
 bench_init dhcp 255
-for tool in perfdhcp kea-dhcp4 timeout; do command -v "$tool" >/dev/null || { echo "dhcp bench: missing $tool (scripts/setup.sh: kea-dhcp4-server, kea-admin)" >&2; exit 1; }; done
+for tool in perfdhcp kea-dhcp4 timeout tcpdump ss sysctl flock; do
+  command -v "$tool" >/dev/null || { echo "dhcp bench: missing $tool (scripts/setup.sh: kea-dhcp4-server, kea-admin, tcpdump)" >&2; exit 1; }
+done
 build_provisioner
 
 rm -rf "$work"; mkdir -p "$work/data" "$work/config" "$work/kea"
-network=10.78.0.0/16
-pool_start=10.78.1.1
-pool_end=10.78.235.96
-
+network=10.64.0.0/12
+pool_start=10.64.0.1
+pool_end=10.75.255.254
 write_dhcp_configs "$network" "$pool_start" "$pool_end"
+vendor_hex=$(printf '%s' "PXEClient:Arch:00000:UNDI:002001" | od -An -tx1 | tr -d ' \n')
+pxe_opts=(-o "60,$vendor_hex" -o 93,0000)
 
 net_up
 
+echo "== socket buffers: net.core.rmem_default $(sysctl -n net.core.rmem_default) -> $rmem, rmem_max $(sysctl -n net.core.rmem_max) (restored on exit)"
+sysctl_set net.core.rmem_default "$rmem"
+[ "$(sysctl -n net.core.rmem_max)" -ge 4194304 ] || sysctl_set net.core.rmem_max 4194304
+
 server_pid=""
+# start_server SERVER: fresh data, fresh process, no warm-up.
 start_server() {
+  rm -rf "$work/data" "$work/kea/kea-leases4.csv"*
+  mkdir -p "$work/data"
   case $1 in
     provisioner)
-      start_provisioner "$work/provisioner.conf" "$work/provisioner.log"
+      start_provisioner "$work/provisioner.conf" "$work/provisioner.log.tmp"
       server_pid=$prov_pid ;;
     kea)
-      rm -f "$work/kea/kea-leases4.csv"*
       start_in "$srv_ns" 3600 "$work/kea/stdout.log" env KEA_PIDFILE_DIR="$work/kea" KEA_LOCKFILE_DIR="$work/kea" \
         kea-dhcp4 -c "$work/kea/kea-dhcp4.conf"
       server_pid=$last_pid
+      local ok=0
       for _ in $(seq 1 50); do
-        ip netns exec "$srv_ns" ss -lun 2>/dev/null | grep -q ':67 ' && break
-        kill -0 "$server_pid" 2>/dev/null || { echo "dhcp bench: kea-dhcp4 exited" >&2; cat "$work/kea/stdout.log" >&2; return 1; }
+        ip netns exec "$srv_ns" ss -lun 2>/dev/null | grep -q ':67 ' && { ok=1; break; }
+        kill -0 "$server_pid" 2>/dev/null || break
         sleep 0.2
-      done ;;
+      done
+      [ "$ok" = 1 ] || { echo "dhcp bench: kea-dhcp4 did not listen" >&2; cat "$work/kea/stdout.log" >&2; return 1; } ;;
   esac
-  # a short warm-up: 5 s at 100/s, not reported
-  timeout 30 ip netns exec "$cli_ns" perfdhcp -4 -l "$cli_ip" -r 100 -R 50000 -p 5 "$srv_ip" >"$work/$1.warmup.txt" 2>&1 || true
+}
+stop_server() {
+  stop_pid "$server_pid"
+  # keep every run's log (a run's log is replaced when the next node starts)
+  [ "$1" = provisioner ] && cat "$work/provisioner.log.tmp" >>"$work/provisioner.log"
+  return 0
 }
 
+# server_rb: the receive buffer (ss skmem rb, bytes) of the socket on port 67 in the server namespace.
+server_rb() { ip netns exec "$srv_ns" ss -ulmn 'sport = :67' | grep -o 'rb[0-9]*' | head -1 | tr -d rb; }
 # Server namespace UDP receive-buffer overflows (packets the kernel dropped before the server read them).
 rcvbuf_errors() { ip netns exec "${1:-$srv_ns}" awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else print $c["RcvbufErrors"] }' /proc/net/snmp; }
 
-# perf_step SERVER RATE: runs perfdhcp, prints
-#   "DORA/s DO_DROP% RA_DROP% DO_AVG_MS RA_AVG_MS DO_MAX_MS RA_MAX_MS NON_UNIQUE REJECTED"
-perf_step() {
-  local out="$work/perfdhcp.$1.$2.txt"
-  timeout $((period + 60)) ip netns exec "$cli_ns" perfdhcp -4 -l "$cli_ip" -r "$2" -R 50000 -p "$period" -t "$period" -W 2000000 "$srv_ip" >"$out" 2>&1 || true
-  awk -v p="$period" '
+# perfdhcp_stats FILE: "ACKS DO_SENT DO_DROP% RA_DROP% NON_UNIQUE+REJECTED" from perfdhcp's final report.
+perfdhcp_stats() {
+  awk '
     /^\*\*\*Statistics for: DISCOVER-OFFER/ { x = "do" }
     /^\*\*\*Statistics for: REQUEST-ACK/ { x = "ra" }
     x != "" && /^sent packets:/ { sent[x] = $3 }
     x != "" && /^received packets:/ { recv[x] = $3 }
     x != "" && /^drops:/ { drops[x] = $2 }
-    x != "" && /^max delay:/ { mx[x] = $3 }
-    x != "" && /^non unique addresses:/ { nu += $4 }
-    x != "" && /^rejected leases:/ { rj += $3 }
-    x != "" && /^avg delay:/ { avg[x] = $3 }
+    x != "" && /^non unique addresses:/ { nu[x] = $4 }
+    x != "" && /^rejected leases:/ { rj[x] = $3 }
     function pct(k) { return sent[k] > 0 ? 100 * drops[k] / sent[k] : 100 }
-    END { printf "%.0f %.2f %.2f %.3f %.3f %.1f %.1f %d %d\n", recv["ra"] / p, pct("do"), pct("ra"), avg["do"], avg["ra"], mx["do"], mx["ra"], nu, rj }' "$out"
+    END { printf "%d %d %.2f %.2f %d\n", recv["ra"], sent["do"], pct("do"), pct("ra"), nu["do"] + nu["ra"] + rj["do"] + rj["ra"] }' "$1"
+}
+
+# seed_known BASE: BENCH_DHCP_KNOWN PXE clients complete DORA (up to 3 passes until one gets >= 99 % ACKs); prints
+# the ACKs of the last pass (every MAC of a pass that was ACKed holds a lease).
+seed_known() {
+  local pass acks=0 out
+  for pass in 1 2 3; do
+    out="$work/seed.$pass.txt"
+    timeout $((known_n / seed_rate + 60)) ip netns exec "$cli_ns" perfdhcp -4 -l "$cli_ip" -r "$seed_rate" -R "$known_n" -n "$known_n" \
+      -b "mac=$1" -p $((known_n / seed_rate + 20)) -W 2000000 "${pxe_opts[@]}" "$srv_ip" >"$out" 2>&1 || true
+    acks=$(perfdhcp_stats "$out" | awk '{ print $1 }')
+    [ "$acks" -ge $((known_n * 99 / 100)) ] && break
+  done
+  echo "$acks"
+}
+
+results="$work/results.txt"
+# One row per run, for the summaries: case rate server tag completed/s do% ra% do_p50 do_p99 ra_p50 ra_p99 dora_p50 dora_p99 started
+rows="$work/rows.txt"
+: >"$rows"
+fmt='%-6s %-11s %6s %8s %7s %7s %7s %8s %8s %8s %8s %8s %8s %6s %6s %8s %5s %6s\n'
+
+# run_step CASE SERVER RATE STEP TAG: one measured run; prints a table row and appends to $rows.
+run_step() {
+  local c=$1 s=$2 r=$3 step=$4 tag=$5
+  local base out pcap n seeded="" extra=()
+  base=$(printf '02:%02x:%02x:00:00:00' "$(case $c in new) echo 1 ;; known) echo 2 ;; plain) echo 3 ;; esac)" "$step")
+  out="$work/perfdhcp.$c.$r.$s.txt"; pcap="$work/cap.$c.$r.$s.pcap"
+  start_server "$s"
+  case $c in
+    new)   n=$((r * period + r + 100)); extra=(-b "mac=$base" "${pxe_opts[@]}") ;;
+    known) seeded=$(seed_known "$base"); n=$known_n; extra=(-b "mac=$base" "${pxe_opts[@]}") ;;
+    plain) n=50000; timeout 30 ip netns exec "$cli_ns" perfdhcp -4 -l "$cli_ip" -r 100 -R 50000 -p 5 "$srv_ip" >"$work/warmup.$c.$r.$s.txt" 2>&1 || true ;;
+  esac
+  local rb b0 c0 end
+  rb=$(server_rb)
+  b0=$(rcvbuf_errors); c0=$(rcvbuf_errors "$cli_ns")
+  capture_start "$cli_ns" eth0 "$pcap" udp port 67
+  timeout $((period + 30)) ip netns exec "$cli_ns" perfdhcp -4 -l "$cli_ip" -r "$r" -R "$n" -p "$period" -t "$period" "${extra[@]}" "$srv_ip" >"$out" 2>&1 || true
+  end=$(now)
+  local captured kdrop unwritten
+  read -r captured kdrop unwritten < <(capture_stop "$pcap")
+  echo "$c $r $s $tag captured $captured, dropped by kernel $kdrop, after the end $unwritten" >>"$work/capture.txt"
+  local rbe cbe
+  rbe=$(( $(rcvbuf_errors) - b0 )); cbe=$(( $(rcvbuf_errors "$cli_ns") - c0 ))
+  stop_server "$s"
+  local acks started dd rd nu
+  read -r acks started dd rd nu < <(perfdhcp_stats "$out")
+  local nd no lo dp50 dp99 nq na la rp50 rp99 xp50 xp99 nak
+  read -r nd no lo dp50 dp99 nq na la rp50 rp99 xp50 xp99 nak < <("$(dirname "$0")/dhcp-latency.sh" "$pcap" "$end")
+  [ "${BENCH_DHCP_KEEP_PCAP:-0}" = 1 ] || rm -f "$pcap"
+  local dps
+  dps=$(awk -v a="$acks" -v p="$period" 'BEGIN { printf "%.0f", a / p }')
+  [ -n "$seeded" ] && echo "  ($c $s rate $r: seeded $seeded of $known_n known machines before the step)" >>"$work/notes.txt"
+  [ "$nu" -gt 0 ] && echo "  ($c $s rate $r: perfdhcp counted $nu non-unique or rejected addresses)" >>"$work/notes.txt"
+  [ "$lo" -gt 0 ] || [ "$la" -gt 0 ] && echo "  ($c $s rate $r: $lo OFFERs and $la ACKs came after perfdhcp stopped: drops)" >>"$work/notes.txt"
+  [ "$nak" -gt 0 ] && echo "  ($c $s rate $r: $nak NAKs)" >>"$work/notes.txt"
+  echo "$c $r $s $tag $dps $dd $rd $dp50 $dp99 $rp50 $rp99 $xp50 $xp99 $started $acks" >>"$rows"
+  # shellcheck disable=SC2059
+  printf "$fmt" "$c" "$s" "$r" "$dps" "$dd" "$rd" "$tag" "$dp50" "$dp99" "$rp50" "$rp99" "$xp50" "$xp99" "$rbe" "$cbe" "$((rb / 1024))" "$kdrop" "${seeded:--}" | tee -a "$results"
 }
 
 servers=(kea provisioner)
-declare -A dora clean best lat
-results="$work/results.txt"
-echo "perfdhcp -4 -l $cli_ip -r RATE -R 50000 -p $period -t $period -W 2000000 $srv_ip (ns $cli_ns -> $srv_ns), rates: ${rates[*]}" | tee "$results"
-printf '%-12s %6s %9s %8s %8s %9s %9s %9s %9s %7s %6s %10s\n' server rate DORA/s do_drop% ra_drop% do_avg_ms ra_avg_ms do_max_ms ra_max_ms nonuniq rcvbuf cli_rcvbuf | tee -a "$results"
-for s in "${servers[@]}"; do
-  start_server "$s"
-  clean[$s]=0; best[$s]=0; over=0
+{
+  echo "dhcp.sh $period s per step, rates ${rates[*]}, cases ${cases[*]}; perfdhcp -4 -l $cli_ip -r RATE -R N -p $period -t $period [PXE options, -b mac=BASE] $srv_ip"
+  echo "(ns $cli_ns -> $srv_ns; no -W; every run on a freshly started server with empty data; see the script's header)"
+  echo "ms = capture latency p50/p99 of the answered exchanges; srv_rbe / cli_rbe = UdpRcvbufErrors in the server / client namespace;"
+  echo "rb_KiB = the server socket's receive buffer; cap_drop = packets tcpdump's kernel buffer dropped (must be 0); seeded = known machines held before the step"
+} | tee "$results"
+# shellcheck disable=SC2059
+printf "$fmt" case server rate DORA/s do_drop% ra_drop% step do_p50 do_p99 ra_p50 ra_p99 dora_p50 dora_p99 srv_rbe cli_rbe rb_KiB cap_drop seeded | tee -a "$results"
+
+# clean_of CASE SERVER: "OFFERED COMPLETED" of the highest sweep step with both drops <= 1 % ("0 0" when none).
+clean_of() { awk -v c="$1" -v s="$2" '$1 == c && $3 == s && $4 == "sweep" && $6 <= 1 && $7 <= 1 && $2 + 0 >= o + 0 { o = $2; d = $5 } END { print o + 0, d + 0 }' "$rows"; }
+
+for c in "${cases[@]}"; do
+  step=0
   for r in "${rates[@]}"; do
-    b0=$(rcvbuf_errors); c0=$(rcvbuf_errors "$cli_ns")
-    read -r d dd rd da ra dm rm nu rj < <(perf_step "$s" "$r")
-    rb=$(( $(rcvbuf_errors) - b0 )); cb=$(( $(rcvbuf_errors "$cli_ns") - c0 ))
-    dora[$s.$r]=$d
-    lat[$s.$r]=$(awk -v a="$da" -v b="$ra" 'BEGIN { printf "%.3f", a + b }')
-    if awk -v a="$dd" -v b="$rd" 'BEGIN { exit !(a <= 1 && b <= 1) }'; then
-      best[$s]=$d; [ "$over" = 0 ] && clean[$s]=$d
-    else
-      over=1
-    fi
-    printf '%-12s %6s %9s %8s %8s %9s %9s %9s %9s %7s %6s %10s\n' "$s" "$r" "$d" "$dd" "$rd" "$da" "$ra" "$dm" "$rm" "$((nu + rj))" "$rb" "$cb" | tee -a "$results"
+    step=$((step + 1))
+    if [ $((step % 2)) = 1 ]; then order=(kea provisioner); else order=(provisioner kea); fi
+    for s in "${order[@]}"; do run_step "$c" "$s" "$r" "$step" sweep; done
   done
-  echo "$s RSS after the sweep (all processes in $srv_ns): $(ns_rss "$srv_ns") kB" >>"$work/rss.txt"
-  stop_pid "$server_pid"
+  step=$((step + 1))
+  for s in "${servers[@]}"; do
+    read -r co _ < <(clean_of "$c" "$s")
+    if [ "$co" -gt 0 ]; then run_step "$c" "$s" $((2 * co)) "$step" 2xclean; else echo "  ($c $s: no clean step, no 2 x clean run)" >>"$work/notes.txt"; fi
+  done
 done
 
 {
   echo
-  printf '%-8s %12s %12s %8s %16s %16s %10s\n' rate prov_DORA/s kea_DORA/s ratio prov_DO+RA_ms kea_DO+RA_ms lat_ratio
-  for r in "${rates[@]}"; do
-    printf '%-8s %12s %12s %8s %16s %16s %10s\n' "$r" "${dora[provisioner.$r]}" "${dora[kea.$r]}" "$(ratio "${dora[provisioner.$r]}" "${dora[kea.$r]}")" \
-      "${lat[provisioner.$r]}" "${lat[kea.$r]}" "$(ratio "${lat[provisioner.$r]}" "${lat[kea.$r]}")"
+  cat "$work/notes.txt" 2>/dev/null || true
+  echo "capture: $(awk '{ c += $6; d += $10 } END { printf "%d packets captured, %d dropped by the kernel", c, d }' "$work/capture.txt")"
+  echo
+  printf '%-6s %-11s %14s %13s %10s %11s %9s %12s\n' case server clean_offered clean_DORA/s 2x_offered 2x_DORA/s 2x_done% 2x_dora_p99 
+  for c in "${cases[@]}"; do
+    for s in "${servers[@]}"; do
+      read -r co cd < <(clean_of "$c" "$s")
+      awk -v c="$c" -v s="$s" -v co="$co" -v cd="$cd" '$1 == c && $3 == s && $4 == "2xclean" {
+          printf "%-6s %-11s %14s %13s %10s %11s %9.1f %12s\n", c, s, co, cd, $2, $5, ($14 > 0 ? 100 * $15 / $14 : 0), $13 }' "$rows"
+    done
+    pc=$(clean_of "$c" provisioner | awk '{ print $2 }'); kc=$(clean_of "$c" kea | awk '{ print $2 }')
+    if [ "$pc" = 0 ] || [ "$kc" = 0 ]; then
+      echo "$c: clean rate Provisioner $pc, Kea $kc DORA/s (0 = no step was clean, i.e. below ${rates[0]}/s): no ratio"
+    else
+      echo "$c: clean rate Provisioner/Kea = $(ratio "$pc" "$kc") ($pc / $kc completed DORA/s at each one's clean step)"
+    fi
   done
-  echo "(DO+RA_ms = average DISCOVER->OFFER + REQUEST->ACK latency, i.e. the average time of one DORA; lat_ratio Provisioner/Kea)"
-  echo "clean rate (DORA/s at the last step before drops first exceed 1 %): Provisioner ${clean[provisioner]}, Kea ${clean[kea]}, ratio $(ratio "${clean[provisioner]}" "${clean[kea]}")"
-  echo "highest step with drops <= 1 % (even after a worse step): Provisioner ${best[provisioner]}, Kea ${best[kea]}, ratio $(ratio "${best[provisioner]}" "${best[kea]}")"
-  cat "$work/rss.txt" 2>/dev/null || true
-  echo "nonuniq = perfdhcp's non-unique addresses + rejected leases (must be 0); rcvbuf / cli_rcvbuf = UdpRcvbufErrors in the server / client (perfdhcp) namespace during the step"
+  echo "(clean = the highest sweep step with DISCOVER->OFFER and REQUEST->ACK drops both <= 1 %; 2x = a run at twice that offered rate;"
+  echo " 2x_done% = ACKs received / DISCOVERs sent; 2x_dora_p99 = p99 DISCOVER->ACK ms of the completed exchanges)"
   echo "Kea log lines at WARN or above: $(grep -vc DHCP4_MULTI_THREADING_INFO "$work/kea/kea.log" 2>/dev/null || true)"
   echo "Provisioner log lines: $(wc -l <"$work/provisioner.log"), of which warn/fail/error: $(grep -ciE 'warn|fail|error' "$work/provisioner.log" || true)"
-  # Every REQUEST perfdhcp sent vs every ACK Provisioner logged (drops with equal counts = late replies, not missing
-  # ones). OFFERs log at Debug, so only ACKs are counted.
-  sent_ra=$(cat "$work"/perfdhcp.provisioner.*.txt "$work/provisioner.warmup.txt" | awk '/REQUEST-ACK/ { x = 1 } /DISCOVER-OFFER/ { x = 0 } x && /^sent packets:/ { n += $3 } END { print n + 0 }')
-  echo "Provisioner answered: $(grep -c 'Request .*-> Ack' "$work/provisioner.log" || true) ACKs for $sent_ra REQUESTs sent (all steps + warm-up)"
 } | tee -a "$results"
 echo "results: $results; perfdhcp outputs and server logs: $work"

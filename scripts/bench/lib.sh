@@ -23,8 +23,33 @@ bench_init() {
   cli_ip="$net_prefix.2"
   work="/tmp/pvbench-$1"
   started_pids=()
+  # One run per bench at a time (the namespaces and the work dir are fixed per bench): a second run of the same
+  # bench, e.g. from another worktree, stops here instead of deleting the first one's namespaces.
+  exec {bench_lock_fd}>"/tmp/pvbench-$1.lock"
+  flock -n "$bench_lock_fd" || { echo "bench: another $1 bench is running (/tmp/pvbench-$1.lock)" >&2; exit 1; }
+  # Sysctls this bench changes are saved here (outside $work, which each run deletes) and restored on exit; a file
+  # left by a run that was killed with SIGKILL is restored now.
+  sysctl_saved="/tmp/pvbench-$1.sysctl-saved"
+  sysctl_restore
   trap bench_cleanup EXIT
   trap 'exit 130' INT TERM
+}
+
+# sysctl_set KEY VALUE: sets a (global) sysctl for the bench; the first value seen is saved and restored on exit.
+sysctl_set() {
+  local key=$1 value=$2 old
+  old=$(sysctl -n "$key")
+  grep -q "^$key " "$sysctl_saved" 2>/dev/null || echo "$key $old" >>"$sysctl_saved"
+  sysctl -q -w "$key=$value"
+}
+# sysctl_restore: puts back every value sysctl_set saved (called on exit, and at start for a killed run's leftovers).
+sysctl_restore() {
+  [ -s "${sysctl_saved:-}" ] || return 0
+  local key value
+  while read -r key value; do
+    sysctl -q -w "$key=$value" && echo "bench: restored $key = $value" >&2
+  done <"$sysctl_saved"
+  rm -f "$sysctl_saved"
 }
 
 ns_pids() { ip netns pids "$1" 2>/dev/null || true; }
@@ -42,6 +67,7 @@ bench_cleanup() {
     for pid in $(ns_pids "$ns"); do kill -9 "$pid" 2>/dev/null || true; done
     ip netns del "$ns" 2>/dev/null || true
   done
+  sysctl_restore
 }
 
 # net_up [MTU]: server namespace with br0 ($srv_ip/24), client namespace with eth0 ($cli_ip/24) on a veth pair.
@@ -178,7 +204,8 @@ CONF
 
 # write_dhcp_configs NETWORK POOL_START POOL_END: the DHCP benchmarks' node file ($work/provisioner.conf: DHCP only on
 # br0, one subnet, lease time 1 h) and the same subnet for Kea ($work/kea/kea-dhcp4.conf: memfile lease file with
-# persist on, WARN log).
+# persist on, WARN log, and client classes giving PXE clients what Provisioner's defaults give them: option 60 starting
+# "PXEClient" with option 93 = 0 (BIOS) -> undionly.kpxe, 7 or 9 (x64 UEFI) -> ipxe.efi, next-server = this edge).
 write_dhcp_configs() {
   local network=$1 pool_start=$2 pool_end=$3
   write_node_conf "$work/provisioner.conf" "    tftp.enabled = off
@@ -196,6 +223,12 @@ cat >"$work/kea/kea-dhcp4.conf" <<CONF
     "valid-lifetime": 3600,
     "renew-timer": 1800,
     "rebind-timer": 3150,
+    "client-classes": [
+      { "name": "pxe-bios", "test": "substring(option[60].hex,0,9) == 'PXEClient' and option[93].hex == 0x0000",
+        "next-server": "$srv_ip", "boot-file-name": "undionly.kpxe" },
+      { "name": "pxe-x64-uefi", "test": "substring(option[60].hex,0,9) == 'PXEClient' and (option[93].hex == 0x0007 or option[93].hex == 0x0009)",
+        "next-server": "$srv_ip", "boot-file-name": "ipxe.efi" }
+    ],
     "subnet4": [
       {
         "id": 1,
@@ -208,4 +241,26 @@ cat >"$work/kea/kea-dhcp4.conf" <<CONF
   }
 }
 CONF
+}
+
+# capture_start NS IFACE FILE FILTER...: tcpdump in NS on IFACE writing FILE (first 600 bytes of each packet, 64 MiB
+# kernel buffer so that bursts are not dropped), bounded by BENCH_SERVER_LIMIT; waits until it listens; sets cap_pid.
+capture_start() {
+  local ns=$1 iface=$2 file=$3; shift 3
+  rm -f "$file"
+  start_in "$ns" "${BENCH_SERVER_LIMIT:-3600}" "$file.log" tcpdump -i "$iface" -n -s 600 -B 65536 -Z root -w "$file" "$@"
+  cap_pid=$last_pid
+  for _ in $(seq 1 50); do grep -q 'listening on' "$file.log" 2>/dev/null && return 0; sleep 0.1; done
+  echo "bench: tcpdump did not start:" >&2; cat "$file.log" >&2
+  return 1
+}
+# capture_stop FILE: stops the capture after 1.2 s (libpcap hands packets over in blocks with a 1 s timeout; stopping
+# sooner loses the last block) and prints "CAPTURED KERNEL_DROPPED UNWRITTEN": UNWRITTEN = packets the filter accepted
+# that were still in the ring when tcpdump stopped (they arrived in the last ~1.2 s, after what was measured).
+capture_stop() {
+  sleep 1.2
+  kill -INT "$cap_pid" 2>/dev/null || true
+  wait "$cap_pid" 2>/dev/null || true
+  awk '/packets captured/ { c = $1 } /received by filter/ { r = $1 } /dropped by kernel/ { d = $1 }
+       END { u = r - c - d; if (u < 0) u = 0; print c + 0, d + 0, u }' "$1.log"
 }
