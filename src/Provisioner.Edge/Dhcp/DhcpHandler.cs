@@ -25,6 +25,17 @@ public sealed record DhcpReplyPlan(DhcpPacket Packet, IPEndPoint Destination)
 /// <param name="profileOf">Which profile a machine gets (by MAC and, if known, address), recorded with its Discovered event; null = unknown here.</param>
 public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway leases, IMachineGateway machines, TimeProvider clock, ILogger<DhcpHandler> logger, Func<MachineId, IPv4Address?, string?>? profileOf = null)
 {
+    /// <summary>Warnings a peer can repeat at will: one line per cause every 10 s, with how many were left out.</summary>
+    private readonly LogSummary<DhcpWarning> _warnings = new(TimeSpan.FromSeconds(10), clock);
+
+    private enum DhcpWarning
+    {
+        NoSubnet,
+        NoLease,
+        NoBootFile,
+        SilentBoot,
+    }
+
     public async Task<DhcpReplyPlan?> HandleAsync(DhcpPacket request, DhcpReceiveContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -47,7 +58,11 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
         var subnet = SelectSubnet(request, context);
         if (subnet is null)
         {
-            LogNoSubnet(mac, type, xid, request.RelayAgentAddress);
+            if (_warnings.TryLog(DhcpWarning.NoSubnet, out var more))
+            {
+                LogNoSubnet(mac, type, xid, request.RelayAgentAddress, more);
+            }
+
             return null;
         }
 
@@ -86,7 +101,7 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
         var lease = await leases.OfferAsync(subnet.Id, mac, request.Options.RequestedIPAddress, now, ct).ConfigureAwait(false);
         if (lease.Outcome != LeaseOutcome.Offered || lease.Address is not { } address)
         {
-            LogNoLease(mac, DhcpMessageType.Discover, request.TransactionId, subnet.Id, lease.Outcome, lease.Reason);
+            NoLease(mac, DhcpMessageType.Discover, request.TransactionId, subnet.Id, lease);
             return null;
         }
 
@@ -158,7 +173,7 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
             case LeaseOutcome.Nakked:
                 return Nak(request, mac, lease.Reason ?? "address not available");
             default:
-                LogNoLease(mac, DhcpMessageType.Request, request.TransactionId, subnet.Id, lease.Outcome, lease.Reason);
+                NoLease(mac, DhcpMessageType.Request, request.TransactionId, subnet.Id, lease);
                 return null;
         }
     }
@@ -317,11 +332,23 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
     {
         if (answer.Boot == BootAction.None)
         {
-            LogSilentBoot(mac, request.MessageType, request.TransactionId, answer.Stage, answer.Reason);
+            if (_warnings.TryLog(DhcpWarning.SilentBoot, out var more))
+            {
+                LogSilentBoot(mac, request.MessageType, request.TransactionId, answer.Stage, answer.Reason, more);
+            }
+
             return null;
         }
 
         return answer.Boot;
+    }
+
+    private void NoLease(MachineId mac, DhcpMessageType type, uint xid, string subnet, LeaseAnswer lease)
+    {
+        if (_warnings.TryLog(DhcpWarning.NoLease, out var more))
+        {
+            LogNoLease(mac, type, xid, subnet, lease.Outcome, lease.Reason, more);
+        }
     }
 
     private DhcpPacket LeaseReply(DhcpPacket request, DhcpMessageType type, SubnetDefinition subnet, MachineId mac, IPv4Address address, DateTimeOffset expiresAt, DateTimeOffset now)
@@ -393,7 +420,11 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
 
         if (action == BootAction.Nbp && file is null)
         {
-            LogNoBootFile(mac, client.Architecture);
+            if (_warnings.TryLog(DhcpWarning.NoBootFile, out var more))
+            {
+                LogNoBootFile(mac, client.Architecture, more);
+            }
+
         }
 
         if (file is null)
@@ -461,15 +492,15 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
     [LoggerMessage(Level = LogLevel.Debug, Message = "DHCP ignored {Packet}: REQUEST for server {ServerId}")]
     private partial void LogOtherServer(DhcpPacket packet, IPv4Address serverId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP {Mac} {MessageType} xid 0x{Xid:x8}: no configured subnet matches (giaddr {Giaddr}); silent")]
-    private partial void LogNoSubnet(MachineId mac, DhcpMessageType messageType, uint xid, IPv4Address giaddr);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP {Mac} {MessageType} xid 0x{Xid:x8}: no configured subnet matches (giaddr {Giaddr}); silent ({Suppressed} more like it not logged since the last line)")]
+    private partial void LogNoSubnet(MachineId mac, DhcpMessageType messageType, uint xid, IPv4Address giaddr, long suppressed);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP {Mac} {MessageType} xid 0x{Xid:x8}: no lease from subnet {Subnet} ({Outcome}: {Reason}); silent")]
-    private partial void LogNoLease(MachineId mac, DhcpMessageType messageType, uint xid, string subnet, LeaseOutcome outcome, string? reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP {Mac} {MessageType} xid 0x{Xid:x8}: no lease from subnet {Subnet} ({Outcome}: {Reason}); silent ({Suppressed} more like it not logged since the last line)")]
+    private partial void LogNoLease(MachineId mac, DhcpMessageType messageType, uint xid, string subnet, LeaseOutcome outcome, string? reason, long suppressed);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "DHCP {Mac} {MessageType} xid 0x{Xid:x8}: machine in stage {Stage} gets no boot ({Reason}); silent")]
-    private partial void LogSilentBoot(MachineId mac, DhcpMessageType? messageType, uint xid, MachineStage stage, string? reason);
+    [LoggerMessage(Level = LogLevel.Information, Message = "DHCP {Mac} {MessageType} xid 0x{Xid:x8}: machine in stage {Stage} gets no boot ({Reason}); silent ({Suppressed} more like it not logged since the last line)")]
+    private partial void LogSilentBoot(MachineId mac, DhcpMessageType? messageType, uint xid, MachineStage stage, string? reason, long suppressed);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP {Mac}: no boot file configured for client architecture {Architecture} (option 93); offering an address without one")]
-    private partial void LogNoBootFile(MachineId mac, int architecture);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP {Mac}: no boot file configured for client architecture {Architecture} (option 93); offering an address without one ({Suppressed} more like it not logged since the last line)")]
+    private partial void LogNoBootFile(MachineId mac, int architecture, long suppressed);
 }

@@ -82,6 +82,7 @@ public sealed partial class DhcpServer : IAsyncDisposable
     private readonly SemaphoreSlim _concurrency;
     private readonly DhcpBacklog<(DhcpPacket Packet, IPEndPoint Source)> _queue;
     private readonly TimeProvider _clock;
+    private readonly LogSummary<ServerWarning> _warnings;
     private readonly CancellationTokenSource _stop = new();
     private Socket? _socket;
     private Task _loop = Task.CompletedTask;
@@ -98,6 +99,7 @@ public sealed partial class DhcpServer : IAsyncDisposable
         _clock = clock ?? TimeProvider.System;
         _bindAddress = bindAddress ?? IPAddress.Any;
         _rateLimiter = new MacRateLimiter(options.PerMacRate, _clock);
+        _warnings = new LogSummary<ServerWarning>(TimeSpan.FromSeconds(10), _clock);
         _concurrency = new SemaphoreSlim(options.MaxInFlight);
         _queue = new DhcpBacklog<(DhcpPacket, IPEndPoint)>(options.QueueCapacity, options.MaxDiscoverWait, options.MaxRequestWait, _clock);
         Counters.ReadShedFrom(_queue);
@@ -170,7 +172,11 @@ public sealed partial class DhcpServer : IAsyncDisposable
             catch (SocketException e)
             {
                 // E.g. ICMP port unreachable from an earlier send surfacing here: not fatal.
-                LogReceiveError(e.SocketErrorCode);
+                if (_warnings.TryLog(ServerWarning.ReceiveError, out var more))
+                {
+                    LogReceiveError(e.SocketErrorCode, more);
+                }
+
                 continue;
             }
 
@@ -289,7 +295,11 @@ public sealed partial class DhcpServer : IAsyncDisposable
 #pragma warning restore CA1031
         {
             Counters.CountFailed();
-            LogHandleFailed(e, packet);
+            if (_warnings.TryLog(ServerWarning.HandleFailed, out var more))
+            {
+                LogHandleFailed(e, packet, more);
+            }
+
         }
         finally
         {
@@ -332,9 +342,15 @@ public sealed partial class DhcpServer : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Debug, Message = "DHCP {Packet}: over the per-MAC rate; dropped")]
     private partial void LogRateLimited(DhcpPacket packet);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP receive error {Error}; continuing")]
-    private partial void LogReceiveError(SocketError error);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP receive error {Error}; continuing ({Suppressed} more not logged since the last line)")]
+    private partial void LogReceiveError(SocketError error, long suppressed);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP {Packet}: handling failed; the client will retransmit")]
-    private partial void LogHandleFailed(Exception exception, DhcpPacket packet);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP {Packet}: handling failed; the client will retransmit ({Suppressed} more failures not logged since the last line)")]
+    private partial void LogHandleFailed(Exception exception, DhcpPacket packet, long suppressed);
+
+    private enum ServerWarning
+    {
+        ReceiveError,
+        HandleFailed,
+    }
 }
