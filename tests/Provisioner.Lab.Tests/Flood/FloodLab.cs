@@ -100,6 +100,7 @@ public sealed partial class FloodLab : IAsyncDisposable
         Assert.True(warmUp.All(p => p.Ok), $"before any flood the real clients were not served; the lab is broken:\n{string.Join('\n', warmUp)}\n{Tail(Node.Log, 30)}");
         await Task.Delay(1000);
         var idleRss = ReadRss(Node.ProcessId) ?? throw new InvalidOperationException($"node exited before the flood:\n{Tail(Node.Log, 30)}");
+        var idleFiles = CountOpenFiles(Node.ProcessId);
         var logBefore = Node.Log;
         var linesBefore = CountLines(logBefore);
 
@@ -117,13 +118,14 @@ public sealed partial class FloodLab : IAsyncDisposable
         await stopSampling.CancelAsync();
         var samples = await sampler;
 
-        return new FloodOutcome(name, result, idleRss, samples, during, after, linesAfter - linesBefore, Commonest(logAfter[logBefore.Length..], 6), Node.ExitCode, Tail(Node.Log, 25));
+        return new FloodOutcome(name, result, idleRss, idleFiles, samples, during, after, linesAfter - linesBefore, Commonest(logAfter[logBefore.Length..], 6), Node.ExitCode, Tail(Node.Log, 25));
     }
 
     private async Task<RssSamples> SampleAsync(CancellationToken stop)
     {
         var started = Stopwatch.GetTimestamp();
         long max = 0, last = 0;
+        var maxFds = 0;
         TimeSpan? exitedAt = null;
         while (!stop.IsCancellationRequested)
         {
@@ -131,6 +133,7 @@ public sealed partial class FloodLab : IAsyncDisposable
             {
                 last = rss;
                 max = Math.Max(max, rss);
+                maxFds = Math.Max(maxFds, CountOpenFiles(Node.ProcessId));
             }
             else
             {
@@ -148,7 +151,7 @@ public sealed partial class FloodLab : IAsyncDisposable
             }
         }
 
-        return new RssSamples(max, last, exitedAt);
+        return new RssSamples(max, last, maxFds, exitedAt);
     }
 
     /// <summary>busybox udhcpc, tftp-hpa and curl at once, each timed; none may take longer than <see cref="ProbeTimeout"/>.</summary>
@@ -220,6 +223,18 @@ public sealed partial class FloodLab : IAsyncDisposable
         .Take(kinds)
         .Select(c => $"  {c.Value,7} x {c.Key}"));
 
+    private static int CountOpenFiles(int pid)
+    {
+        try
+        {
+            return Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd").Count();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
+
     private static int CountLines(string text) => text.AsSpan().Count('\n');
 
     private static string Last(ProcessResult result)
@@ -254,13 +269,14 @@ public sealed record ProbeResult(string When, string Client, bool Ok, TimeSpan E
     public override string ToString() => $"  {When,-7} {Client,-22} {(Ok ? "ok" : "FAILED"),-6} {Elapsed.TotalSeconds,5:0.0} s  {Detail}";
 }
 
-public sealed record RssSamples(long MaxBytes, long LastBytes, TimeSpan? ExitedAfter);
+public sealed record RssSamples(long MaxBytes, long LastBytes, int MaxOpenFiles, TimeSpan? ExitedAfter);
 
 /// <summary>Everything one flood run measured, and the assertions every flood test makes on it.</summary>
 public sealed record FloodOutcome(
     string Name,
     FloodResult Flood,
     long IdleRssBytes,
+    int IdleOpenFiles,
     RssSamples Rss,
     IReadOnlyList<ProbeResult> During,
     IReadOnlyList<ProbeResult> After,
@@ -272,7 +288,7 @@ public sealed record FloodOutcome(
     public string Describe() => new StringBuilder()
         .AppendLine(CultureInfo.InvariantCulture, $"{Name}: {Flood}")
         .AppendLine(CultureInfo.InvariantCulture, $"  node: {(ExitCode is { } code ? $"EXITED with {code}{(Rss.ExitedAfter is { } t ? $" {t.TotalSeconds:0.0} s after the flood began" : string.Empty)}" : "up")}")
-        .AppendLine(CultureInfo.InvariantCulture, $"  RSS: idle {Mb(IdleRssBytes)}, max {Mb(Rss.MaxBytes)}, last {Mb(Rss.LastBytes)}")
+        .AppendLine(CultureInfo.InvariantCulture, $"  RSS: idle {Mb(IdleRssBytes)}, max {Mb(Rss.MaxBytes)}, last {Mb(Rss.LastBytes)}; open files: idle {IdleOpenFiles}, max {Rss.MaxOpenFiles}")
         .AppendLine(CultureInfo.InvariantCulture, $"  log: {LogLines} lines from the flood's start to 1 s after the last probe")
         .AppendLine(LogKinds)
         .AppendLine("  real clients:")
@@ -280,7 +296,7 @@ public sealed record FloodOutcome(
         .ToString();
 
     /// <summary>Fails with every violated bound at once (each named), the measurements and the log's last lines.</summary>
-    public void AssertWithin(long maxRssBytes, int maxLogLines)
+    public void AssertWithin(long rssHeadroomBytes, int openFilesHeadroom, int maxLogLines)
     {
         var violations = new List<string>();
         if (ExitCode is { } code)
@@ -288,9 +304,14 @@ public sealed record FloodOutcome(
             violations.Add($"the node process exited (code {code}) — it must survive any input");
         }
 
-        if (Rss.MaxBytes > maxRssBytes)
+        if (Rss.MaxBytes > IdleRssBytes + rssHeadroomBytes)
         {
-            violations.Add($"RSS reached {Mb(Rss.MaxBytes)}, over the bound of {Mb(maxRssBytes)} (idle was {Mb(IdleRssBytes)})");
+            violations.Add($"RSS reached {Mb(Rss.MaxBytes)}, over the bound of idle {Mb(IdleRssBytes)} + {Mb(rssHeadroomBytes)}");
+        }
+
+        if (Rss.MaxOpenFiles > IdleOpenFiles + openFilesHeadroom)
+        {
+            violations.Add($"open files reached {Rss.MaxOpenFiles}, over the bound of idle {IdleOpenFiles} + {openFilesHeadroom}: sockets a peer can open must be capped");
         }
 
         foreach (var probe in During.Concat(After).Where(p => !p.Ok || p.Elapsed > FloodLab.ServedWithin))

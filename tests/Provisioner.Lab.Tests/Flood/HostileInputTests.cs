@@ -14,12 +14,27 @@ namespace Provisioner.Lab.Tests.Flood;
 public sealed class HostileInputTests(ITestOutputHelper output)
 {
     /// <summary>
-    /// Resident memory the node may reach under any flood. PLACEHOLDER until measured.
+    /// How far the node's resident memory (VmRSS) may rise above its idle RSS during and after a flood. Idle is
+    /// measured in each run, after a warm-up round of real clients, because it depends on the machine (ASP.NET's server
+    /// GC keeps a heap per core); the headroom lets the GC's budgets grow under tens of thousands of datagrams per second
+    /// of parsing and dropping (which on its own, opening nothing, took about two thirds of this on main), but not hold
+    /// thousands of transfers, sockets or machine actors a peer made up.
     /// </summary>
-    private const long MaxRssBytes = 4096L * 1024 * 1024;
+    private const long RssHeadroomBytes = 160L * 1024 * 1024;
 
-    /// <summary>Log lines a whole flood (and the probes during and after it) may add. PLACEHOLDER until measured.</summary>
-    private const int MaxLogLines = 1_000_000;
+    /// <summary>
+    /// How many more files (sockets, mostly) than at idle the node may hold open. Room for a few thousand concurrent
+    /// transfers and connections, as a whole rollout booting at once needs; far below what an uncapped server opens for
+    /// a flood (it runs into the process's open-file limit, then dies).
+    /// </summary>
+    private const int OpenFilesHeadroom = 4096;
+
+    /// <summary>
+    /// Log lines a flood may add from its start until 1 s after the last real client was served (about 8-12 s): room
+    /// for the real clients' own lines and for periodic summaries of what was dropped, two orders of magnitude below a
+    /// line per datagram (a flood must not become a log flood that fills the disk or the journal).
+    /// </summary>
+    private const int MaxLogLines = 500;
 
     /// <summary>The figure: 100k-200k TFTP datagrams over ~5 s.</summary>
     private const int TftpDatagrams = 150_000;
@@ -33,6 +48,16 @@ public sealed class HostileInputTests(ITestOutputHelper output)
     private const int MalformedDatagrams = 60_000;
 
     private static readonly TimeSpan FloodDuration = TimeSpan.FromSeconds(5);
+
+    /// <summary>The control: the same measurements with real clients only. If this fails, the lab or a bound is wrong, not the node.</summary>
+    [Fact]
+    public async Task Without_a_flood_the_real_clients_alone_stay_within_every_bound()
+    {
+        await using var lab = await FloodLab.StartAsync();
+        using var socket = NetnsSocket.CreateUdp(lab.FloodNamespace, new IPEndPoint(lab.FloodAddresses[0], 0));
+        var outcome = await lab.RunAsync("no flood (control)", ct => DatagramFlood.RunAsync([new FloodSender(socket, new IPEndPoint(lab.ServerAddress, 69))], (_, _, _) => 0, 0, FloodDuration, ct));
+        Report(outcome);
+    }
 
     [Fact]
     public async Task Tftp_request_flood_from_one_address_leaves_the_node_up_bounded_quiet_and_serving()
@@ -177,7 +202,7 @@ public sealed class HostileInputTests(ITestOutputHelper output)
     private void Report(FloodOutcome outcome)
     {
         output.WriteLine(outcome.Describe());
-        outcome.AssertWithin(MaxRssBytes, MaxLogLines);
+        outcome.AssertWithin(RssHeadroomBytes, OpenFilesHeadroom, MaxLogLines);
     }
 
     private static void Dispose(IEnumerable<FloodSender> senders)
