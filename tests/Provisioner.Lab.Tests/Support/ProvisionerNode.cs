@@ -25,6 +25,14 @@ public sealed class ProvisionerNode : IAsyncDisposable
 
     public string Log => _process.Output;
 
+    /// <summary>PID of the node itself (<c>ip netns exec</c> execs into it), e.g. for /proc/PID/status.</summary>
+    public int ProcessId => _process.Process.Id;
+
+    public bool HasExited => _process.Process.HasExited;
+
+    /// <summary>Exit code once exited (128 + signal when killed by one), else null.</summary>
+    public int? ExitCode => _process.Process.HasExited ? _process.Process.ExitCode : null;
+
     public static string Executable => Path.Combine(AppContext.BaseDirectory, "provisioner.dll");
 
     public static string HoconDirectory => Path.Combine(AppContext.BaseDirectory, "hocon");
