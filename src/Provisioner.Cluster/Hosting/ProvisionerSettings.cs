@@ -37,7 +37,7 @@ public sealed record ProvisionerSettings
     public required TimeSpan PassivateAfter { get; init; }
 
     /// <summary>Idle time after which a machine actor that has persisted nothing (DISCOVERs only) stops (<c>machines.passivate-new-after</c>).</summary>
-    public TimeSpan PassivateNewAfter { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan PassivateNewAfter { get; init; } = TimeSpan.FromSeconds(3);
 
     public required TimeSpan AskTimeout { get; init; }
 

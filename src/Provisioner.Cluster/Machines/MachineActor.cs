@@ -193,5 +193,5 @@ public sealed class MachineActor : ReceivePersistentActor, IWithTimers
 /// <param name="PassivateNewAfter">Idle time after which an actor that has persisted nothing (only DISCOVERs seen) stops.</param>
 public sealed record MachineActorSettings(MachinePolicy Policy, int SnapshotEvery, TimeSpan PassivateAfter, TimeProvider Clock)
 {
-    public TimeSpan PassivateNewAfter { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan PassivateNewAfter { get; init; } = TimeSpan.FromSeconds(3);
 }

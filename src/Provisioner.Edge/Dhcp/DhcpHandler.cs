@@ -34,6 +34,7 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
         NoLease,
         NoBootFile,
         SilentBoot,
+        Nak,
     }
 
     public async Task<DhcpReplyPlan?> HandleAsync(DhcpPacket request, DhcpReceiveContext context, CancellationToken cancellationToken)
@@ -91,17 +92,19 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
 
     private async Task<DhcpReplyPlan?> DiscoverAsync(DhcpPacket request, MachineId mac, SubnetDefinition subnet, Client client, DateTimeOffset now, CancellationToken ct)
     {
-        // Neither answer below touches a journal: the machine previews its boot, the subnet holds the offer in memory.
-        var boot = await PreviewBootAsync(mac, client, now, request, ct).ConfigureAwait(false);
-        if (boot is null)
-        {
-            return null;
-        }
-
+        // Neither answer touches a journal: the subnet holds the offer in memory, the machine previews its boot. The
+        // address first: a DISCOVER that cannot be offered one (a pool drained by a flood of new MACs) costs no
+        // machine actor. An offer held for a machine that then stays silent lapses on its own.
         var lease = await leases.OfferAsync(subnet.Id, mac, request.Options.RequestedIPAddress, now, ct).ConfigureAwait(false);
         if (lease.Outcome != LeaseOutcome.Offered || lease.Address is not { } address)
         {
             NoLease(mac, DhcpMessageType.Discover, request.TransactionId, subnet.Id, lease);
+            return null;
+        }
+
+        var boot = await PreviewBootAsync(mac, client, now, request, ct).ConfigureAwait(false);
+        if (boot is null)
+        {
             return null;
         }
 
@@ -211,7 +214,8 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
         reply.Options.ServerIdentifier = options.Address;
         AddSubnetOptions(reply, subnet, mac);
         EchoSubnetSelection(request, reply);
-        LogReply(mac, DhcpMessageType.Inform, request.TransactionId, DhcpMessageType.Ack, request.ClientAddress, null);
+        // Debug: an INFORM leases nothing, and any host can send them as fast as it likes.
+        LogInform(mac, request.TransactionId, request.ClientAddress);
         return Plan(request, reply);
     }
 
@@ -226,7 +230,11 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
             reply.Broadcast = true;
         }
 
-        LogNak(mac, request.TransactionId, reason);
+        if (_warnings.TryLog(DhcpWarning.Nak, out var more))
+        {
+            LogNak(mac, request.TransactionId, reason, more);
+        }
+
         return Plan(request, reply);
     }
 
@@ -483,8 +491,11 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
     [LoggerMessage(Level = LogLevel.Information, Message = "DHCP {Mac} {MessageType} xid 0x{Xid:x8} -> {Reply} {Address} boot file {BootFile}")]
     private partial void LogReply(MachineId mac, DhcpMessageType messageType, uint xid, DhcpMessageType? reply, IPv4Address address, string? bootFile);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "DHCP {Mac} xid 0x{Xid:x8} -> NAK: {Reason}")]
-    private partial void LogNak(MachineId mac, uint xid, string reason);
+    [LoggerMessage(Level = LogLevel.Information, Message = "DHCP {Mac} xid 0x{Xid:x8} -> NAK: {Reason} ({Suppressed} more NAKs not logged since the last line)")]
+    private partial void LogNak(MachineId mac, uint xid, string reason, long suppressed);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "DHCP {Mac} INFORM xid 0x{Xid:x8} from {Address} -> ACK (subnet options)")]
+    private partial void LogInform(MachineId mac, uint xid, IPv4Address address);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "DHCP ignored {Packet}: {Reason}")]
     private partial void LogIgnored(DhcpPacket packet, string reason);

@@ -123,7 +123,22 @@ public sealed class DhcpHandlerTests
         f.Machines.Boot["52:54:00:dc:00:12"] = BootAction.None;
 
         Assert.Null(await f.Handle(Parse(DhcpGoldenPackets.Edk2PxeDiscover)));
-        Assert.Empty(f.Leases.Calls);
+        // The offer was held (in memory only, it lapses) before the machine said to stay silent.
+        Assert.IsType<LeaseCommands.Offer>(Assert.Single(f.Leases.Calls).Command);
+    }
+
+    [Fact]
+    public async Task Discover_that_cannot_be_offered_an_address_never_asks_the_machine()
+    {
+        var f = new HandlerFixture(o => o with { Subnets = [Local with { PoolStart = IPv4Address.Parse("10.0.0.10"), PoolEnd = IPv4Address.Parse("10.0.0.10") }] });
+        var first = Parse(DhcpGoldenPackets.Edk2PxeDiscover);
+        Assert.NotNull(await f.Handle(first));
+        var second = Parse(DhcpGoldenPackets.Edk2PxeDiscover);
+        second.SetClientHardwareAddress([0x52, 0x54, 0x00, 0xdc, 0x00, 0x13]);
+
+        Assert.Null(await f.Handle(second));
+
+        Assert.Equal(["52:54:00:dc:00:12"], f.Machines.Previews.Select(p => p.Mac));
     }
 
     [Fact]
