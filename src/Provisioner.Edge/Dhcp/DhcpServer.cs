@@ -107,6 +107,9 @@ public sealed partial class DhcpServer : IAsyncDisposable
 
     public DhcpServerCounters Counters { get; } = new();
 
+    /// <summary>Requests waiting for a handler now.</summary>
+    public int Backlog => _queue.Count;
+
     /// <summary>Where the socket is bound (valid after <see cref="Start"/>).</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint)(_socket?.LocalEndPoint ?? throw new InvalidOperationException("not started"));
 
@@ -145,6 +148,7 @@ public sealed partial class DhcpServer : IAsyncDisposable
 
         _socket = socket;
         LogStarted(LocalEndPoint, _options.Interface, _options.Subnets.Count);
+        DhcpMetrics.Register(this, LocalEndPoint.ToString());
         _loop = Task.Run(() => ReceiveLoopAsync(_stop.Token));
         _dispatch = Task.Run(() => DispatchLoopAsync(_stop.Token));
     }
@@ -315,6 +319,7 @@ public sealed partial class DhcpServer : IAsyncDisposable
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
+        DhcpMetrics.Unregister(this);
         _socket?.Dispose();
         try
         {

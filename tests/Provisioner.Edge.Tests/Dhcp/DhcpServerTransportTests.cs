@@ -1,4 +1,5 @@
 using Provisioner.Protocols.Tests.Dhcp;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -236,5 +237,59 @@ public sealed class DhcpServerTransportTests
         Assert.Equal(302, counters.Replied + counters.ShedStale + counters.ShedFull + counters.Silent);
         Assert.Equal(0, counters.Failed);
         Assert.Equal(counters.Replied - 1, rig.Fixture.Machines.Previews.Count);
+    }
+
+    [Fact]
+    public async Task Sheds_and_replies_are_published_on_the_edge_meter_with_their_cause()
+    {
+        await using var rig = new Rig(perMacRate: 1);
+        for (var i = 0; i < 3; i++)
+        {
+            await rig.SendAsync(Rig.Relayed(DhcpGoldenPackets.UdhcpcDiscover, 9));
+        }
+
+        await rig.ReceiveAsync();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while ((rig.Server.Counters.Replied < 1 || rig.Server.Counters.RateLimited < 2) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        var listener = rig.ServerEndPoint.ToString();
+        var seen = new List<(string Name, long Value, string? Cause)>();
+        using var meters = new MeterListener();
+        meters.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == EdgeMetrics.MeterName && instrument.Name.StartsWith("provisioner.dhcp.", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        meters.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            string? mine = null, cause = null;
+            foreach (var tag in tags)
+            {
+                (mine, cause) = tag.Key switch
+                {
+                    "listener" => (tag.Value as string, cause),
+                    "cause" => (mine, tag.Value as string),
+                    _ => (mine, cause),
+                };
+            }
+
+            if (mine == listener)
+            {
+                seen.Add((instrument.Name, value, cause));
+            }
+        });
+        meters.Start();
+        meters.RecordObservableInstruments();
+
+        Assert.Contains(("provisioner.dhcp.datagrams.received", 3L, null), seen);
+        Assert.Contains(("provisioner.dhcp.requests.shed", 2L, "per-mac-rate"), seen);
+        Assert.Contains(("provisioner.dhcp.requests.shed", 0L, "waited-too-long"), seen);
+        Assert.Contains(("provisioner.dhcp.requests.replied", 1L, null), seen);
+        Assert.Contains(("provisioner.dhcp.backlog", 0L, null), seen);
     }
 }
