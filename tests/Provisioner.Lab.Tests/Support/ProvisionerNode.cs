@@ -167,6 +167,55 @@ public sealed class ProvisionerNode : IAsyncDisposable
         return _process.Process.ExitCode;
     }
 
+    /// <summary>
+    /// <c>kill -9</c> of the node's own PID and nothing else, at once: a crash, with no shutdown, no flush, no chance to
+    /// finish a write. Returns as soon as the signal is sent (so a test can kill right after a reply it just received);
+    /// <see cref="WaitForExitAsync"/> waits until the process is gone.
+    /// </summary>
+    public void Kill()
+    {
+        if (_process.Process.HasExited)
+        {
+            throw new InvalidOperationException($"the node had already exited ({_process.Process.ExitCode}):\n{Log}");
+        }
+
+        // Still our unreaped child, so the PID cannot have been reused.
+        if (kill(_process.Process.Id, SigKill) != 0)
+        {
+            throw new System.ComponentModel.Win32Exception(System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), $"kill -9 {_process.Process.Id}");
+        }
+    }
+
+    /// <summary>Waits (bounded) until the process has exited; returns its exit code (137 after <see cref="Kill"/>).</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.Process.WaitForExitAsync(cts.Token);
+        return _process.Process.ExitCode;
+    }
+
+    /// <summary>
+    /// GET /api/v1/machines/MAC with curl inside the server namespace: the HTTP status (404: never seen) and the
+    /// machine when 200. Unlike <see cref="GetMachineAsync"/> it starts no CLI (about a second each), so a test can
+    /// read dozens of machines.
+    /// </summary>
+    public async Task<(int Status, MachineDto? Machine)> GetMachineFromApiAsync(string mac)
+    {
+        var result = await _lab.RunAsync(_lab.Server, $"curl -sS -w \"\\n%{{http_code}}\" http://127.0.0.1:9780/api/v1/machines/{mac}", TimeSpan.FromSeconds(10));
+        var split = result.Output.LastIndexOf('\n');
+        if (result.ExitCode != 0 || split < 0 || !int.TryParse(result.Output[(split + 1)..].Trim(), CultureInfo.InvariantCulture, out var status))
+        {
+            throw new InvalidOperationException($"GET machine {mac} failed (curl exit {result.ExitCode}): {result.Output}{result.Error}");
+        }
+
+        return (status, status == 200 ? JsonSerializer.Deserialize<MachineDto>(result.Output[..split], AdminJson.Options) : null);
+    }
+
+    private const int SigKill = 9;
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.Process.HasExited)
