@@ -108,6 +108,17 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
             return null;
         }
 
+        if (boot == BootAction.LocalDisk && !client.Ipxe)
+        {
+            // An installed machine PXE-booting again is told nothing to boot, so its firmware sends no REQUEST: this
+            // DISCOVER is the last word it says, and the machine records it (Rebooted, once) before the OFFER.
+            boot = await CommitBootAsync(mac, client, now, request, null, null, ct).ConfigureAwait(false);
+            if (boot is null)
+            {
+                return null;
+            }
+        }
+
         var reply = LeaseReply(request, DhcpMessageType.Offer, subnet, mac, address, lease.ExpiresAt ?? now + subnet.LeaseTime, now);
         var file = ApplyBoot(reply, mac, client, boot.Value);
         LogOffer(mac, request.TransactionId, address, file);
@@ -318,14 +329,14 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
     }
 
     /// <summary>A REQUEST whose lease is durable: the machine records its boot and the lease, then answers; null = stay silent.</summary>
-    private async Task<BootAction?> CommitBootAsync(MachineId mac, Client client, DateTimeOffset now, DhcpPacket request, IPv4Address address, SubnetDefinition subnet, CancellationToken ct)
+    private async Task<BootAction?> CommitBootAsync(MachineId mac, Client client, DateTimeOffset now, DhcpPacket request, IPv4Address? address, SubnetDefinition? subnet, CancellationToken ct)
     {
         if (!client.Boots)
         {
             return BootAction.None;
         }
 
-        var answer = await machines.ExecuteAsync(mac, BootRequest(mac, client, now, request, address.ToString(), subnet.Id), ct).ConfigureAwait(false);
+        var answer = await machines.ExecuteAsync(mac, BootRequest(mac, client, now, request, address?.ToString(), subnet?.Id), ct).ConfigureAwait(false);
         return Answered(mac, request, answer);
     }
 

@@ -128,6 +128,20 @@ public sealed class DhcpHandlerTests
     }
 
     [Fact]
+    public async Task Installed_machine_pxe_booting_again_records_it_on_the_discover_since_no_request_follows()
+    {
+        var f = new HandlerFixture();
+        f.Machines.Boot["52:54:00:dc:00:12"] = BootAction.LocalDisk;
+
+        var offer = Wire((await f.Handle(Parse(DhcpGoldenPackets.Edk2PxeDiscover)))!);
+
+        // No boot file: EDK2 ignores the offer and falls through to its disk, so it never sends a REQUEST.
+        Assert.Null(offer.Options.BootfileName);
+        var recorded = Assert.IsType<MachineCommands.RequestBoot>(Assert.Single(f.Machines.Commands).Command);
+        Assert.Null(recorded.Address);
+    }
+
+    [Fact]
     public async Task Discover_that_cannot_be_offered_an_address_never_asks_the_machine()
     {
         var f = new HandlerFixture(o => o with { Subnets = [Local with { PoolStart = IPv4Address.Parse("10.0.0.10"), PoolEnd = IPv4Address.Parse("10.0.0.10") }] });
