@@ -200,7 +200,7 @@ done
   done
   echo "Provisioner transfer caps: ${tftp_caps:-its defaults (none set by the bench)}; atftpd --maxthread 2048; tftpd-hpa none"
   cat "$work/rss.txt" 2>/dev/null || true
-  [ -s "$work/conc-errors.txt" ] && { echo "client errors seen in the concurrent tests:"; cat "$work/conc-errors.txt"; }
+  if [ -s "$work/conc-errors.txt" ]; then echo "client errors seen in the concurrent tests:"; cat "$work/conc-errors.txt"; fi
 } | tee -a "$results"
 rm -f "$work/root/big.bin" "$work/out/"big.* ; rm -rf "$work/out/conc"
 echo "results: $results; server logs: $work/*.log"
