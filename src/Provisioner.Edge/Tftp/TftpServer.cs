@@ -444,6 +444,8 @@ public sealed class TftpServer : IAsyncDisposable
             TftpLog.Refused(_logger, client, request.FileName, refusal.Reason, (int)refusal.Code, suppressed);
         }
 
+        // Reported before the ERROR leaves: a client (or a test) that has the ERROR can count on the report.
+        Report(new TftpTransferRecord(client, request.FileName, null, 0, TimeSpan.Zero, TftpOptions.DefaultBlockSize, 1, null), refusal.Reason);
         Span<byte> packet = stackalloc byte[TftpWriter.GetErrorLength(refusal.Message)];
         TftpWriter.TryWriteError(packet, refusal.Code, refusal.Message, out var written);
         try
@@ -456,10 +458,8 @@ public sealed class TftpServer : IAsyncDisposable
         }
         catch (ObjectDisposedException)
         {
-            return; // stopping
+            // stopping
         }
-
-        Report(new TftpTransferRecord(client, request.FileName, null, 0, TimeSpan.Zero, TftpOptions.DefaultBlockSize, 1, null), refusal.Reason);
     }
 }
 

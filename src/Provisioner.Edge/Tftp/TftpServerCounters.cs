@@ -244,19 +244,6 @@ internal static class TftpMetrics
     private static void Counter(Meter meter, string name, string unit, string description, Func<TftpServerCounters, long> read) =>
         meter.CreateObservableCounter(name, () => Each(s => [(read(s.Counters), (string?)null, (string?)null)]), unit, description);
 
-    private static List<Measurement<long>> Each(Func<TftpServer, IEnumerable<(long Value, string? Key, string? Tag)>> read)
-    {
-        var measurements = new List<Measurement<long>>();
-        foreach (var (server, listener) in Servers)
-        {
-            foreach (var (value, key, tag) in read(server))
-            {
-                measurements.Add(key is null
-                    ? new Measurement<long>(value, new KeyValuePair<string, object?>("listener", listener))
-                    : new Measurement<long>(value, new KeyValuePair<string, object?>("listener", listener), new KeyValuePair<string, object?>(key, tag)));
-            }
-        }
-
-        return measurements;
-    }
+    private static List<Measurement<long>> Each(Func<TftpServer, IEnumerable<(long Value, string? Key, string? Tag)>> read) =>
+        EdgeMetrics.PerListener(Servers, read);
 }
