@@ -99,7 +99,8 @@ net_up() {
 # start_in NS LIMIT_SECONDS LOG CMD...: background process in NS bounded by timeout; sets last_pid.
 start_in() {
   local ns=$1 limit=$2 log=$3; shift 3
-  timeout "$limit" ip netns exec "$ns" "$@" >"$log" 2>&1 &
+  # The bench's lock fd is closed for the server: one that outlives the bench must not hold the lock.
+  timeout "$limit" ip netns exec "$ns" "$@" >"$log" 2>&1 {bench_lock_fd}>&- &
   last_pid=$!
   started_pids+=("$last_pid")
 }
