@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Data.Common;
 using Akka.Actor;
@@ -77,21 +76,31 @@ public sealed class JournalPresenceProvider : ExtensionIdProvider<JournalPresenc
 public sealed class ProbingSqlJournal : SqlWriteJournal
 {
     private readonly JournalPresenceProbe? _probe;
-    private readonly ConcurrentDictionary<string, int> _writing = new(StringComparer.Ordinal);
+    /// <summary>Writes in flight per id (added on the journal's thread, removed by the write's continuation).</summary>
+    private readonly Dictionary<string, int> _writing = new(StringComparer.Ordinal);
+    private readonly Lock _writingLock = new();
 
     public ProbingSqlJournal(Akka.Configuration.Config journalConfig)
         : base(journalConfig) => _probe = JournalPresence.Get(Context.System).Probe;
 
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
     {
-        if (_probe is not null && !_writing.ContainsKey(persistenceId)
+        if (_probe is not null && !IsWriting(persistenceId)
             && (_probe.TakeKnownEmpty(persistenceId) || !await _probe.HasRowsAsync(persistenceId).ConfigureAwait(false))
-            && !_writing.ContainsKey(persistenceId))
+            && !IsWriting(persistenceId))
         {
             return 0;
         }
 
         return await base.ReadHighestSequenceNrAsync(persistenceId, fromSequenceNr, cancellationToken).ConfigureAwait(false);
+    }
+
+    private bool IsWriting(string persistenceId)
+    {
+        lock (_writingLock)
+        {
+            return _writing.ContainsKey(persistenceId);
+        }
     }
 
     protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
@@ -103,24 +112,26 @@ public sealed class ProbingSqlJournal : SqlWriteJournal
 
         var writes = messages.ToList();
         var ids = writes.Select(w => w.PersistenceId).Distinct(StringComparer.Ordinal).ToArray();
-        foreach (var id in ids)
+        lock (_writingLock)
         {
-            _probe.Writing(id);
-            _writing.AddOrUpdate(id, 1, (_, n) => n + 1);
+            foreach (var id in ids)
+            {
+                _probe.Writing(id);
+                _writing[id] = _writing.GetValueOrDefault(id) + 1;
+            }
         }
 
         var written = base.WriteMessagesAsync(writes, cancellationToken);
         _ = written.ContinueWith(
             _ =>
             {
-                foreach (var id in ids)
+                lock (_writingLock)
                 {
-                    // Decrement, and drop the entry at zero (a lost race re-adds nothing: AddOrUpdate above always wins).
-                    while (_writing.TryGetValue(id, out var n))
+                    foreach (var id in ids)
                     {
-                        if (n <= 1 ? _writing.TryRemove(new KeyValuePair<string, int>(id, n)) : _writing.TryUpdate(id, n - 1, n))
+                        if (--_writing[id] == 0)
                         {
-                            break;
+                            _writing.Remove(id);
                         }
                     }
                 }

@@ -50,36 +50,29 @@ public sealed class DhcpBacklog<T> : IDisposable
     /// <summary>Queues an item received at <paramref name="receivedAt"/> (a <see cref="TimeProvider.GetTimestamp"/>); false when it was dropped at once.</summary>
     public bool Enqueue(T item, bool isDiscover, long receivedAt)
     {
-        bool accepted;
         lock (_lock)
         {
             var lane = isDiscover ? _discovers : _followUps;
             if (lane.Count == lane.Capacity)
             {
+                Interlocked.Increment(ref _shedFull);
                 if (!isDiscover)
                 {
-                    Interlocked.Increment(ref _shedFull);
                     return false;
                 }
 
                 lane.PopOldest();
-                Interlocked.Increment(ref _shedFull);
-                accepted = true;
-            }
-            else
-            {
-                accepted = true;
             }
 
             lane.Push(item, receivedAt);
         }
 
         _available.Release();
-        return accepted;
+        return true;
     }
 
     /// <summary>Waits for the next item worth handling; stale ones met on the way are dropped and counted.</summary>
-    public async ValueTask<(T Item, TimeSpan Waited)> DequeueAsync(CancellationToken cancellationToken)
+    public async ValueTask<T> DequeueAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -90,19 +83,17 @@ public sealed class DhcpBacklog<T> : IDisposable
                 if (_followUps.Count > 0)
                 {
                     var (item, at) = _followUps.PopOldest();
-                    var waited = _clock.GetElapsedTime(at, now);
-                    if (waited <= _followUps.MaxWait)
+                    if (_clock.GetElapsedTime(at, now) <= _followUps.MaxWait)
                     {
-                        return (item, waited);
+                        return item;
                     }
                 }
                 else if (_discovers.Count > 0)
                 {
                     var (item, at) = _discovers.PopNewest();
-                    var waited = _clock.GetElapsedTime(at, now);
-                    if (waited <= _discovers.MaxWait)
+                    if (_clock.GetElapsedTime(at, now) <= _discovers.MaxWait)
                     {
-                        return (item, waited);
+                        return item;
                     }
                 }
                 else

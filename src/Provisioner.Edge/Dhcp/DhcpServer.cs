@@ -224,7 +224,7 @@ public sealed partial class DhcpServer : IAsyncDisposable
                 await _concurrency.WaitAsync(ct).ConfigureAwait(false);
                 try
                 {
-                    (next, _) = await _queue.DequeueAsync(ct).ConfigureAwait(false);
+                    next = await _queue.DequeueAsync(ct).ConfigureAwait(false);
                 }
                 catch
                 {

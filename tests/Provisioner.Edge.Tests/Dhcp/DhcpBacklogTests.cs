@@ -18,7 +18,7 @@ public sealed class DhcpBacklogTests
     private static async Task<string> Next(DhcpBacklog<string> backlog)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        return (await backlog.DequeueAsync(timeout.Token)).Item;
+        return await backlog.DequeueAsync(timeout.Token);
     }
 
     [Fact]
