@@ -1,6 +1,8 @@
 using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Akka.Hosting;
 using Provisioner.Cluster.Hosting;
+using Provisioner.Cluster.Leases;
 using Provisioner.Cluster.Machines;
 using Provisioner.Cluster.ReadModel;
 using Provisioner.Domain.Machines;
@@ -121,7 +123,35 @@ public static class AdminApi
                 new ClusterDto(cluster.SelfAddress.ToString(), state.Leader?.ToString(), members, state.Unreachable.Select(m => m.Address.ToString()).ToArray()),
                 AdminJson.Options);
         });
+
+        MapShards(app, timeout);
     }
+
+    /// <summary>
+    /// Every shard region's shards and live entities per node (pbm's <c>cluster sharding region-stats</c>): asked of the
+    /// shard coordinators through this node's regions or proxies, so any node answers for the whole cluster. A node that
+    /// did not answer within the timeout has its shards listed as failed.
+    /// </summary>
+    private static void MapShards(WebApplication app, TimeSpan timeout) =>
+        app.MapGet(Prefix + "/cluster/shards", async (IRequiredActor<MachineRegion> machines, IRequiredActor<SubnetLeaseRegion> subnets) =>
+        {
+            var regions = new List<ShardRegionDto>(2);
+            foreach (var (type, region) in new[] { (ProvisionerAkka.MachineTypeName, machines.ActorRef), (SubnetLeaseHosting.SubnetTypeName, subnets.ActorRef) })
+            {
+                var stats = await region.Ask<ClusterShardingStats>(new GetClusterShardingStats(timeout), timeout + TimeSpan.FromSeconds(1));
+                var nodes = stats.Regions
+                    .OrderBy(r => r.Key.ToString(), StringComparer.Ordinal)
+                    .Select(r => new ShardNodeDto(
+                        r.Key.ToString(),
+                        r.Value.Stats.Count,
+                        r.Value.Stats.Values.Sum(),
+                        r.Value.Failed.Order(StringComparer.Ordinal).ToArray()))
+                    .ToArray();
+                regions.Add(new ShardRegionDto(type, nodes, nodes.Sum(n => n.Entities)));
+            }
+
+            return Results.Json(new ShardsDto(regions), AdminJson.Options);
+        });
 
     private static IResult Error(int status, string message) => Results.Json(new ErrorDto(message), AdminJson.Options, statusCode: status);
 }

@@ -33,6 +33,8 @@ public sealed class AdminClient(HttpClient http) : IDisposable
 
     public Task<ClusterDto> GetClusterAsync(CancellationToken ct = default) => GetAsync<ClusterDto>("api/v1/cluster", ct);
 
+    public Task<ShardsDto> GetShardsAsync(CancellationToken ct = default) => GetAsync<ShardsDto>("api/v1/cluster/shards", ct);
+
     public void Dispose() => http.Dispose();
 
     private async Task<T> GetAsync<T>(string path, CancellationToken ct)

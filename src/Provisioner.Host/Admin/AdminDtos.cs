@@ -83,6 +83,14 @@ public sealed record ClusterMemberDto(string Address, string Status, IReadOnlyLi
 
 public sealed record ClusterDto(string Self, string? Leader, IReadOnlyList<ClusterMemberDto> Members, IReadOnlyList<string> Unreachable);
 
+/// <summary>One node's part of a shard region: <paramref name="Failed"/> are shards whose stats did not arrive in time.</summary>
+public sealed record ShardNodeDto(string Address, int Shards, int Entities, IReadOnlyList<string> Failed);
+
+/// <summary>One entity type (<c>machine</c>, <c>subnet</c>): its live entities per node.</summary>
+public sealed record ShardRegionDto(string Type, IReadOnlyList<ShardNodeDto> Nodes, int Entities);
+
+public sealed record ShardsDto(IReadOnlyList<ShardRegionDto> Regions);
+
 public sealed record ErrorDto(string Error);
 
 public static class AdminJson

@@ -37,6 +37,8 @@ public static class CommandLine
               Install the machine again at its next PXE boot.
           provisioner cluster show [-o table|json]
               Cluster members, their roles and status.
+          provisioner cluster shards [-o table|json]
+              Per entity type (machine, subnet) and node: shards and live actors (passivated machines are not counted).
 
         Options for the client verbs:
           --server URL     admin API of a node (env PROVISIONER_SERVER, default http://127.0.0.1:9780)
@@ -80,6 +82,7 @@ public static class CommandLine
                 ("machine", "history") => await MachineShow(parsed, stdout, historyOnly: true),
                 ("machine", "reprovision") => await MachineReprovision(parsed, stdout),
                 ("cluster", "show") => await ClusterShow(parsed, stdout),
+                ("cluster", "shards") => await ClusterShards(parsed, stdout),
                 _ => throw new UsageException($"unknown command '{string.Join(' ', parsed.Words)}'"),
             };
         }
@@ -263,6 +266,25 @@ public static class CommandLine
         await stdout.WriteAsync(Table(
             ["ADDRESS", "STATUS", "ROLES", "REACHABLE"],
             cluster.Members.Select(m => new[] { m.Address + (m.IsSelf ? " (self)" : string.Empty), m.Status, string.Join(',', m.Roles), cluster.Unreachable.Contains(m.Address) ? "no" : "yes" })));
+        return Ok;
+    }
+
+    private static async Task<int> ClusterShards(ParsedArgs args, TextWriter stdout)
+    {
+        args.Expect(2, "cluster shards");
+        using var client = args.Client();
+        var shards = await client.GetShardsAsync();
+        if (args.Json)
+        {
+            await stdout.WriteLineAsync(JsonSerializer.Serialize(shards, AdminJson.Pretty));
+            return Ok;
+        }
+
+        await stdout.WriteAsync(Table(
+            ["TYPE", "NODE", "SHARDS", "ENTITIES", "FAILED"],
+            shards.Regions.SelectMany(r => r.Nodes.Count == 0
+                ? [new[] { r.Type, "-", "0", "0", string.Empty }]
+                : r.Nodes.Select(n => new[] { r.Type, n.Address, n.Shards.ToString(CultureInfo.InvariantCulture), n.Entities.ToString(CultureInfo.InvariantCulture), n.Failed.Count == 0 ? string.Empty : string.Join(',', n.Failed) }))));
         return Ok;
     }
 

@@ -1,0 +1,42 @@
+using System.Text.Json;
+using Provisioner.Host.Admin;
+using Provisioner.Host.Cli;
+using static Provisioner.Domain.Machines.MachineCommands;
+
+namespace Provisioner.Host.Tests.Cli;
+
+public sealed class ClusterShardsCliTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 25, 10, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task Cluster_shards_counts_the_live_machine_actors_per_node_and_json_carries_the_same()
+    {
+        await using var node = await LiveNode.StartAsync();
+        var macs = Enumerable.Range(1, 7).Select(i => $"52:54:00:bb:00:{i:x2}").ToArray();
+        foreach (var mac in macs)
+        {
+            await node.Drive(mac, [new RequestBoot(T0, 0, false, "centos7")]);
+        }
+
+        var (exit, json, error) = await node.Run("cluster", "shards", "-o", "json");
+        Assert.Equal(CommandLine.Ok, exit);
+        Assert.Equal(string.Empty, error);
+        var shards = JsonSerializer.Deserialize<ShardsDto>(json, AdminJson.Options)!;
+        var machines = Assert.Single(shards.Regions, r => r.Type == "machine");
+        var self = Assert.Single(machines.Nodes);
+        Assert.Equal(macs.Length, machines.Entities);
+        Assert.Equal(macs.Length, self.Entities);
+        Assert.InRange(self.Shards, 1, macs.Length);
+        Assert.Empty(self.Failed);
+        Assert.Contains(shards.Regions, r => r.Type == "subnet");
+
+        var (tableExit, table, _) = await node.Run("cluster", "shards");
+        Assert.Equal(CommandLine.Ok, tableExit);
+        var lines = table.TrimEnd().Split('\n');
+        Assert.StartsWith("TYPE", lines[0]);
+        var machineLine = Assert.Single(lines, l => l.StartsWith("machine", StringComparison.Ordinal));
+        Assert.Contains(self.Address, machineLine);
+        Assert.Contains($" {macs.Length}", machineLine);
+    }
+}
