@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Memory of one `provisioner serve` node: idle, and per 10,000 machine actors created by PXE DHCP clients, one run.
 #
-#   scripts/bench/memory.sh [N]      (default 10000 clients; about 4 min with the defaults, plus the build)
+#   scripts/bench/memory.sh [N]      (default 10000 clients; about 10 min with the defaults, plus the build)
 #
 # Topology (created and deleted by name here): namespace pvb-mem-srv with bridge br0 10.78.36.1/24, namespace
 # pvb-mem-cli with eth0 10.78.36.2/24 on a veth pair into br0. The node runs in the server namespace with DHCP bound
 # to br0 (TFTP and HTTP off), subnet 10.78.0.0/16 (it holds giaddr 10.78.36.2), pool 10.78.64.1 - 10.78.254.254
-# (48,894 addresses, clear of the link), lease time 1 h, its default SQLite journal; default settings otherwise
-# (deadlines.discovered = 5m, passivate-after = 2m). Default build output: /tmp/bench-provisioner-mem.
+# (48,894 addresses, clear of the link), lease time 1 h, its default SQLite journal; default settings otherwise, but
+# the machine deadline and passivation set as "After passivation" below. Default build output: /tmp/bench-provisioner-mem.
 #
 # 1. Idle: RSS (VmRSS summed over every process in the server namespace, lib.sh ns_rss) BENCH_MEM_IDLE s (20)
 #    after /healthz answers.
@@ -21,13 +21,19 @@
 #    -R N -n N is N distinct clients. Machines are counted over the admin API (GET /api/v1/machines, the read model),
 #    polled until the count stops growing; RSS is read BENCH_MEM_SETTLE s (20) later. A machine in Discovered keeps
 #    its deadline timer, and MachineActor passivates only with no deadline pending (sharding's own idle
-#    passivation is off), so every Discovered machine whose stage began less than 5 min ago is a live actor; the
+#    passivation is off), so every Discovered machine whose stage began less than the deadline ago is a live actor; the
 #    script prints the oldest such age to show the measurement fell inside that window.
 #    Reported: RSS after N, peak (VmHWM), machines listed; MB per 10,000 machines = (RSS after N - baseline) /
 #    machines added; the same from idle (which also counts the warm-up's one-time cost) for context.
 #    The rate is one the node answers without drops on 2 busy cores (each new PXE client is ~4 journal writes): at
 #    500/s it fell behind (OFFERs after 1.5 s on average, 30 % / 58 % drops) and the backlog's garbage nearly doubled
 #    the delta (194 vs 104 MB per 10,000), so the script says so when either exchange drops more than 1 %.
+#    After passivation: the bench's node file sets deadlines.discovered to the measurement window plus a margin
+#    (BENCH_MEM_DEADLINE s, default N/rate + settle + 150), max-timeouts = 1 and passivate-after = BENCH_MEM_PASSIVATE
+#    s (20), so every machine that only DHCP'd misses its deadline once, is Failed (as a real machine that never came
+#    back is after max-timeouts) and stops. The script polls `GET /api/v1/cluster/shards` (provisioner cluster shards)
+#    until no machine actor is live (bounded), waits BENCH_MEM_SETTLE s and reads RSS again: what a node keeps for
+#    machines it no longer holds in memory (the journal rows are on disk, the read model keeps one row per machine).
 # 3. Kea (context only; it has no per-machine state beyond a lease): kea-dhcp4 with the same subnet, memfile
 #    lease database, the same warm-up and perfdhcp run; RSS idle, after warm-up and after. Not a ratio target.
 # Its own build output, so a run never replaces the binary another benchmark is using (lib.sh reads this on source).
@@ -51,6 +57,17 @@ pool_start=10.78.64.1
 pool_end=10.78.254.254
 
 write_dhcp_configs "$network" "$pool_start" "$pool_end"
+passivate_s=${BENCH_MEM_PASSIVATE:-20}
+deadline_s=${BENCH_MEM_DEADLINE:-$((n / rate + 30 + settle + 150))}
+cat >>"$work/provisioner.conf" <<CONF
+# memory.sh: machines that only DHCP'd fail at their first missed deadline and passivate soon after, so RSS can be
+# read again once no machine actor is live (see the header).
+provisioner.machines {
+  deadlines.discovered = ${deadline_s}s
+  max-timeouts = 1
+  passivate-after = ${passivate_s}s
+}
+CONF
 
 net_up
 
@@ -134,11 +151,33 @@ per10k_idle=$(awk -v d="$((p_after - p_idle))" -v m="$listed" 'BEGIN { if (m > 0
 {
   echo "provisioner after $n clients ($settle s after the list stopped growing): RSS $p_after kB (peak VmHWM $p_hwm kB)"
   echo "machines listed: $listed (caughtUp $caught_up; by stage: ${stages:-none}; with a lease recorded: $with_lease)"
-  echo "alive: $discovered in Discovered, the oldest entered ${oldest_age} s before the RSS read (deadline 300 s, so none passivated yet)"
+  echo "alive: $discovered in Discovered, the oldest entered ${oldest_age} s before the RSS read (deadline $deadline_s s, so none passivated yet)"
   echo "delta after warm-up -> after N: $p_delta kB for $added machines = $per10k MB per 10,000 machines"
   echo "delta idle -> after N (includes warm-up: JIT, pools, caches): $((p_after - p_idle)) kB for $listed machines = $per10k_idle MB per 10,000"
 } | tee -a "$results"
-[ "$oldest_age" != n/a ] && [ "$oldest_age" -ge 300 ] && echo "WARNING: the oldest Discovered machine passed its 5 min deadline before the read" | tee -a "$results"
+[ "$oldest_age" != n/a ] && [ "$oldest_age" -ge "$deadline_s" ] && echo "WARNING: the oldest Discovered machine passed its $deadline_s s deadline before the read" | tee -a "$results"
+
+# After passivation: every machine misses its deadline (deadline_s after it was first seen), is Failed, and stops
+# passivate_s later. Poll the live machine actors until none is left (bounded).
+live_machines() { ip netns exec "$srv_ns" curl -fsS -m 30 http://127.0.0.1:9780/api/v1/cluster/shards 2>/dev/null | jq '[.regions[] | select(.type == "machine") | .entities] | add // -1'; }
+live=$(live_machines)
+echo "live machine actors now: $live (cluster shards); waiting for their deadline ($deadline_s s) and passivation ($passivate_s s)" | tee -a "$results"
+wait_until=$(( $(date +%s) + deadline_s + passivate_s + 180 ))
+while [ "$(date +%s)" -lt "$wait_until" ]; do
+  live=$(live_machines)
+  [ "$live" = 0 ] && break
+  sleep 5
+done
+t_passivated=$(date +%s)
+sleep "$settle"
+p_passive=$(ns_rss "$srv_ns")
+list_machines
+failed=$(jq '[.machines[] | select(.stage == "Failed")] | length' "$work/machines.json")
+{
+  echo "after passivation: live machine actors $live ($(( t_passivated - t_measured )) s after the first read; $failed machines Failed by their deadline), $settle s later RSS $p_passive kB"
+  echo "delta warm-up -> after passivation: $((p_passive - p_base)) kB for $added machines = $(awk -v d="$((p_passive - p_base))" -v m="$added" 'BEGIN { if (m > 0) printf "%.1f", d / 1024 * 10000 / m; else print "n/a" }') MB per 10,000 machines no longer in memory"
+} | tee -a "$results"
+[ "$live" = 0 ] || echo "WARNING: machine actors still live after the wait" | tee -a "$results"
 echo "provisioner log: $(wc -l <"$work/provisioner.log") lines, warn/fail/error: $(grep -ciE 'warn|fail|error' "$work/provisioner.log" || true)" | tee -a "$results"
 stop_pid "$prov_pid"
 

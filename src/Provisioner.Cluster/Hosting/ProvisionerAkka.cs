@@ -112,6 +112,7 @@ public static class ProvisionerAkka
         var actorSettings = new MachineActorSettings(settings.Policy, settings.SnapshotEvery, settings.PassivateAfter, clock ?? TimeProvider.System)
         {
             PassivateNewAfter = settings.PassivateNewAfter,
+            NewMachines = new NewMachineLimit(settings.MaxNewLive),
         };
         if (settings.IsCore)
         {

@@ -39,6 +39,9 @@ public sealed record ProvisionerSettings
     /// <summary>Idle time after which a machine actor that has persisted nothing (DISCOVERs only) stops (<c>machines.passivate-new-after</c>).</summary>
     public TimeSpan PassivateNewAfter { get; init; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>Live machine actors that have persisted nothing, at most (<c>machines.max-new-live</c>); see NewMachineLimit.</summary>
+    public int MaxNewLive { get; init; } = 5000;
+
     public required TimeSpan AskTimeout { get; init; }
 
     public required MachinePolicy Policy { get; init; }
@@ -123,6 +126,7 @@ public sealed record ProvisionerSettings
             SnapshotEvery = PositiveInt(keys, "machines.snapshot-every"),
             PassivateAfter = PositiveDuration(keys, "machines.passivate-after"),
             PassivateNewAfter = PositiveDuration(keys, "machines.passivate-new-after"),
+            MaxNewLive = PositiveInt(keys, "machines.max-new-live"),
             AskTimeout = PositiveDuration(keys, "machines.ask-timeout"),
             Policy = policy,
             AdminListen = adminListen,

@@ -16,10 +16,19 @@ public sealed class MachineActor : ReceivePersistentActor, IWithTimers
     public const string PersistencePrefix = "machine-";
     private const string DeadlineTimer = "deadline";
 
+    /// <summary>How long an actor over the new-machine limit stays after its last message (one refused preview stops it at once).</summary>
+    private static readonly TimeSpan OverLimitIdle = TimeSpan.FromMilliseconds(200);
+
     private readonly MachineActorSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private MachineState _state;
     private string? _lastRejection;
+
+    /// <summary>This actor persisted nothing and holds one of <see cref="MachineActorSettings.NewMachines"/>' slots.</summary>
+    private bool _holdsNewSlot;
+
+    /// <summary>This actor persisted nothing and found no slot: it refuses previews and stops when idle for a moment.</summary>
+    private bool _overNewLimit;
 
     /// <summary>Who asked to be told of every change (<see cref="MachineProtocol.WatchMachine"/>): the edges' state caches.</summary>
     private readonly HashSet<IActorRef> _watchers = [];
@@ -40,8 +49,7 @@ public sealed class MachineActor : ReceivePersistentActor, IWithTimers
         Recover<IMachineEvent>(e => _state = Machine.Apply(_state, e));
 
         Command<MachineProtocol.Execute>(Handle);
-        Command<MachineProtocol.PreviewBoot>(m =>
-            Sender.Tell(new MachineProtocol.CommandResult(_state.MachineId, DecisionOutcome.Unchanged, Machine.Preview(_state, m.Request), _state.Stage, null, LastSequenceNr)));
+        Command<MachineProtocol.PreviewBoot>(Preview);
         Command<MachineProtocol.GetMachine>(_ => Sender.Tell(new MachineProtocol.MachineResult(_state.MachineId, _state)));
         Command<MachineProtocol.WatchMachine>(_ => Watch(Sender));
         Command<Terminated>(t => _watchers.Remove(t.ActorRef));
@@ -62,7 +70,52 @@ public sealed class MachineActor : ReceivePersistentActor, IWithTimers
         ScheduleDeadline();
         // A machine never written (only DISCOVERs so far) has nothing to keep: a flood of new MACs must not hold an
         // actor each for minutes. Its first persisted event switches to the ordinary idle time.
-        Context.SetReceiveTimeout(LastSequenceNr == 0 ? _settings.PassivateNewAfter : _settings.PassivateAfter);
+        if (LastSequenceNr > 0)
+        {
+            Context.SetReceiveTimeout(_settings.PassivateAfter);
+            return;
+        }
+
+        _holdsNewSlot = _settings.NewMachines.TryEnter();
+        _overNewLimit = !_holdsNewSlot;
+        Context.SetReceiveTimeout(_overNewLimit ? OverLimitIdle : _settings.PassivateNewAfter);
+    }
+
+    protected override void PostStop()
+    {
+        LeaveNewSlot();
+        base.PostStop();
+    }
+
+    private void Preview(MachineProtocol.PreviewBoot message)
+    {
+        if (_overNewLimit)
+        {
+            _settings.NewMachines.CountRefusal();
+            Sender.Tell(new MachineProtocol.CommandResult(
+                _state.MachineId,
+                DecisionOutcome.Rejected,
+                BootAction.None,
+                _state.Stage,
+                $"{_settings.NewMachines.Capacity} machines that have persisted nothing are alive (machines.max-new-live): a flood of new MACs, or a rollout's DISCOVERs without REQUESTs",
+                LastSequenceNr));
+            // Nothing to keep, and a flood brings the next one at once: stop now rather than after OverLimitIdle.
+            Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+            return;
+        }
+
+        Sender.Tell(new MachineProtocol.CommandResult(_state.MachineId, DecisionOutcome.Unchanged, Machine.Preview(_state, message.Request), _state.Stage, null, LastSequenceNr));
+    }
+
+    private void LeaveNewSlot()
+    {
+        if (_holdsNewSlot)
+        {
+            _holdsNewSlot = false;
+            _settings.NewMachines.Leave();
+        }
+
+        _overNewLimit = false;
     }
 
     private void Handle(MachineProtocol.Execute message) => Handle(message, reply: true);
@@ -118,6 +171,7 @@ public sealed class MachineActor : ReceivePersistentActor, IWithTimers
             }
 
             MaybeSnapshot(decision.Events.Count);
+            LeaveNewSlot();
             Context.SetReceiveTimeout(_settings.PassivateAfter);
             ScheduleDeadline();
             NotifyWatchers();
@@ -194,4 +248,7 @@ public sealed class MachineActor : ReceivePersistentActor, IWithTimers
 public sealed record MachineActorSettings(MachinePolicy Policy, int SnapshotEvery, TimeSpan PassivateAfter, TimeProvider Clock)
 {
     public TimeSpan PassivateNewAfter { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>The node's bound on live actors that have persisted nothing (one instance shared by all of them).</summary>
+    public NewMachineLimit NewMachines { get; init; } = NewMachineLimit.Unbounded;
 }

@@ -24,6 +24,10 @@ public static class DhcpHostileDatagrams
     public static byte[] PxeDiscover(byte[]? giaddr = null) =>
         Packet(giaddr, [Option(53, 1), Option(60, PxeClass), Option(93, 0, 0), Option(94, 1, 2, 1), Option(97, [0, .. new byte[16]]), [End]]);
 
+    /// <summary>A PXE DISCOVER whose relay names the subnet to serve it from with option 118 (RFC 3011).</summary>
+    public static byte[] PxeDiscover(byte[] giaddr, byte[] subnetSelection) =>
+        Packet(giaddr, [Option(53, 1), Option(60, PxeClass), Option(93, 0, 0), Option(94, 1, 2, 1), Option(97, [0, .. new byte[16]]), Option(118, subnetSelection), [End]]);
+
     /// <summary>Writes a MAC (locally administered, unique per <paramref name="index"/> within a run) and xid into a packet's header.</summary>
     public static void Stamp(Span<byte> packet, long index, ushort run)
     {

@@ -59,7 +59,9 @@ public sealed partial class FloodLab : IAsyncDisposable
 
     private byte[] Asset { get; }
 
-    public static async Task<FloodLab> StartAsync()
+    /// <param name="extraSubnets">More DHCP subnets for the node (see <see cref="ProvisionerNode.EdgeHocon"/>).</param>
+    /// <param name="extraHocon">More node settings, after the lab's own.</param>
+    public static async Task<FloodLab> StartAsync(string extraSubnets = "", string extraHocon = "")
     {
         var lab = await LabNetwork.CreateAsync(clients: 3);
         var directory = new LabDirectory();
@@ -75,7 +77,7 @@ public sealed partial class FloodLab : IAsyncDisposable
             var asset = new byte[256 * 1024];
             new Random(60).NextBytes(asset);
             await File.WriteAllBytesAsync(Path.Combine(directory.Path, "assets", AssetName), asset);
-            var node = await ProvisionerNode.StartAsync(lab, directory.Path);
+            var node = await ProvisionerNode.StartAsync(lab, directory.Path, extraHocon, extraSubnets);
             var nbp = await File.ReadAllBytesAsync(Path.Combine(directory.Path, "tftp", NbpName));
             return new FloodLab(lab, directory, node, nbp, asset)
             {

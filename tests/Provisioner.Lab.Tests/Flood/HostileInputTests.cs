@@ -47,6 +47,9 @@ public sealed class HostileInputTests(ITestOutputHelper output)
 
     private const int MalformedDatagrams = 60_000;
 
+    /// <summary><c>machines.max-new-live</c> for the flood with addresses for every MAC.</summary>
+    private const int NewLiveLimit = 1500;
+
     private static readonly TimeSpan FloodDuration = TimeSpan.FromSeconds(5);
 
     /// <summary>The control: the same measurements with real clients only. If this fails, the lab or a bound is wrong, not the node.</summary>
@@ -121,6 +124,119 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         {
             Dispose(senders);
         }
+    }
+
+    /// <summary>
+    /// The same flood of new PXE machines, but relayed for a /16 (option 118 names it): every MAC gets an address, so
+    /// every DISCOVER the node answers costs a machine actor (an OFFER commits nothing, but the machine is asked what
+    /// it boots). Such an actor persisted nothing and stops after <c>passivate-new-after</c> (3 s), and at most
+    /// <c>machines.max-new-live</c> of them are alive at once (set to <see cref="NewLiveLimit"/> here; past it a
+    /// preview is refused and its actor stops at once). The test samples the live machine actors
+    /// (<c>GET /api/v1/cluster/shards</c>) during the flood and requires that the flood did make actors, that their
+    /// number stayed near the limit (unbounded, this lab reached 6,400 on a busy machine), and that none is left 15 s
+    /// after it.
+    /// </summary>
+    [Fact]
+    public async Task Dhcp_discover_flood_with_an_address_for_every_mac_leaves_no_machine_actor_behind()
+    {
+        await using var lab = await FloodLab.StartAsync(
+            """
+            {
+              id = flood-relayed
+              network = "10.200.0.0/16"
+              pool-start = "10.200.0.10"
+              pool-end = "10.200.255.250"
+              router = "10.200.0.1"
+              lease-time = 1h
+            }
+            """,
+            $"provisioner.machines.max-new-live = {NewLiveLimit}");
+        byte[] selection = [10, 200, 1, 1];
+        var all = lab.FloodAddresses
+            .Select(a => (Sender: new FloodSender(NetnsSocket.CreateUdp(lab.FloodNamespace, new IPEndPoint(a, 67)), new IPEndPoint(lab.ServerAddress, 67)), Template: DhcpHostileDatagrams.PxeDiscover(a.GetAddressBytes(), selection)))
+            .ToArray();
+        var senders = all.Select(s => s.Sender).ToArray();
+        var run = (ushort)Environment.TickCount;
+        using var stopSampling = new CancellationTokenSource();
+        var sampling = SampleLiveMachinesAsync(lab, stopSampling.Token);
+        try
+        {
+            var outcome = await lab.RunAsync("DHCP DISCOVER flood of new PXE machines, an address for each", ct => DatagramFlood.RunAsync(
+                senders,
+                (i, s, buffer) =>
+                {
+                    var template = all[s].Template;
+                    template.CopyTo(buffer, 0);
+                    DhcpHostileDatagrams.Stamp(buffer.AsSpan(0, template.Length), i, run);
+                    return template.Length;
+                },
+                DhcpDatagrams,
+                FloodDuration,
+                ct));
+            await stopSampling.CancelAsync();
+            var peak = await sampling;
+            output.WriteLine($"live machine actors: peak {peak} during the flood");
+            Report(outcome);
+            Assert.True(peak >= 100, $"the flood should have made machine actors (addresses for all), peak was {peak}");
+            // Counted are also actors still recovering (at most one per DHCP handler in flight, dhcp.max-in-flight =
+            // 1024: a slot is taken once recovery found nothing) and refused ones on their way out.
+            const int bound = NewLiveLimit + 1024 + 500;
+            Assert.True(peak <= bound, $"{peak} machine actors were alive at once; max-new-live {NewLiveLimit} + max-in-flight 1024 + 500 allows {bound}");
+
+            var left = -1;
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+            while (DateTime.UtcNow < deadline)
+            {
+                left = await LiveMachinesAsync(lab);
+                if (left == 0)
+                {
+                    break;
+                }
+
+                await Task.Delay(500);
+            }
+
+            output.WriteLine($"live machine actors after the flood: {left}");
+            Assert.True(left == 0, $"{left} machine actors the flood made were still live 15 s after it (passivate-new-after is 3 s)");
+        }
+        finally
+        {
+            Dispose(senders);
+        }
+    }
+
+    /// <summary>Live machine actors on the node, from its admin API (-1 when it did not answer).</summary>
+    private static async Task<int> LiveMachinesAsync(FloodLab lab)
+    {
+        var result = await lab.Lab.RunAsync(lab.Lab.Server, "curl -fsS -m 5 http://127.0.0.1:9780/api/v1/cluster/shards", TimeSpan.FromSeconds(8));
+        if (result.ExitCode != 0)
+        {
+            return -1;
+        }
+
+        using var json = System.Text.Json.JsonDocument.Parse(result.Output);
+        return json.RootElement.GetProperty("regions").EnumerateArray()
+            .Where(r => r.GetProperty("type").GetString() == "machine")
+            .Sum(r => r.GetProperty("entities").GetInt32());
+    }
+
+    private static async Task<int> SampleLiveMachinesAsync(FloodLab lab, CancellationToken stop)
+    {
+        var peak = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            peak = Math.Max(peak, await LiveMachinesAsync(lab));
+            try
+            {
+                await Task.Delay(250, stop);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        return peak;
     }
 
     /// <summary>

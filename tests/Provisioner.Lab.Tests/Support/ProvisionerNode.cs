@@ -38,7 +38,8 @@ public sealed class ProvisionerNode : IAsyncDisposable
     public static string HoconDirectory => Path.Combine(AppContext.BaseDirectory, "hocon");
 
     /// <summary>The hocon a lab node runs with: every edge service on br0 of the lab's server namespace.</summary>
-    public static string EdgeHocon(LabNetwork lab, string directory, string extra = "") => string.Create(CultureInfo.InvariantCulture, $$"""
+    /// <param name="extraSubnets">More entries for the <c>dhcp.subnets</c> list (HOCON objects), e.g. a subnet reached by relays.</param>
+    public static string EdgeHocon(LabNetwork lab, string directory, string extra = "", string extraSubnets = "") => string.Create(CultureInfo.InvariantCulture, $$"""
         provisioner {
           persistence.data-dir = "{{directory}}/data"
           node.port = 0
@@ -59,6 +60,7 @@ public sealed class ProvisionerNode : IAsyncDisposable
                   dns = ["{{lab.ServerAddress}}"]
                   lease-time = 1h
                 }
+                {{extraSubnets}}
               ]
             }
             ipv6.answer-router-solicitations = on
@@ -70,7 +72,7 @@ public sealed class ProvisionerNode : IAsyncDisposable
         """);
 
     /// <summary>Starts the node on an existing directory (so a restart keeps its journal) and waits until it is healthy.</summary>
-    public static async Task<ProvisionerNode> StartAsync(LabNetwork lab, string directory, string extraHocon = "")
+    public static async Task<ProvisionerNode> StartAsync(LabNetwork lab, string directory, string extraHocon = "", string extraSubnets = "")
     {
         System.IO.Directory.CreateDirectory(Path.Combine(directory, "data"));
         System.IO.Directory.CreateDirectory(Path.Combine(directory, "config"));
@@ -81,7 +83,7 @@ public sealed class ProvisionerNode : IAsyncDisposable
         }
 
         var conf = Path.Combine(directory, "lab.conf");
-        await File.WriteAllTextAsync(conf, EdgeHocon(lab, directory, extraHocon));
+        await File.WriteAllTextAsync(conf, EdgeHocon(lab, directory, extraHocon, extraSubnets));
 
         var process = lab.Start(lab.Server, $"dotnet {Executable} serve --hocon-dir {HoconDirectory} --config {conf}");
         var node = new ProvisionerNode(lab, process, directory);
