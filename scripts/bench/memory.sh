@@ -34,6 +34,7 @@
 #    back is after max-timeouts) and stops. The script polls `GET /api/v1/cluster/shards` (provisioner cluster shards)
 #    until no machine actor is live (bounded), waits BENCH_MEM_SETTLE s and reads RSS again: what a node keeps for
 #    machines it no longer holds in memory (the journal rows are on disk, the read model keeps one row per machine).
+#    Then the managed heap at the last collection and right after a full one (POST /api/v1/node/gc), and RSS again.
 # 3. Kea (context only; it has no per-machine state beyond a lease): kea-dhcp4 with the same subnet, memfile
 #    lease database, the same warm-up and perfdhcp run; RSS idle, after warm-up and after. Not a ratio target.
 # Its own build output, so a run never replaces the binary another benchmark is using (lib.sh reads this on source).
@@ -176,6 +177,15 @@ failed=$(jq '[.machines[] | select(.stage == "Failed")] | length' "$work/machine
 {
   echo "after passivation: live machine actors $live ($(( t_passivated - t_measured )) s after the first read; $failed machines Failed by their deadline), $settle s later RSS $p_passive kB"
   echo "delta warm-up -> after passivation: $((p_passive - p_base)) kB for $added machines = $(awk -v d="$((p_passive - p_base))" -v m="$added" 'BEGIN { if (m > 0) printf "%.1f", d / 1024 * 10000 / m; else print "n/a" }') MB per 10,000 machines no longer in memory"
+} | tee -a "$results"
+# What of that is live: the node's managed heap before and right after a full, compacting collection (POST
+# /api/v1/node/gc, provisioner node gc), and RSS after it (the GC may keep memory it freed committed).
+node_before=$(ip netns exec "$srv_ns" curl -fsS -m 30 http://127.0.0.1:9780/api/v1/node || echo '{}')
+node_after=$(ip netns exec "$srv_ns" curl -fsS -m 120 -X POST http://127.0.0.1:9780/api/v1/node/gc || echo '{}')
+sleep 5
+p_gc=$(ns_rss "$srv_ns")
+{
+  echo "managed heap: $(jq -r '(.gcHeapBytes // 0) / 1048576 | floor' <<<"$node_before") MB at the last collection; after a full collection (node gc) $(jq -r '(.gcHeapBytes // 0) / 1048576 | floor' <<<"$node_after") MB live, $(jq -r '(.gcCommittedBytes // 0) / 1048576 | floor' <<<"$node_after") MB committed; RSS 5 s later $p_gc kB"
 } | tee -a "$results"
 [ "$live" = 0 ] || echo "WARNING: machine actors still live after the wait" | tee -a "$results"
 echo "provisioner log: $(wc -l <"$work/provisioner.log") lines, warn/fail/error: $(grep -ciE 'warn|fail|error' "$work/provisioner.log" || true)" | tee -a "$results"

@@ -1,5 +1,6 @@
 using Akka.Hosting;
 using Provisioner.Cluster.Hosting;
+using Provisioner.Cluster.Machines;
 using Provisioner.Edge.Http;
 using Provisioner.Host.Admin;
 
@@ -23,6 +24,8 @@ public static class Serve
         var edge = EdgeServices.Add(builder, settings);
         builder.WebHost.UseUrls(edge.HttpListen is null ? [settings.AdminListen] : [settings.AdminListen, edge.HttpListen]);
         builder.Services.AddSingleton(clock ?? TimeProvider.System);
+        var newMachines = new NewMachineLimit(settings.MaxNewLive);
+        builder.Services.AddSingleton(newMachines);
         builder.Services.AddAkka(ProvisionerAkka.ActorSystemName, (akka, _) =>
         {
             akka.ConfigureLoggers(loggers =>
@@ -30,7 +33,7 @@ public static class Serve
                 loggers.ClearLoggers();
                 loggers.AddLoggerFactory();
             });
-            akka.AddProvisioner(settings, clock);
+            akka.AddProvisioner(settings, clock, newMachines);
         });
 
         var app = builder.Build();

@@ -77,7 +77,8 @@ public static class ProvisionerAkka
         }
         """);
 
-    public static AkkaConfigurationBuilder AddProvisioner(this AkkaConfigurationBuilder builder, ProvisionerSettings settings, TimeProvider? clock = null)
+    /// <param name="newMachines">The bound on machine actors that persisted nothing, if the caller wants to read it (else one is made from <see cref="ProvisionerSettings.MaxNewLive"/>).</param>
+    public static AkkaConfigurationBuilder AddProvisioner(this AkkaConfigurationBuilder builder, ProvisionerSettings settings, TimeProvider? clock = null, NewMachineLimit? newMachines = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(settings);
@@ -112,7 +113,7 @@ public static class ProvisionerAkka
         var actorSettings = new MachineActorSettings(settings.Policy, settings.SnapshotEvery, settings.PassivateAfter, clock ?? TimeProvider.System)
         {
             PassivateNewAfter = settings.PassivateNewAfter,
-            NewMachines = new NewMachineLimit(settings.MaxNewLive),
+            NewMachines = newMachines ?? new NewMachineLimit(settings.MaxNewLive),
         };
         if (settings.IsCore)
         {

@@ -125,6 +125,24 @@ public static class AdminApi
         });
 
         MapShards(app, timeout);
+        MapNode(app);
+    }
+
+    /// <summary>
+    /// This node's process: memory as the OS and the GC see it, and the bound on machine actors that persisted nothing.
+    /// <c>POST …/node/gc</c> runs a full, compacting collection first (a diagnostic: how much of the resident memory is
+    /// live, e.g. after a wave of machines passivated; it pauses the node for as long as the collection takes).
+    /// </summary>
+    private static void MapNode(WebApplication app)
+    {
+        app.MapGet(Prefix + "/node", (NewMachineLimit newMachines) => Results.Json(NodeDto.Now(newMachines, collected: false), AdminJson.Options));
+        app.MapPost(Prefix + "/node/gc", (NewMachineLimit newMachines) =>
+        {
+            System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
+            return Results.Json(NodeDto.Now(newMachines, collected: true), AdminJson.Options);
+        });
     }
 
     /// <summary>

@@ -35,6 +35,14 @@ public sealed class AdminClient(HttpClient http) : IDisposable
 
     public Task<ShardsDto> GetShardsAsync(CancellationToken ct = default) => GetAsync<ShardsDto>("api/v1/cluster/shards", ct);
 
+    public Task<NodeDto> GetNodeAsync(CancellationToken ct = default) => GetAsync<NodeDto>("api/v1/node", ct);
+
+    public async Task<NodeDto> CollectGarbageAsync(CancellationToken ct = default)
+    {
+        using var response = await Send(() => http.PostAsync(new Uri("api/v1/node/gc", UriKind.Relative), null, ct));
+        return await Read<NodeDto>(response, ct);
+    }
+
     public void Dispose() => http.Dispose();
 
     private async Task<T> GetAsync<T>(string path, CancellationToken ct)

@@ -91,6 +91,41 @@ public sealed record ShardRegionDto(string Type, IReadOnlyList<ShardNodeDto> Nod
 
 public sealed record ShardsDto(IReadOnlyList<ShardRegionDto> Regions);
 
+/// <summary>
+/// One node's process. <paramref name="ResidentBytes"/>: what the OS holds for it (RSS); <paramref name="GcHeapBytes"/>:
+/// the managed heap as of the last collection (live objects plus garbage not yet collected), of which
+/// <paramref name="GcFragmentedBytes"/> free space; <paramref name="GcCommittedBytes"/>: what the GC has committed.
+/// <paramref name="Collected"/>: a full collection ran just before (POST /api/v1/node/gc).
+/// </summary>
+public sealed record NodeDto(
+    long ResidentBytes,
+    long GcHeapBytes,
+    long GcFragmentedBytes,
+    long GcCommittedBytes,
+    IReadOnlyList<int> GcCollections,
+    bool Collected,
+    int NewMachinesLive,
+    int NewMachinesLimit,
+    long NewMachinesRefused)
+{
+    public static NodeDto Now(Cluster.Machines.NewMachineLimit newMachines, bool collected)
+    {
+        ArgumentNullException.ThrowIfNull(newMachines);
+        var gc = GC.GetGCMemoryInfo(GCKind.Any);
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        return new NodeDto(
+            process.WorkingSet64,
+            gc.HeapSizeBytes,
+            gc.FragmentedBytes,
+            gc.TotalCommittedBytes,
+            [.. Enumerable.Range(0, GC.MaxGeneration + 1).Select(GC.CollectionCount)],
+            collected,
+            newMachines.Live,
+            newMachines.Capacity,
+            newMachines.Refused);
+    }
+}
+
 public sealed record ErrorDto(string Error);
 
 public static class AdminJson

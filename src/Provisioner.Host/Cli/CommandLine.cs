@@ -39,6 +39,10 @@ public static class CommandLine
               Cluster members, their roles and status.
           provisioner cluster shards [-o table|json]
               Per entity type (machine, subnet) and node: shards and live actors (passivated machines are not counted).
+          provisioner node show [-o table|json]
+              The node answering: resident memory, managed heap, and machine actors that persisted nothing.
+          provisioner node gc [-o table|json]
+              Diagnostic: a full, compacting garbage collection on that node (it pauses), then node show.
 
         Options for the client verbs:
           --server URL     admin API of a node (env PROVISIONER_SERVER, default http://127.0.0.1:9780)
@@ -83,6 +87,8 @@ public static class CommandLine
                 ("machine", "reprovision") => await MachineReprovision(parsed, stdout),
                 ("cluster", "show") => await ClusterShow(parsed, stdout),
                 ("cluster", "shards") => await ClusterShards(parsed, stdout),
+                ("node", "show") => await NodeShow(parsed, stdout, collect: false),
+                ("node", "gc") => await NodeShow(parsed, stdout, collect: true),
                 _ => throw new UsageException($"unknown command '{string.Join(' ', parsed.Words)}'"),
             };
         }
@@ -285,6 +291,25 @@ public static class CommandLine
             shards.Regions.SelectMany(r => r.Nodes.Count == 0
                 ? [new[] { r.Type, "-", "0", "0", string.Empty }]
                 : r.Nodes.Select(n => new[] { r.Type, n.Address, n.Shards.ToString(CultureInfo.InvariantCulture), n.Entities.ToString(CultureInfo.InvariantCulture), n.Failed.Count == 0 ? string.Empty : string.Join(',', n.Failed) }))));
+        return Ok;
+    }
+
+    private static async Task<int> NodeShow(ParsedArgs args, TextWriter stdout, bool collect)
+    {
+        args.Expect(2, collect ? "node gc" : "node show");
+        using var client = args.Client();
+        var node = collect ? await client.CollectGarbageAsync() : await client.GetNodeAsync();
+        if (args.Json)
+        {
+            await stdout.WriteLineAsync(JsonSerializer.Serialize(node, AdminJson.Pretty));
+            return Ok;
+        }
+
+        static string Mb(long bytes) => (bytes / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture) + " MB";
+        await stdout.WriteLineAsync($"Resident memory : {Mb(node.ResidentBytes)}");
+        await stdout.WriteLineAsync($"Managed heap    : {Mb(node.GcHeapBytes)} ({Mb(node.GcFragmentedBytes)} of it free), {Mb(node.GcCommittedBytes)} committed{(node.Collected ? ", right after a full collection" : " at the last collection")}");
+        await stdout.WriteLineAsync($"Collections     : {string.Join(" / ", node.GcCollections)} (gen0 / gen1 / gen2)");
+        await stdout.WriteLineAsync($"New machines    : {node.NewMachinesLive} live of {node.NewMachinesLimit} (machines.max-new-live), {node.NewMachinesRefused} refused");
         return Ok;
     }
 

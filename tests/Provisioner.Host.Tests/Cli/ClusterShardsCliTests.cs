@@ -39,4 +39,26 @@ public sealed class ClusterShardsCliTests
         Assert.Contains(self.Address, machineLine);
         Assert.Contains($" {macs.Length}", machineLine);
     }
+
+    [Fact]
+    public async Task Node_show_and_node_gc_report_memory_and_the_new_machine_bound()
+    {
+        await using var node = await LiveNode.StartAsync("provisioner.machines.max-new-live = 1234");
+        await node.Drive("52:54:00:bb:01:01", [new RequestBoot(T0, 0, false, "centos7")]);
+
+        var (exit, json, error) = await node.Run("node", "gc", "-o", "json");
+        Assert.Equal(CommandLine.Ok, exit);
+        Assert.Equal(string.Empty, error);
+        var after = JsonSerializer.Deserialize<NodeDto>(json, AdminJson.Options)!;
+        Assert.True(after.Collected);
+        Assert.Equal(1234, after.NewMachinesLimit);
+        Assert.Equal(0, after.NewMachinesLive); // the one machine persisted, so it holds no slot
+        Assert.True(after.GcHeapBytes > 0 && after.ResidentBytes > after.GcHeapBytes / 2, $"heap {after.GcHeapBytes}, RSS {after.ResidentBytes}");
+        Assert.Equal(3, after.GcCollections.Count);
+
+        var (showExit, table, _) = await node.Run("node", "show");
+        Assert.Equal(CommandLine.Ok, showExit);
+        Assert.Contains("Resident memory :", table);
+        Assert.Contains("0 live of 1234 (machines.max-new-live)", table);
+    }
 }

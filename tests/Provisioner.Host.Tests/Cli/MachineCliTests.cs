@@ -167,7 +167,7 @@ public sealed class MachineCliTests
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
         Assert.Equal(CommandLine.Ok, await CommandLine.RunAsync(["--help"], stdout, stderr));
-        foreach (var verb in new[] { "serve", "machine list", "machine show", "machine history", "machine reprovision", "cluster show", "cluster shards" })
+        foreach (var verb in new[] { "serve", "machine list", "machine show", "machine history", "machine reprovision", "cluster show", "cluster shards", "node show", "node gc" })
         {
             Assert.Contains("provisioner " + verb, stdout.ToString());
         }
