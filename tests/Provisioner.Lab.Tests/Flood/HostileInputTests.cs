@@ -102,27 +102,13 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         var broadcast = lab.FloodAddresses.Take(5)
             .Select(a => (Sender: new FloodSender(NetnsSocket.CreateUdp(lab.FloodNamespace, new IPEndPoint(a, 68), broadcast: true, device: "eth0"), new IPEndPoint(IPAddress.Broadcast, 67)), Template: DhcpHostileDatagrams.PxeDiscover()));
         var all = relayed.Concat(broadcast).ToArray();
-        var senders = all.Select(s => s.Sender).ToArray();
-        var run = (ushort)Environment.TickCount;
         try
         {
-            var outcome = await lab.RunAsync("DHCP DISCOVER flood of new PXE machines", ct => DatagramFlood.RunAsync(
-                senders,
-                (i, s, buffer) =>
-                {
-                    var template = all[s].Template;
-                    template.CopyTo(buffer, 0);
-                    DhcpHostileDatagrams.Stamp(buffer.AsSpan(0, template.Length), i, run);
-                    return template.Length;
-                },
-                DhcpDatagrams,
-                FloodDuration,
-                ct));
-            Report(outcome);
+            Report(await RunDiscoverFloodAsync(lab, "DHCP DISCOVER flood of new PXE machines", all));
         }
         finally
         {
-            Dispose(senders);
+            Dispose(all.Select(s => s.Sender));
         }
     }
 
@@ -155,24 +141,11 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         var all = lab.FloodAddresses
             .Select(a => (Sender: new FloodSender(NetnsSocket.CreateUdp(lab.FloodNamespace, new IPEndPoint(a, 67)), new IPEndPoint(lab.ServerAddress, 67)), Template: DhcpHostileDatagrams.PxeDiscover(a.GetAddressBytes(), selection)))
             .ToArray();
-        var senders = all.Select(s => s.Sender).ToArray();
-        var run = (ushort)Environment.TickCount;
         using var stopSampling = new CancellationTokenSource();
         var sampling = SampleLiveMachinesAsync(lab, stopSampling.Token);
         try
         {
-            var outcome = await lab.RunAsync("DHCP DISCOVER flood of new PXE machines, an address for each", ct => DatagramFlood.RunAsync(
-                senders,
-                (i, s, buffer) =>
-                {
-                    var template = all[s].Template;
-                    template.CopyTo(buffer, 0);
-                    DhcpHostileDatagrams.Stamp(buffer.AsSpan(0, template.Length), i, run);
-                    return template.Length;
-                },
-                DhcpDatagrams,
-                FloodDuration,
-                ct));
+            var outcome = await RunDiscoverFloodAsync(lab, "DHCP DISCOVER flood of new PXE machines, an address for each", all);
             await stopSampling.CancelAsync();
             var peak = await sampling;
             output.WriteLine($"live machine actors: peak {peak} during the flood");
@@ -201,8 +174,27 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         }
         finally
         {
-            Dispose(senders);
+            Dispose(all.Select(s => s.Sender));
         }
+    }
+
+    /// <summary><see cref="DhcpDatagrams"/> DISCOVERs over <see cref="FloodDuration"/>, each sender's template with a new MAC and xid.</summary>
+    private static Task<FloodOutcome> RunDiscoverFloodAsync(FloodLab lab, string name, (FloodSender Sender, byte[] Template)[] all)
+    {
+        var senders = all.Select(s => s.Sender).ToArray();
+        var run = (ushort)Environment.TickCount;
+        return lab.RunAsync(name, ct => DatagramFlood.RunAsync(
+            senders,
+            (i, s, buffer) =>
+            {
+                var template = all[s].Template;
+                template.CopyTo(buffer, 0);
+                DhcpHostileDatagrams.Stamp(buffer.AsSpan(0, template.Length), i, run);
+                return template.Length;
+            },
+            DhcpDatagrams,
+            FloodDuration,
+            ct));
     }
 
     /// <summary>Live machine actors on the node, from its admin API (-1 when it did not answer).</summary>
