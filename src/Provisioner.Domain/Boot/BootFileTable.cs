@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using Provisioner.Domain.Profiles;
 using Provisioner.Protocols.Dhcp;
 
 namespace Provisioner.Domain.Boot;
@@ -47,9 +48,13 @@ public sealed record BootFileTable(string? Bios = "undionly.kpxe", string? X86Ue
         };
     }
 
-    /// <summary>Every file some architecture is served, once each, by architecture number: what the TFTP root must hold.</summary>
-    public IReadOnlyList<string> Files =>
-        FamilyArchitectures.Concat(ByArchitecture.Keys).Distinct().Order().Select(For).OfType<string>().Distinct(StringComparer.Ordinal).ToArray();
+    /// <summary>
+    /// Every file some architecture is served, once each, by architecture number: what the TFTP root must hold. An
+    /// http(s) URL (named for a UEFI HTTP-boot client) is fetched from where it points, not over TFTP, so it is not here.
+    /// </summary>
+    public IReadOnlyList<string> TftpFiles =>
+        FamilyArchitectures.Concat(ByArchitecture.Keys).Distinct().Order().Select(For).OfType<string>()
+            .Where(file => !BootUrls.IsAbsoluteHttpUrl(file)).Distinct(StringComparer.Ordinal).ToArray();
 
     /// <summary>Equal when every family and every per-architecture entry is equal (a record would compare the dictionary by reference).</summary>
     public bool Equals(BootFileTable? other) =>

@@ -70,7 +70,7 @@ public sealed class BootFileTableTests
 
         Assert.Null(table.For(0));
         Assert.Null(table.For(7));
-        Assert.Empty(table.Files);
+        Assert.Empty(table.TftpFiles);
     }
 
     [Theory]
@@ -90,7 +90,7 @@ public sealed class BootFileTableTests
     [Fact]
     public void Files_are_the_default_nbps()
     {
-        Assert.Equal(["undionly.kpxe", "ipxe.efi"], BootFileTable.Default.Files);
+        Assert.Equal(["undionly.kpxe", "ipxe.efi"], BootFileTable.Default.TftpFiles);
     }
 
     [Fact]
@@ -102,7 +102,7 @@ public sealed class BootFileTableTests
         };
 
         // BIOS is overridden to none, so undionly.kpxe is not needed; ipxe.efi (6, 7, 9) and ipxe-arm64.efi (11, 19) once.
-        Assert.Equal(["ipxe.efi", "ipxe-arm32.efi", "ipxe-arm64.efi", "ipxe-riscv64.efi"], table.Files);
+        Assert.Equal(["ipxe.efi", "ipxe-arm32.efi", "ipxe-arm64.efi", "ipxe-riscv64.efi"], table.TftpFiles);
     }
 
     [Fact]
@@ -110,7 +110,15 @@ public sealed class BootFileTableTests
     {
         var table = BootFileTable.Default with { ByArchitecture = ByArch((7, "snponly.efi"), (9, "snponly.efi")) };
 
-        Assert.Equal(["undionly.kpxe", "snponly.efi"], table.Files);
+        Assert.Equal(["undionly.kpxe", "snponly.efi"], table.TftpFiles);
+    }
+
+    [Fact]
+    public void Files_leave_out_urls_named_for_http_boot_clients()
+    {
+        var table = BootFileTable.Default with { ByArchitecture = ByArch((16, "http://10.0.0.2:8080/assets/ipxe.efi"), (19, "https://mirror.example/ipxe-arm64.efi")) };
+
+        Assert.Equal(["undionly.kpxe", "ipxe.efi"], table.TftpFiles);
     }
 
     [Fact]

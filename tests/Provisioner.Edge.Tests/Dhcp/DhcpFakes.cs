@@ -154,7 +154,7 @@ internal sealed class HandlerFixture
         var options = new DhcpServerOptions { Address = EdgeAddress, Subnets = [Local, Remote], HttpPort = 8080 };
         Options = configure?.Invoke(options) ?? options;
         Leases = new FakeLeaseGateway(Options.Subnets);
-        Handler = new DhcpHandler(Options, Leases, Machines, Clock, NullLogger<DhcpHandler>.Instance);
+        Handler = new DhcpHandler(Options, Leases, Machines, Clock, NullLogger<DhcpHandler>.Instance, bootPolicy: BootPolicy.For(Options));
     }
 
     public DhcpServerOptions Options { get; }

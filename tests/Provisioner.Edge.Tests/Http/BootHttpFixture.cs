@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Provisioner.Domain.Boot;
 using Provisioner.Domain.Machines;
 using Provisioner.Domain.Profiles;
 using Provisioner.Edge.Http;
@@ -152,6 +153,7 @@ internal sealed class BootHttpFixture : IAsyncDisposable
         builder.Services.AddSingleton<IMachineHostnames>(Hostnames);
         // Resolved at the first request, after Kestrel has picked the port the URLs must carry.
         builder.Services.AddSingleton(_ => options!);
+        builder.Services.AddSingleton<IBootPolicy>(_ => new BootPolicy(BootFileTable.Default, options!.BaseUrl));
         builder.Services.AddBootEndpoints();
         app = builder.Build();
         app.UseConnectionRequestCount(); // as `provisioner serve`: large whole files may go out with sendfile
