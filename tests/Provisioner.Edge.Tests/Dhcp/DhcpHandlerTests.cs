@@ -108,6 +108,32 @@ public sealed class DhcpHandlerTests
     }
 
     [Fact]
+    public async Task Reply_names_what_the_boot_policy_says_and_nothing_of_its_own()
+    {
+        var f = new HandlerFixture();
+        f.Policy.DhcpAnswer = new DhcpBootFile(DhcpBootKind.Nbp, "site/custom.efi");
+
+        var offer = Wire((await f.Handle(Parse(DhcpGoldenPackets.Edk2PxeDiscover)))!);
+
+        Assert.Equal("site/custom.efi", offer.Options.BootfileName);
+        Assert.Equal("site/custom.efi", offer.BootFileName);
+        Assert.Equal(EdgeAddress, offer.ServerAddress);
+    }
+
+    [Fact]
+    public async Task Boot_policy_naming_nothing_leaves_the_reply_without_a_boot_file()
+    {
+        var f = new HandlerFixture();
+        f.Policy.DhcpAnswer = new DhcpBootFile(DhcpBootKind.NoNbpForArchitecture, null);
+
+        var offer = Wire((await f.Handle(Parse(DhcpGoldenPackets.Edk2PxeDiscover)))!);
+
+        Assert.Equal(DhcpMessageType.Offer, offer.MessageType);
+        Assert.Null(offer.Options.BootfileName);
+        Assert.Equal(IPv4Address.Any, offer.ServerAddress);
+    }
+
+    [Fact]
     public async Task Plain_pxe_bios_rom_without_ipxe_user_class_gets_undionly_kpxe()
     {
         var f = new HandlerFixture();
