@@ -45,14 +45,16 @@ public static class EdgeServices
 
         var tftp = TftpServerOptions.FromConfig(edge);
         var dhcp = DhcpServerOptions.FromConfig(edge);
+        // One boot policy for DHCP, TFTP and HTTP alike.
+        var bootPolicy = BootPolicy.For(dhcp);
+        services.AddSingleton<IBootPolicy>(bootPolicy);
         if (tftp.Enabled)
         {
-            var bootFiles = new[] { dhcp.BootFiles.Bios, dhcp.BootFiles.X86Uefi, dhcp.BootFiles.X64Uefi, dhcp.BootFiles.Arm64Uefi }.OfType<string>();
             var source = edge.GetString("tftp.nbp-source", "/usr/lib/ipxe");
             if (Path.GetFullPath(source) != Path.GetFullPath(tftp.Root))
             {
                 using var loggers = LoggerFactory.Create(l => l.AddSimpleConsole(o => o.SingleLine = true));
-                NbpStaging.Stage(source, tftp.Root, bootFiles, loggers.CreateLogger(typeof(NbpStaging)));
+                NbpStaging.Stage(source, tftp.Root, bootPolicy.NetworkBootPrograms, loggers.CreateLogger(typeof(NbpStaging)));
             }
 
             services.AddSingleton(tftp);
@@ -76,7 +78,8 @@ public static class EdgeServices
                     sp.GetRequiredService<IMachineGateway>(),
                     sp.GetRequiredService<TimeProvider>(),
                     sp.GetRequiredService<ILogger<DhcpHandler>>(),
-                    catalog is null ? null : (mac, address) => catalog.Resolve(mac, address).Profile?.Name);
+                    catalog is null ? null : (mac, address) => catalog.Resolve(mac, address).Profile?.Name,
+                    sp.GetRequiredService<IBootPolicy>());
             });
             services.AddSingleton(sp => new DhcpServer(dhcp, sp.GetRequiredService<DhcpHandler>(), sp.GetRequiredService<ILogger<DhcpServer>>(), sp.GetRequiredService<TimeProvider>()));
             services.AddHostedService<DhcpHostedService>();

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Logging;
+using Provisioner.Domain.Boot;
 using Provisioner.Domain.Leases;
 using Provisioner.Domain.Machines;
 using Provisioner.Protocols.Dhcp;
@@ -23,8 +24,11 @@ public sealed record DhcpReplyPlan(DhcpPacket Packet, IPEndPoint Destination)
 /// option 61). Gateway failures propagate: the client retransmits, and the server counts the failure.
 /// </summary>
 /// <param name="profileOf">Which profile a machine gets (by MAC and, if known, address), recorded with its Discovered event; null = unknown here.</param>
-public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway leases, IMachineGateway machines, TimeProvider clock, ILogger<DhcpHandler> logger, Func<MachineId, IPv4Address?, string?>? profileOf = null)
+/// <param name="bootPolicy">What the machine's boot answer names in a reply; null = <see cref="BootPolicy.For"/> these options.</param>
+public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway leases, IMachineGateway machines, TimeProvider clock, ILogger<DhcpHandler> logger, Func<MachineId, IPv4Address?, string?>? profileOf = null, IBootPolicy? bootPolicy = null)
 {
+    private readonly IBootPolicy _boot = bootPolicy ?? BootPolicy.For(options);
+
     /// <summary>Warnings a peer can repeat at will: one line per cause every 10 s, with how many were left out.</summary>
     private readonly LogSummary<DhcpWarning> _warnings = new(TimeSpan.FromSeconds(10), clock);
 
@@ -428,25 +432,13 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
 
         // iPXE: do not wait for ProxyDHCP offers (175.176 = 1).
         reply.Options.IpxeNoPxeDhcp = true;
-        string? file = action switch
+        var boot = _boot.DhcpBootFile(mac, action, client.Ipxe, client.Architecture);
+        if (boot.Kind == DhcpBootKind.NoNbpForArchitecture && _warnings.TryLog(DhcpWarning.NoBootFile, out var more))
         {
-            BootAction.Nbp => options.BootFiles.For(client.Architecture),
-            BootAction.BootScript => options.BootScriptUrl(mac.Value),
-            // iPXE gets its script, which says "boot from disk"; PXE firmware gets no file and falls through to the disk.
-            BootAction.LocalDisk when client.Ipxe => options.BootScriptUrl(mac.Value),
-            _ => null,
-        };
-
-        if (action == BootAction.Nbp && file is null)
-        {
-            if (_warnings.TryLog(DhcpWarning.NoBootFile, out var more))
-            {
-                LogNoBootFile(mac, client.Architecture, more);
-            }
-
+            LogNoBootFile(mac, client.Architecture, more);
         }
 
-        if (file is null)
+        if (boot.Name is not { } file)
         {
             return null;
         }

@@ -1,6 +1,9 @@
+using System.Collections.Frozen;
+using System.Globalization;
 using Akka.Configuration;
 using Provisioner.Cluster.Hosting;
 using Provisioner.Cluster.Leases;
+using Provisioner.Domain.Boot;
 using Provisioner.Domain.Leases;
 using Provisioner.Protocols.Dhcp;
 
@@ -14,25 +17,6 @@ public enum NonPxeClientPolicy
 
     /// <summary>Silence: another DHCP server on the segment serves them.</summary>
     Ignore = 1,
-}
-
-/// <summary>
-/// Network boot programs by client architecture (option 93, RFC 4578 §2.1). Null = not served: the client gets an
-/// address but no boot file. Bound from the optional keys <c>provisioner.edge.dhcp.boot-files.{bios,x86-uefi,x64-uefi,arm64-uefi}</c>.
-/// </summary>
-public sealed record DhcpBootFiles(string? Bios = "undionly.kpxe", string? X86Uefi = null, string? X64Uefi = "ipxe.efi", string? Arm64Uefi = null)
-{
-    public static DhcpBootFiles Default { get; } = new();
-
-    /// <summary>The file for an architecture, or null when none is configured or the architecture is unknown.</summary>
-    public string? For(int architecture) => architecture switch
-    {
-        (int)ClientArchitecture.X86Bios => Bios,
-        (int)ClientArchitecture.X86Uefi => X86Uefi,
-        (int)ClientArchitecture.X64Uefi or (int)ClientArchitecture.EfiByteCode => X64Uefi,
-        (int)ClientArchitecture.Arm64Uefi => Arm64Uefi,
-        _ => null,
-    };
 }
 
 /// <summary>The DHCP server's settings: <c>provisioner.edge</c> (interface, address, dhcp.*, http.listen for boot URLs).</summary>
@@ -73,10 +57,14 @@ public sealed record DhcpServerOptions
     /// <summary>Port of the edge's HTTP boot endpoints, from <c>provisioner.edge.http.listen</c>.</summary>
     public int HttpPort { get; init; } = 8080;
 
-    public DhcpBootFiles BootFiles { get; init; } = DhcpBootFiles.Default;
+    /// <summary>Network boot programs by client architecture (<c>dhcp.boot-files</c>).</summary>
+    public BootFileTable BootFiles { get; init; } = BootFileTable.Default;
+
+    /// <summary><c>http://&lt;edge address&gt;:&lt;http port&gt;</c>: where DHCP clients reach this edge's boot endpoints.</summary>
+    public string EdgeBaseUrl => $"http://{Address}:{HttpPort}";
 
     /// <summary><c>http://&lt;edge address&gt;:&lt;http port&gt;/boot/&lt;mac&gt;.ipxe</c>: the machine's iPXE script.</summary>
-    public string BootScriptUrl(string mac) => $"http://{Address}:{HttpPort}/boot/{mac}.ipxe";
+    public string BootScriptUrl(string mac) => $"{EdgeBaseUrl}/boot/{mac}.ipxe";
 
     /// <param name="edgeSection">The <c>provisioner.edge</c> section.</param>
     public static DhcpServerOptions FromConfig(Config edgeSection)
@@ -119,11 +107,14 @@ public sealed record DhcpServerOptions
             MaxDiscoverWait = PositiveDuration(keys, edgeSection, "dhcp.max-discover-wait", TimeSpan.FromSeconds(2)),
             MaxRequestWait = PositiveDuration(keys, edgeSection, "dhcp.max-request-wait", TimeSpan.FromSeconds(3)),
             HttpPort = listenUri.Port,
-            BootFiles = new DhcpBootFiles(
-                File(edgeSection, "dhcp.boot-files.bios", DhcpBootFiles.Default.Bios),
-                File(edgeSection, "dhcp.boot-files.x86-uefi", DhcpBootFiles.Default.X86Uefi),
-                File(edgeSection, "dhcp.boot-files.x64-uefi", DhcpBootFiles.Default.X64Uefi),
-                File(edgeSection, "dhcp.boot-files.arm64-uefi", DhcpBootFiles.Default.Arm64Uefi)),
+            BootFiles = new BootFileTable(
+                File(edgeSection, "dhcp.boot-files.bios", BootFileTable.Default.Bios),
+                File(edgeSection, "dhcp.boot-files.x86-uefi", BootFileTable.Default.X86Uefi),
+                File(edgeSection, "dhcp.boot-files.x64-uefi", BootFileTable.Default.X64Uefi),
+                File(edgeSection, "dhcp.boot-files.arm64-uefi", BootFileTable.Default.Arm64Uefi))
+            {
+                ByArchitecture = FilesByArchitecture(keys, edgeSection, "dhcp.boot-files.by-arch"),
+            },
         };
     }
 
@@ -147,6 +138,38 @@ public sealed record DhcpServerOptions
 
         var value = keys.Duration(key);
         return value > TimeSpan.Zero ? value : throw keys.Bad(key, $"{value} is not positive");
+    }
+
+    /// <summary><c>by-arch { 7 = "ipxe.efi", 11 = "" }</c>: keys are option 93 values (0-65535), "" = none.</summary>
+    private static FrozenDictionary<int, string?> FilesByArchitecture(ConfigKeys keys, Config c, string key)
+    {
+        if (!c.HasPath(key))
+        {
+            return FrozenDictionary<int, string?>.Empty;
+        }
+
+        if (!c.GetValue(key).IsObject())
+        {
+            throw keys.Bad(key, "expected an object of architecture number = file name, e.g. { 7 = \"ipxe.efi\" }");
+        }
+
+        var files = new Dictionary<int, string?>();
+        foreach (var (name, value) in c.GetValue(key).GetObject().Items)
+        {
+            if (!ushort.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var architecture))
+            {
+                throw keys.Bad($"{key}.{name}", $"'{name}' is not a client architecture number (option 93, 0-65535)");
+            }
+
+            if (!value.IsString())
+            {
+                throw keys.Bad($"{key}.{name}", "expected a file name (\"\" = none)");
+            }
+
+            files[architecture] = value.GetString() is { Length: > 0 } file ? file : null;
+        }
+
+        return files.ToFrozenDictionary();
     }
 
     private static string? File(Config c, string key, string? fallback) =>

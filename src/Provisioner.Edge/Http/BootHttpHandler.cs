@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
+using Provisioner.Domain.Boot;
 using Provisioner.Domain.Machines;
 using Provisioner.Domain.Profiles;
 using Provisioner.Protocols.Dhcp;
@@ -13,10 +14,12 @@ namespace Provisioner.Edge.Http;
 
 /// <summary>
 /// The logic behind <see cref="BootEndpoints"/>: parse, ask the machine, render, report. Thin: the profile rules,
-/// templates and tokens live in Provisioner.Domain, the machine's journey in its actor.
+/// templates and tokens live in Provisioner.Domain, the machine's journey in its actor, and which script a machine
+/// gets and which fetches are its kernel or initrd behind the boot-policy port (<see cref="IBootPolicy"/>).
 /// </summary>
 public sealed partial class BootHttpHandler(
     IMachineGateway gateway,
+    IBootPolicy bootPolicy,
     ProfileCatalog catalog,
     KickstartTokens tokens,
     BootHttpOptions options,
@@ -59,12 +62,12 @@ public sealed partial class BootHttpHandler(
             return Results.Text(BootScripts.Unavailable(machine, "the machine's state cannot be read"), TextPlain, statusCode: StatusCodes.Status503ServiceUnavailable);
         }
 
-        switch (state.Stage)
+        switch (bootPolicy.BootScriptFor(state.Stage))
         {
-            case MachineStage.Installed or MachineStage.Rebooted:
+            case BootScriptKind.LocalDisk:
                 BootHttpLog.ScriptServed(logger, machine.Value, "local disk", state.Stage.ToString());
                 return Results.Text(BootScripts.LocalDisk(machine), TextPlain);
-            case MachineStage.Failed:
+            case BootScriptKind.Failed:
                 BootHttpLog.ScriptServed(logger, machine.Value, "failed", state.FailureReason ?? "no reason");
                 return Results.Text(BootScripts.Failed(machine, state.FailureReason), TextPlain);
         }
@@ -259,9 +262,12 @@ public sealed partial class BootHttpHandler(
         }
 
         var now = clock.GetUtcNow();
-        MachineCommand? report = !profile.KernelIsUrl && profile.Kernel == path ? new ReportKernelFetched(now, path)
-            : !profile.InitrdIsUrl && profile.Initrd == path ? new ReportInitrdFetched(now, path)
-            : null;
+        MachineCommand? report = bootPolicy.FetchedAsset(profile, path) switch
+        {
+            BootAssetKind.Kernel => new ReportKernelFetched(now, path),
+            BootAssetKind.Initrd => new ReportInitrdFetched(now, path),
+            _ => null,
+        };
         if (report is not null && Machine.WouldRecord(state, report))
         {
             await ReportAsync(machine, report).ConfigureAwait(false);

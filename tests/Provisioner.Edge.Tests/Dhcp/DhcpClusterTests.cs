@@ -64,7 +64,7 @@ public sealed class DhcpClusterTests(ITestOutputHelper output)
             var machines = new ClusterMachineGateway(host.Services.GetRequiredService<IRequiredActor<MachineRegion>>(), settings.AskTimeout);
             var leases = new ClusterLeaseGateway(host.Services.GetRequiredService<IRequiredActor<SubnetLeaseRegion>>(), settings.AskTimeout);
             var options = DhcpServerOptions.FromConfig(config.GetConfig("provisioner.edge")) with { MaxInFlight = 256 };
-            var handler = new DhcpHandler(options, leases, machines, TimeProvider.System, NullLogger<DhcpHandler>.Instance);
+            var handler = new DhcpHandler(options, leases, machines, TimeProvider.System, NullLogger<DhcpHandler>.Instance, bootPolicy: BootPolicy.For(options));
             await using var server = new DhcpServer(options, handler, NullLogger<DhcpServer>.Instance, bindAddress: IPAddress.Loopback);
             server.Start();
             using var relay = new UdpClient(new IPEndPoint(IPAddress.Parse("127.0.0.2"), port));

@@ -154,8 +154,11 @@ internal sealed class HandlerFixture
         var options = new DhcpServerOptions { Address = EdgeAddress, Subnets = [Local, Remote], HttpPort = 8080 };
         Options = configure?.Invoke(options) ?? options;
         Leases = new FakeLeaseGateway(Options.Subnets);
-        Handler = new DhcpHandler(Options, Leases, Machines, Clock, NullLogger<DhcpHandler>.Instance);
+        Policy = new FakeBootPolicy(BootPolicy.For(Options));
+        Handler = new DhcpHandler(Options, Leases, Machines, Clock, NullLogger<DhcpHandler>.Instance, bootPolicy: Policy);
     }
+
+    public FakeBootPolicy Policy { get; }
 
     public DhcpServerOptions Options { get; }
 

@@ -1,7 +1,9 @@
 using Provisioner.Protocols.Tests.Dhcp;
+using System.Collections.Frozen;
 using System.Net;
 using Provisioner.Domain.Leases;
 using Provisioner.Domain.Machines;
+using Provisioner.Domain.Boot;
 using Provisioner.Edge.Dhcp;
 using Provisioner.Protocols.Dhcp;
 using static Provisioner.Edge.Tests.Dhcp.HandlerFixture;
@@ -77,7 +79,7 @@ public sealed class DhcpHandlerTests
     [InlineData(16, null, null)]
     public async Task Pxe_client_gets_the_network_boot_program_for_its_architecture(int architecture, string? configured, string? expected)
     {
-        var f = new HandlerFixture(o => o with { BootFiles = DhcpBootFiles.Default with { X86Uefi = architecture == 6 ? configured : null, Arm64Uefi = architecture == 11 ? configured : null } });
+        var f = new HandlerFixture(o => o with { BootFiles = BootFileTable.Default with { X86Uefi = architecture == 6 ? configured : null, Arm64Uefi = architecture == 11 ? configured : null } });
         var discover = Parse(DhcpGoldenPackets.Edk2PxeDiscover);
         discover.Options.ClientSystemArchitectures = [(ClientArchitecture)architecture];
 
@@ -86,6 +88,49 @@ public sealed class DhcpHandlerTests
         Assert.Equal(DhcpMessageType.Offer, offer.MessageType);
         Assert.Equal(expected, offer.Options.BootfileName);
         Assert.Equal(expected is null ? IPv4Address.Any : EdgeAddress, offer.ServerAddress);
+    }
+
+    [Theory]
+    [InlineData(10, "ipxe-arm32.efi")]
+    [InlineData(7, "snponly.efi")]
+    [InlineData(0, null)]
+    public async Task Pxe_client_gets_the_boot_file_configured_for_its_architecture_number(int architecture, string? expected)
+    {
+        var byArch = new Dictionary<int, string?> { [10] = "ipxe-arm32.efi", [7] = "snponly.efi", [0] = null };
+        var f = new HandlerFixture(o => o with { BootFiles = BootFileTable.Default with { ByArchitecture = byArch.ToFrozenDictionary() } });
+        var discover = Parse(DhcpGoldenPackets.Edk2PxeDiscover);
+        discover.Options.ClientSystemArchitectures = [(ClientArchitecture)architecture];
+
+        var offer = Wire((await f.Handle(discover))!);
+
+        Assert.Equal(DhcpMessageType.Offer, offer.MessageType);
+        Assert.Equal(expected, offer.Options.BootfileName);
+    }
+
+    [Fact]
+    public async Task Reply_names_what_the_boot_policy_says_and_nothing_of_its_own()
+    {
+        var f = new HandlerFixture();
+        f.Policy.DhcpAnswer = new DhcpBootFile(DhcpBootKind.Nbp, "site/custom.efi");
+
+        var offer = Wire((await f.Handle(Parse(DhcpGoldenPackets.Edk2PxeDiscover)))!);
+
+        Assert.Equal("site/custom.efi", offer.Options.BootfileName);
+        Assert.Equal("site/custom.efi", offer.BootFileName);
+        Assert.Equal(EdgeAddress, offer.ServerAddress);
+    }
+
+    [Fact]
+    public async Task Boot_policy_naming_nothing_leaves_the_reply_without_a_boot_file()
+    {
+        var f = new HandlerFixture();
+        f.Policy.DhcpAnswer = new DhcpBootFile(DhcpBootKind.NoNbpForArchitecture, null);
+
+        var offer = Wire((await f.Handle(Parse(DhcpGoldenPackets.Edk2PxeDiscover)))!);
+
+        Assert.Equal(DhcpMessageType.Offer, offer.MessageType);
+        Assert.Null(offer.Options.BootfileName);
+        Assert.Equal(IPv4Address.Any, offer.ServerAddress);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using Provisioner.Domain.Boot;
 using Provisioner.Edge.Dhcp;
 using Provisioner.Protocols.Dhcp;
 
@@ -40,7 +41,7 @@ public sealed class DhcpServerOptionsTests
         Assert.Equal(20, options.PerMacRate);
         Assert.Empty(options.Subnets);
         Assert.Equal(8080, options.HttpPort);
-        Assert.Equal(DhcpBootFiles.Default, options.BootFiles);
+        Assert.Equal(BootFileTable.Default, options.BootFiles);
     }
 
     [Fact]
@@ -71,7 +72,35 @@ public sealed class DhcpServerOptionsTests
         Assert.Equal(5, options.PerMacRate);
         Assert.Equal("lab", Assert.Single(options.Subnets).Id);
         Assert.Equal("http://10.0.0.2:8081/boot/aa:bb:cc:dd:ee:ff.ipxe", options.BootScriptUrl("aa:bb:cc:dd:ee:ff"));
-        Assert.Equal(new DhcpBootFiles("undionly.kpxe", "ipxe-i386.efi", "ipxe.efi", "ipxe-arm64.efi"), options.BootFiles);
+        Assert.Equal(new BootFileTable("undionly.kpxe", "ipxe-i386.efi", "ipxe.efi", "ipxe-arm64.efi"), options.BootFiles);
+    }
+
+    [Fact]
+    public void Boot_files_by_architecture_number_bind_and_win_over_the_named_keys()
+    {
+        var options = Bind("""
+            provisioner.edge.dhcp.boot-files {
+              bios = "undionly.kpxe"
+              by-arch { 7 = "snponly.efi", 10 = "ipxe-arm32.efi", 0 = "" }
+            }
+            """);
+
+        Assert.Equal(
+            [(0, null), (7, "snponly.efi"), (9, "ipxe.efi"), (10, "ipxe-arm32.efi"), (11, null)],
+            new[] { 0, 7, 9, 10, 11 }.Select(a => (a, options.BootFiles.For(a))));
+        Assert.Equal(["snponly.efi", "ipxe.efi", "ipxe-arm32.efi"], options.BootFiles.TftpFiles);
+    }
+
+    [Theory]
+    [InlineData("provisioner.edge.dhcp.boot-files.by-arch { x64 = \"ipxe.efi\" }", "provisioner.edge.dhcp.boot-files.by-arch.x64")]
+    [InlineData("provisioner.edge.dhcp.boot-files.by-arch { 65536 = \"ipxe.efi\" }", "provisioner.edge.dhcp.boot-files.by-arch.65536")]
+    [InlineData("provisioner.edge.dhcp.boot-files.by-arch { 7 = [ \"ipxe.efi\" ] }", "provisioner.edge.dhcp.boot-files.by-arch.7")]
+    [InlineData("provisioner.edge.dhcp.boot-files.by-arch = \"ipxe.efi\"", "provisioner.edge.dhcp.boot-files.by-arch")]
+    public void Bad_boot_files_by_architecture_fail_fast_naming_the_key(string hocon, string key)
+    {
+        var error = Assert.Throws<ConfigurationException>(() => Bind(hocon));
+
+        Assert.StartsWith(key + ":", error.Message);
     }
 
     [Theory]

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using Provisioner.Domain.Boot;
 using Provisioner.Domain.Machines;
 using Provisioner.Edge.Http;
 using static Provisioner.Domain.Machines.MachineCommands;
@@ -108,6 +109,19 @@ public sealed class AssetEndpointTests
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.DoesNotContain("secret", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_fetch_is_reported_as_what_the_boot_policy_says_it_is()
+    {
+        await using var http = await BootHttpFixture.StartAsync();
+        await http.Client.GetStringAsync("/boot/aa:bb:cc:dd:ee:ff.ipxe"); // builds the handler, and with it the policy
+        http.Policy!.AssetAnswer = BootAssetKind.Initrd;
+
+        await http.Client.GetByteArrayAsync("/assets/os/vmlinuz?mac=aa:bb:cc:dd:ee:ff");
+
+        Assert.Equal("os/vmlinuz", Assert.Single(await http.Gateway.SentEventuallyAsync<ReportInitrdFetched>(Mac)).Path);
+        Assert.Empty(http.Gateway.Sent<ReportKernelFetched>(Mac));
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Provisioner.Domain.Boot;
 using Provisioner.Domain.Machines;
 using Provisioner.Domain.Profiles;
 using Provisioner.Edge.Http;
@@ -152,6 +153,7 @@ internal sealed class BootHttpFixture : IAsyncDisposable
         builder.Services.AddSingleton<IMachineHostnames>(Hostnames);
         // Resolved at the first request, after Kestrel has picked the port the URLs must carry.
         builder.Services.AddSingleton(_ => options!);
+        builder.Services.AddSingleton<IBootPolicy>(_ => Policy = new FakeBootPolicy(new BootPolicy(BootFileTable.Default, options!.BaseUrl)));
         builder.Services.AddBootEndpoints();
         app = builder.Build();
         app.UseConnectionRequestCount(); // as `provisioner serve`: large whole files may go out with sendfile
@@ -179,6 +181,9 @@ internal sealed class BootHttpFixture : IAsyncDisposable
     public KickstartTokens Tokens { get; }
 
     public FakeMachineGateway Gateway { get; } = new();
+
+    /// <summary>The boot-policy port the handler was given (set when the handler is built, at the first request).</summary>
+    public FakeBootPolicy? Policy { get; private set; }
 
     public FakeHostnames Hostnames { get; } = new();
 

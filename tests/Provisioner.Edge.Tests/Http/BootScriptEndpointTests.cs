@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
+using Provisioner.Domain.Boot;
 using Provisioner.Domain.Machines;
 using static Provisioner.Domain.Machines.MachineCommands;
 
@@ -28,6 +29,20 @@ public sealed class BootScriptEndpointTests
         Assert.Contains($"initrd --name initrd.img {http.BaseUrl}/assets/os/initrd.img?mac=aa:bb:cc:dd:ee:ff", lines);
         Assert.Equal("boot", lines.Last(l => l.Length > 0));
         Assert.Single(http.Gateway.Sent<ReportBootScriptServed>(Mac));
+    }
+
+    [Theory]
+    [InlineData(BootScriptKind.LocalDisk, "sanboot --no-describe --drive 0x80 || exit")]
+    [InlineData(BootScriptKind.Failed, "echo Provisioner: an operator must run 'provisioner machine reprovision aa:bb:cc:dd:ee:ff' to try again")]
+    public async Task Script_is_the_one_the_boot_policy_names_for_the_stage(BootScriptKind kind, string line)
+    {
+        await using var http = await BootHttpFixture.StartAsync();
+        await http.Client.GetStringAsync("/boot/aa:bb:cc:dd:ee:ff.ipxe"); // builds the handler, and with it the policy
+        http.Policy!.ScriptAnswer = kind;
+
+        var script = await http.Client.GetStringAsync("/boot/aa:bb:cc:dd:ee:ff.ipxe");
+
+        Assert.Contains(line, script.Split('\n'));
     }
 
     [Fact]

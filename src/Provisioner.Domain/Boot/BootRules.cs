@@ -1,0 +1,100 @@
+using Provisioner.Domain.Machines;
+using Provisioner.Domain.Profiles;
+
+namespace Provisioner.Domain.Boot;
+
+/// <summary>What a DHCP reply names for a booting client to load (option 67, RFC 2132 §9.5, and the BOOTP 'file' field).</summary>
+public enum DhcpBootKind
+{
+    /// <summary>Nothing: no boot file (PXE firmware of an installed machine falls through to its disk).</summary>
+    None = 0,
+
+    /// <summary>A network boot program over TFTP, by architecture (<see cref="DhcpBootFile.Name"/>).</summary>
+    Nbp = 1,
+
+    /// <summary>The HTTP URL of the machine's iPXE boot script.</summary>
+    BootScript = 2,
+
+    /// <summary>The machine should get a network boot program, but none is configured for its architecture: nothing is named.</summary>
+    NoNbpForArchitecture = 3,
+}
+
+/// <summary>The answer for one DHCP reply: what kind of thing is named, and its name (the NBP's file name, or the script's URL once an edge fills it in).</summary>
+public readonly record struct DhcpBootFile(DhcpBootKind Kind, string? Name);
+
+/// <summary>Which iPXE script <c>/boot/&lt;mac&gt;.ipxe</c> serves.</summary>
+public enum BootScriptKind
+{
+    /// <summary>The install script, rendered from the machine's profile.</summary>
+    Install = 0,
+
+    /// <summary>Boot the local disk: the machine is installed and must never reinstall unless reprovisioned.</summary>
+    LocalDisk = 1,
+
+    /// <summary>Say the install failed and stop: an operator must reprovision.</summary>
+    Failed = 2,
+}
+
+/// <summary>What a fetched asset is to the machine that fetched it.</summary>
+public enum BootAssetKind
+{
+    /// <summary>Neither its kernel nor its initrd (a repo file, another profile's kernel): nothing to report.</summary>
+    None = 0,
+
+    Kernel = 1,
+
+    Initrd = 2,
+}
+
+/// <summary>
+/// The boot decisions the edge's protocol adapters used to carry: which file DHCP names, which script HTTP serves,
+/// and whether a fetched path is the kernel or the initrd. Pure and allocation-free: DHCP asks per packet. The edge
+/// reaches them through its one boot-policy port (DESIGN, "The seam between edge and cluster").
+/// </summary>
+public static class BootRules
+{
+    /// <summary>
+    /// The machine's boot answer, for PXE or iPXE firmware of this architecture (option 93), as a DHCP reply names it.
+    /// An iPXE client that should boot its disk still gets its script (which says "boot the local disk"); PXE firmware
+    /// gets nothing and falls through to the disk.
+    /// </summary>
+    public static DhcpBootFile DhcpBoot(BootAction action, bool firmwareIsIpxe, int architecture, BootFileTable files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        switch (action)
+        {
+            case BootAction.Nbp:
+                return files.For(architecture) is { } nbp
+                    ? new DhcpBootFile(DhcpBootKind.Nbp, nbp)
+                    : new DhcpBootFile(DhcpBootKind.NoNbpForArchitecture, null);
+            case BootAction.BootScript:
+            case BootAction.LocalDisk when firmwareIsIpxe:
+                return new DhcpBootFile(DhcpBootKind.BootScript, null);
+            default:
+                return default;
+        }
+    }
+
+    /// <summary>The script for a machine in <paramref name="stage"/>: installed machines boot their disk, failed ones wait for an operator, every other stage installs.</summary>
+    public static BootScriptKind ScriptFor(MachineStage stage) => stage switch
+    {
+        MachineStage.Installed or MachineStage.Rebooted => BootScriptKind.LocalDisk,
+        MachineStage.Failed => BootScriptKind.Failed,
+        _ => BootScriptKind.Install,
+    };
+
+    /// <summary>
+    /// Whether <paramref name="path"/> (under the assets directory) is the profile's kernel or its initrd. A kernel or
+    /// initrd given as a URL is fetched from elsewhere, so no asset path is it.
+    /// </summary>
+    public static BootAssetKind FetchedAsset(Profile profile, string path)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        if (!profile.KernelIsUrl && profile.Kernel == path)
+        {
+            return BootAssetKind.Kernel;
+        }
+
+        return !profile.InitrdIsUrl && profile.Initrd == path ? BootAssetKind.Initrd : BootAssetKind.None;
+    }
+}
