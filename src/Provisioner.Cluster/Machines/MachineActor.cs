@@ -34,7 +34,8 @@ public sealed class MachineActor : ReceivePersistentActor, IWithTimers
         {
             if (offer.Snapshot is MachineState snapshot)
             {
-                _state = snapshot;
+                // A snapshot from before the state became fixed-size also carries the machine's events: dropped there.
+                _state = Machine.FromSnapshot(snapshot);
             }
         });
         Recover<IMachineEvent>(e => _state = Machine.Apply(_state, e));
@@ -42,7 +43,7 @@ public sealed class MachineActor : ReceivePersistentActor, IWithTimers
         Command<MachineProtocol.Execute>(Handle);
         Command<MachineProtocol.PreviewBoot>(m =>
             Sender.Tell(new MachineProtocol.CommandResult(_state.MachineId, DecisionOutcome.Unchanged, Machine.Preview(_state, m.Request), _state.Stage, null, LastSequenceNr)));
-        Command<MachineProtocol.GetMachine>(_ => Sender.Tell(new MachineProtocol.MachineResult(_state.MachineId, _state)));
+        Command<MachineProtocol.GetMachine>(_ => Sender.Tell(new MachineProtocol.MachineResult(_state.MachineId, _state, LastSequenceNr)));
         Command<MachineProtocol.WatchMachine>(_ => Watch(Sender));
         Command<Terminated>(t => _watchers.Remove(t.ActorRef));
         Command<DeadlineDue>(_ => Handle(new MachineProtocol.Execute(_state.MachineId, new MachineCommands.CheckDeadline(_settings.Clock.GetUtcNow())), reply: false));

@@ -214,10 +214,15 @@ public static class CommandLine
             }
 
             await stdout.WriteLineAsync();
-            await stdout.WriteLineAsync("Events:");
+            await stdout.WriteLineAsync(machine.EventsNote is null ? "Events:" : $"Events ({machine.EventsNote}):");
         }
 
         await stdout.WriteAsync(Table(["TIME", "EVENT", "DETAIL"], machine.Events.Select(e => new[] { Time(e.At), e.Type, e.Detail })));
+        if (historyOnly && machine.EventsNote is not null)
+        {
+            await stdout.WriteLineAsync($"({machine.EventsNote})");
+        }
+
         return Ok;
     }
 
