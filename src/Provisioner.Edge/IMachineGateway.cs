@@ -14,7 +14,7 @@ public interface IMachineGateway
     /// <summary>What a DHCP DISCOVER gets: decided by the machine, nothing persisted (an OFFER commits nothing).</summary>
     Task<MachineAnswer> PreviewBootAsync(MachineId machine, MachineCommands.RequestBoot request, CancellationToken cancellationToken);
 
-    /// <summary>The machine's current state (a never-seen machine has Stage New and an empty history).</summary>
+    /// <summary>The machine's current state (a never-seen machine has Stage New and no LastChangedAt).</summary>
     Task<MachineState> GetAsync(MachineId machine, CancellationToken cancellationToken);
 }
 

@@ -43,14 +43,15 @@ public sealed class MachineActor : ReceivePersistentActor, IWithTimers
         {
             if (offer.Snapshot is MachineState snapshot)
             {
-                _state = snapshot;
+                // A snapshot from before the state became fixed-size also carries the machine's events: dropped there.
+                _state = Machine.FromSnapshot(snapshot);
             }
         });
         Recover<IMachineEvent>(e => _state = Machine.Apply(_state, e));
 
         Command<MachineProtocol.Execute>(Handle);
         Command<MachineProtocol.PreviewBoot>(Preview);
-        Command<MachineProtocol.GetMachine>(_ => Sender.Tell(new MachineProtocol.MachineResult(_state.MachineId, _state)));
+        Command<MachineProtocol.GetMachine>(_ => Sender.Tell(new MachineProtocol.MachineResult(_state.MachineId, _state, LastSequenceNr)));
         Command<MachineProtocol.WatchMachine>(_ => Watch(Sender));
         Command<Terminated>(t => _watchers.Remove(t.ActorRef));
         Command<DeadlineDue>(_ => Handle(new MachineProtocol.Execute(_state.MachineId, new MachineCommands.CheckDeadline(_settings.Clock.GetUtcNow())), reply: false));

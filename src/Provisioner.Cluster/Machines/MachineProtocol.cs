@@ -17,13 +17,20 @@ public static class MachineProtocol
     /// </summary>
     public sealed record PreviewBoot(string MachineId, MachineCommands.RequestBoot Request) : IWithMachineId;
 
-    /// <summary>Query one machine's full state and history. Answered with <see cref="MachineResult"/>.</summary>
+    /// <summary>
+    /// Query one machine's state. Answered with <see cref="MachineResult"/>; its events are in its journal
+    /// (<see cref="ReadModel.MachineHistory"/> reads them up to the answer's version).
+    /// </summary>
     public sealed record GetMachine(string MachineId) : IWithMachineId;
 
-    public sealed record MachineResult(string MachineId, MachineState State) : IProvisionerMessage
+    /// <param name="Version">
+    /// The machine's journal sequence number: that of its last event, and so the number of events in its journal
+    /// (sequence numbers run from 1 without gaps and machine events are never deleted). 0: nothing persisted yet.
+    /// </param>
+    public sealed record MachineResult(string MachineId, MachineState State, long Version) : IProvisionerMessage
     {
-        /// <summary>False when the machine has no history at all (never seen).</summary>
-        public bool Known => State.History.Count > 0;
+        /// <summary>False when the machine has no event at all (never seen, or only DISCOVERs, which commit nothing).</summary>
+        public bool Known => Version > 0;
     }
 
     /// <summary>

@@ -131,8 +131,7 @@ public sealed class MachineDirectory : ReceiveActor, IWithTimers
 
         var id = envelope.PersistenceId[MachineActor.PersistencePrefix.Length..];
         var state = _machines.TryGetValue(id, out var known) ? known : MachineState.Empty(id);
-        // The directory keeps summaries only; the full history stays with the machine actor.
-        _machines[id] = Machine.Apply(state, e) with { History = [] };
+        _machines[id] = Machine.Apply(state, e);
     }
 
     private DirectoryProtocol.MachineList List(MachineStage? stage)

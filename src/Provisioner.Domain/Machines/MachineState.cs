@@ -1,8 +1,15 @@
 namespace Provisioner.Domain.Machines;
 
 /// <summary>
-/// Everything known about one machine, rebuilt by folding its events with <see cref="Machine.Apply"/>.
-/// Only primitives, strings and an array of events, so snapshots stay stable under Hyperion.
+/// What one machine's decisions need, rebuilt by folding its events with <see cref="Machine.Apply"/>. Fixed-size: it
+/// is snapshotted and pushed to every edge after every change, so it never holds the events themselves; those live in
+/// the machine's journal (the admin API reads them from there) and in the read model.
+/// <para>
+/// FROZEN like the events (STACK.md P7): every machine snapshot is this type, and Hyperion reads a snapshot's fields by
+/// position in name order, skipping the field names it stored. Adding, removing, renaming or retyping a property
+/// misreads every snapshot already written (Cluster tests replay one the previous version wrote). Change by adding a
+/// new type.
+/// </para>
 /// </summary>
 public sealed record MachineState
 {
@@ -49,6 +56,14 @@ public sealed record MachineState
 
     public DateTimeOffset? InstalledAt { get; init; }
 
-    /// <summary>Every event of this machine, oldest first.</summary>
+    /// <summary>
+    /// Always empty now. Snapshots written before the state became fixed-size hold every event of the machine here;
+    /// recovery drops them (<see cref="Machine.FromSnapshot"/>), the journal holds them too. The property stays, under
+    /// its name and type, only so that those snapshots still deserialize (see the type's remarks).
+    /// </summary>
+    [Obsolete("Always empty: a machine's events are in its journal. Kept only so that snapshots written before deserialize.", DiagnosticId = LegacyHistoryDiagnostic)]
     public IReadOnlyList<IMachineEvent> History { get; init; } = Array.Empty<IMachineEvent>();
+
+    /// <summary>The diagnostic that any use of <see cref="History"/> raises (an error under TreatWarningsAsErrors).</summary>
+    public const string LegacyHistoryDiagnostic = "PV0001";
 }

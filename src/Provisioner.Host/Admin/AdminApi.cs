@@ -11,7 +11,8 @@ namespace Provisioner.Host.Admin;
 
 /// <summary>
 /// The admin HTTP API the CLI speaks (Petabridge.Cmd is not available; this is ours). Fleet-wide views come
-/// from the machine directory (read model); one machine's detail asks that machine's actor.
+/// from the machine directory (read model); one machine's detail asks that machine's actor for its state and reads
+/// its recent events from its journal (<see cref="MachineHistory"/>).
 /// </summary>
 public static class AdminApi
 {
@@ -83,17 +84,30 @@ public static class AdminApi
             return Results.Json(new MachineListDto(list.CaughtUp, list.Offset, list.Machines), AdminJson.Options);
         });
 
-        app.MapGet(Prefix + "/machines/{mac}", async (string mac, IRequiredActor<MachineRegion> region) =>
+        app.MapGet(Prefix + "/machines/{mac}", async (string mac, IRequiredActor<MachineRegion> region, ActorSystem system, CancellationToken cancellationToken) =>
         {
             if (!MachineId.TryParse(mac, out var id))
             {
                 return Error(StatusCodes.Status400BadRequest, $"'{mac}' is not a MAC address (expected aa:bb:cc:dd:ee:ff)");
             }
 
-            var result = await region.ActorRef.Ask<MachineProtocol.MachineResult>(new MachineProtocol.GetMachine(id.Value), timeout);
-            return result.Known
-                ? Results.Json(MachineDto.From(result.State), AdminJson.Options)
-                : Error(StatusCodes.Status404NotFound, $"machine {id} has never been seen");
+            var result = await region.ActorRef.Ask<MachineProtocol.MachineResult>(new MachineProtocol.GetMachine(id.Value), timeout, cancellationToken);
+            if (!result.Known)
+            {
+                return Error(StatusCodes.Status404NotFound, $"machine {id} has never been seen");
+            }
+
+            if (!settings.IsCore)
+            {
+                return Results.Json(
+                    MachineDto.From(result.State, [], result.Version, "events are read from the journal, which only core nodes hold: ask a core node"),
+                    AdminJson.Options);
+            }
+
+            // Up to the version the state was read at, so the events shown are the ones that made that state.
+            var history = await MachineHistory.ReadAsync(system, id.Value, result.Version, cancellationToken: cancellationToken).WaitAsync(timeout, cancellationToken);
+            var note = history.LeftOut > 0 ? $"the last {history.Events.Count} of {history.Total}; {history.LeftOut} older ones left out" : null;
+            return Results.Json(MachineDto.From(result.State, history.Events, history.Total, note), AdminJson.Options);
         });
 
         app.MapPost(Prefix + "/machines/{mac}/reprovision", async (string mac, HttpContext context, IRequiredActor<MachineRegion> region, TimeProvider clock) =>

@@ -11,6 +11,9 @@ public sealed record MachineListDto(bool CaughtUp, long Offset, IReadOnlyList<Ma
 
 public sealed record MachineEventDto(DateTimeOffset At, string Type, string Detail);
 
+/// <param name="Events">The machine's most recent events from its journal, oldest first (at most <see cref="MachineHistory.DefaultLimit"/>).</param>
+/// <param name="EventCount">How many events the machine's journal holds in all.</param>
+/// <param name="EventsNote">Why <paramref name="Events"/> is not the whole journal (older ones left out, or no journal on this node); null when it is.</param>
 public sealed record MachineDto(
     string MachineId,
     MachineStage Stage,
@@ -26,9 +29,11 @@ public sealed record MachineDto(
     DateTimeOffset? StageEnteredAt,
     DateTimeOffset? InstalledAt,
     DateTimeOffset? LastChangedAt,
-    IReadOnlyList<MachineEventDto> Events)
+    IReadOnlyList<MachineEventDto> Events,
+    long EventCount,
+    string? EventsNote)
 {
-    public static MachineDto From(MachineState s) => new(
+    public static MachineDto From(MachineState s, IEnumerable<IMachineEvent> events, long eventCount, string? eventsNote) => new(
         s.MachineId,
         s.Stage,
         s.Profile,
@@ -43,7 +48,9 @@ public sealed record MachineDto(
         s.StageEnteredAt,
         s.InstalledAt,
         s.LastChangedAt,
-        s.History.Select(Describe).ToArray());
+        events.Select(Describe).ToArray(),
+        eventCount,
+        eventsNote);
 
     /// <summary>RFC 4578 §2.1 processor architecture types (option 93), as an operator reads them.</summary>
     public static string ArchitectureName(int code) => code switch

@@ -30,9 +30,9 @@ public static class CommandLine
           provisioner machine list [--stage STAGE] [-o table|json]
               Every machine the cluster knows, from the read model (never wakes machine actors).
           provisioner machine show <mac> [-o table|json]
-              One machine: state, profile, lease, and every event with its time.
+              One machine: state, profile, lease, and its last 500 events with their times.
           provisioner machine history <mac> [-o table|json]
-              Only the machine's events.
+              Only the machine's last 500 events (read from the journal: ask a core node).
           provisioner machine reprovision <mac>
               Install the machine again at its next PXE boot.
           provisioner cluster show [-o table|json]
@@ -223,10 +223,15 @@ public static class CommandLine
             }
 
             await stdout.WriteLineAsync();
-            await stdout.WriteLineAsync("Events:");
+            await stdout.WriteLineAsync(machine.EventsNote is null ? "Events:" : $"Events ({machine.EventsNote}):");
         }
 
         await stdout.WriteAsync(Table(["TIME", "EVENT", "DETAIL"], machine.Events.Select(e => new[] { Time(e.At), e.Type, e.Detail })));
+        if (historyOnly && machine.EventsNote is not null)
+        {
+            await stdout.WriteLineAsync($"({machine.EventsNote})");
+        }
+
         return Ok;
     }
 

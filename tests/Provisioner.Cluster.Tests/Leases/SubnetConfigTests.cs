@@ -12,7 +12,7 @@ public sealed class SubnetConfigTests
     [Fact]
     public void Binds_every_key_of_a_subnet()
     {
-        var subnet = Assert.Single(SubnetConfig.ListFromConfig(ConfigurationFactory.ParseString(LeaseNode.Subnets)).Where(s => s.Id == "lab"));
+        var subnet = Assert.Single(SubnetConfig.ListFromConfig(ConfigurationFactory.ParseString(LeaseNode.Subnets)), s => s.Id == "lab");
 
         Assert.Equal(IPv4Address.Parse("10.0.0.0"), subnet.Network);
         Assert.Equal(24, subnet.PrefixLength);

@@ -1,3 +1,6 @@
+using Akka.Actor;
+using Provisioner.Cluster.Machines;
+using Provisioner.Cluster.ReadModel;
 using Provisioner.Cluster.Tests.Support;
 using Provisioner.Domain.Machines;
 using static Provisioner.Domain.Machines.MachineCommands;
@@ -16,6 +19,7 @@ public sealed class MachinePersistenceTests
         using var data = new TempDirectory();
         var settings = TestNode.SettingsFor(data.Path);
         MachineState biosBefore, uefiBefore;
+        MachineHistoryPage biosHistoryBefore, uefiHistoryBefore;
 
         await using (var node = await TestNode.StartAsync(settings, new ManualClock(MachineJourneys.T0)))
         {
@@ -33,16 +37,27 @@ public sealed class MachinePersistenceTests
             uefiBefore = (await node.Get(Uefi)).State;
             Assert.Equal(MachineStage.Rebooted, biosBefore.Stage);
             Assert.Equal(MachineStage.KernelFetched, uefiBefore.Stage);
+            biosHistoryBefore = await HistoryAsync(node, Bios);
+            uefiHistoryBefore = await HistoryAsync(node, Uefi);
+            Assert.Equal(
+                [
+                    typeof(MachineEvents.Discovered), typeof(MachineEvents.LeaseRecorded), typeof(MachineEvents.BootScriptServed),
+                    typeof(MachineEvents.KernelFetched), typeof(MachineEvents.InitrdFetched), typeof(MachineEvents.KickstartFetched),
+                    typeof(MachineEvents.Installed), typeof(MachineEvents.Rebooted),
+                ],
+                biosHistoryBefore.Events.Select(e => e.GetType()));
+            Assert.Equal(Machine.Replay(Bios, biosHistoryBefore.Events), biosBefore);
+            Assert.Equal(Machine.Replay(Uefi, uefiHistoryBefore.Events), uefiBefore);
         }
 
         Assert.True(File.Exists(Path.Combine(data.Path, "provisioner.db")));
 
         await using (var node = await TestNode.StartAsync(settings, new ManualClock(MachineJourneys.T0)))
         {
-            var bios = (await node.Get(Bios)).State;
-            var uefi = (await node.Get(Uefi)).State;
-            AssertSameMachine(biosBefore, bios);
-            AssertSameMachine(uefiBefore, uefi);
+            Assert.Equal(biosBefore, (await node.Get(Bios)).State);
+            Assert.Equal(uefiBefore, (await node.Get(Uefi)).State);
+            Assert.Equal(biosHistoryBefore.Events, (await HistoryAsync(node, Bios)).Events);
+            Assert.Equal(uefiHistoryBefore.Events, (await HistoryAsync(node, Uefi)).Events);
             Assert.False((await node.Get(Untouched)).Known);
 
             // Recovered state keeps deciding: the installed machine is still sent to its disk, never reinstalled.
@@ -73,7 +88,7 @@ public sealed class MachinePersistenceTests
 
         await using (var node = await TestNode.StartAsync(settings, new ManualClock(MachineJourneys.T0)))
         {
-            AssertSameMachine(before, (await node.Get(Bios)).State);
+            Assert.Equal(before, (await node.Get(Bios)).State);
         }
     }
 
@@ -110,16 +125,17 @@ public sealed class MachinePersistenceTests
         await node.Execute(Uefi, new RequestBoot(DateTimeOffset.UtcNow, 7, false, "centos7"));
 
         var deadline = DateTime.UtcNow + TestNode.Timeout;
-        MachineState state;
+        MachineProtocol.MachineResult machine;
         do
         {
             await Task.Delay(200);
-            state = (await node.Get(Uefi)).State;
+            machine = await node.Get(Uefi);
         }
-        while (!state.StageTimedOut && DateTime.UtcNow < deadline);
+        while (!machine.State.StageTimedOut && DateTime.UtcNow < deadline);
 
-        Assert.True(state.StageTimedOut);
-        var timedOut = Assert.IsType<MachineEvents.StageTimedOut>(state.History[^1]);
+        Assert.True(machine.State.StageTimedOut);
+        var history = await MachineHistory.ReadAsync(node.System, Uefi, machine.Version);
+        var timedOut = Assert.IsType<MachineEvents.StageTimedOut>(history.Events[^1]);
         Assert.Equal(MachineStage.Discovered, timedOut.Stage);
     }
 
@@ -152,17 +168,46 @@ public sealed class MachinePersistenceTests
             // The installed machine has no deadline: it is left asleep and unchanged.
             Assert.NotEqual(now, list.Machines.Single(m => m.MachineId == Bios).LastChangedAt);
 
-            var uefi = (await node.Get(Uefi)).State;
-            var timedOut = Assert.IsType<MachineEvents.StageTimedOut>(uefi.History[^1]);
+            var timedOut = Assert.IsType<MachineEvents.StageTimedOut>((await HistoryAsync(node, Uefi)).Events[^1]);
             Assert.Equal(now, timedOut.At);
         }
     }
 
-    internal static void AssertSameMachine(MachineState expected, MachineState actual)
+    [Fact]
+    public async Task A_machines_snapshot_and_the_state_pushed_to_edges_are_the_same_size_after_a_thousand_events_as_after_ten()
     {
-        Assert.Equal(expected with { History = [] }, actual with { History = [] });
-        Assert.Equal(expected.History, actual.History);
+        using var data = new TempDirectory();
+        var settings = TestNode.SettingsFor(data.Path, "provisioner.machines.snapshot-every = 10");
+        await using var node = await TestNode.StartAsync(settings, new ManualClock(MachineJourneys.T0));
+        var version = 0L;
+
+        // A machine reprovisioned over and over: a PXE boot (Discovered), then Reprovisioned, each one event.
+        async Task<(long Snapshot, long Pushed)> SizesAfterAsync(long events)
+        {
+            while (version < events)
+            {
+                var at = MachineJourneys.T0.AddSeconds(version);
+                await node.Execute(Bios, new RequestBoot(at, 0, true, "centos7"));
+                version = (await node.Execute(Bios, new Reprovision(at, "operator@example"))).Version;
+            }
+
+            Assert.Equal(events, version);
+            var pushed = await node.Region.Ask<MachineProtocol.MachineChanged>(new MachineProtocol.WatchMachine(Bios), TestNode.Timeout);
+            Assert.Equal(events, pushed.Version);
+            var wire = node.System.Serialization.FindSerializerFor(pushed).ToBinary(pushed);
+            return (await SnapshotSizeAsync(data.Path, "machine-" + Bios, events), wire.Length);
+        }
+
+        var ten = await SizesAfterAsync(10);
+        var thousand = await SizesAfterAsync(1000);
+
+        Assert.Equal(ten, thousand);
+        Assert.Equal(1000, (await HistoryAsync(node, Bios)).Total);
     }
+
+    /// <summary>The machine's events as the admin API reads them: from its journal, up to the version its actor reports.</summary>
+    internal static async Task<MachineHistoryPage> HistoryAsync(TestNode node, string machineId) =>
+        await MachineHistory.ReadAsync(node.System, machineId, (await node.Get(machineId)).Version);
 
     private static long CountJournalRows(string dataDirectory, string persistenceId)
     {
@@ -172,6 +217,29 @@ public sealed class MachinePersistenceTests
         command.CommandText = "SELECT COUNT(*) FROM journal WHERE persistence_id = $id";
         command.Parameters.AddWithValue("$id", persistenceId);
         return (long)command.ExecuteScalar()!;
+    }
+
+    /// <summary>The size of the snapshot the machine's actor writes at <paramref name="sequenceNr"/>, once written.</summary>
+    private static async Task<long> SnapshotSizeAsync(string dataDirectory, string persistenceId, long sequenceNr)
+    {
+        var deadline = DateTime.UtcNow + TestNode.Timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(dataDirectory, "provisioner.db")}");
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT length(snapshot) FROM snapshot WHERE persistence_id = $id AND sequence_number = $seq";
+            command.Parameters.AddWithValue("$id", persistenceId);
+            command.Parameters.AddWithValue("$seq", sequenceNr);
+            if (command.ExecuteScalar() is long size)
+            {
+                return size;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"no snapshot of {persistenceId} at {sequenceNr} was written");
     }
 
     private static async Task WaitForSnapshotAsync(string dataDirectory)

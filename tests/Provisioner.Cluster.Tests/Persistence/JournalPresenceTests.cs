@@ -2,6 +2,7 @@ using Akka.Actor;
 using Microsoft.Data.Sqlite;
 using Provisioner.Cluster.Machines;
 using Provisioner.Cluster.Persistence;
+using Provisioner.Cluster.ReadModel;
 using Provisioner.Cluster.Tests.Support;
 using Provisioner.Domain.Machines;
 using static Provisioner.Domain.Machines.MachineCommands;
@@ -118,10 +119,11 @@ public sealed class JournalPresenceTests
         {
             foreach (var (mac, i) in macs.Select((m, i) => (m, i)))
             {
-                var state = (await node.Get(mac)).State;
-                Assert.Equal(MachineStage.Discovered, state.Stage);
-                Assert.Equal($"10.0.{i / 250}.{(i % 250) + 1}", state.Address);
-                Assert.Equal([typeof(MachineEvents.Discovered), typeof(MachineEvents.LeaseRecorded)], state.History.Select(e => e.GetType()));
+                var machine = await node.Get(mac);
+                Assert.Equal(MachineStage.Discovered, machine.State.Stage);
+                Assert.Equal($"10.0.{i / 250}.{(i % 250) + 1}", machine.State.Address);
+                var history = await MachineHistory.ReadAsync(node.System, mac, machine.Version);
+                Assert.Equal([typeof(MachineEvents.Discovered), typeof(MachineEvents.LeaseRecorded)], history.Events.Select(e => e.GetType()));
             }
         }
     }

@@ -36,6 +36,7 @@ public sealed class MachineCliTests
         Assert.Contains("Profile      : centos7", output);
         Assert.Contains("Address      : 10.0.0.10 (10.0.0.0/24)", output);
         Assert.Contains("Architecture : bios (0)", output);
+        Assert.Contains("Events:", output);
         string[] journey =
         [
             "2026-11-25 10:00:00.000Z  Discovered",
@@ -54,6 +55,36 @@ public sealed class MachineCliTests
             Assert.True(found >= 0, $"expected '{line}' after position {position} in:\n{output}");
             position = found;
         }
+    }
+
+    [Fact]
+    public async Task Machine_show_reads_the_last_500_events_from_the_journal_and_says_how_many_older_ones_it_left_out()
+    {
+        await using var node = await LiveNode.StartAsync();
+        // 261 PXE boots, each followed by a reprovision: 522 events, the newest a reprovision at T0 + 260 minutes.
+        await node.Drive(Bios, Enumerable.Range(0, 261).SelectMany(i => new MachineCommand[]
+        {
+            new RequestBoot(T0.AddMinutes(i), 0, true, "centos7"),
+            new Reprovision(T0.AddMinutes(i).AddSeconds(30), "lab"),
+        }));
+
+        var (_, json, _) = await node.Run("machine", "show", Bios, "-o", "json");
+        var machine = JsonSerializer.Deserialize<MachineDto>(json, AdminJson.Options)!;
+        Assert.Equal(522, machine.EventCount);
+        Assert.Equal(500, machine.Events.Count);
+        Assert.Equal("the last 500 of 522; 22 older ones left out", machine.EventsNote);
+        // The newest 500, oldest first: events 23 to 522 are boot 11's Discovered to boot 260's Reprovisioned.
+        Assert.Equal(("Discovered", T0.AddMinutes(11)), (machine.Events[0].Type, machine.Events[0].At));
+        Assert.Equal(("Reprovisioned", T0.AddMinutes(260).AddSeconds(30)), (machine.Events[^1].Type, machine.Events[^1].At));
+        Assert.All(machine.Events.Where((_, i) => i % 2 == 1), e => Assert.Equal("Reprovisioned", e.Type));
+
+        var (exit, output, _) = await node.Run("machine", "show", Bios);
+        Assert.Equal(CommandLine.Ok, exit);
+        Assert.Contains("Events (the last 500 of 522; 22 older ones left out):", output);
+        Assert.Equal(500, output.Split('\n').Count(l => l.StartsWith("2026-", StringComparison.Ordinal)));
+
+        var (_, history, _) = await node.Run("machine", "history", Bios);
+        Assert.Contains("(the last 500 of 522; 22 older ones left out)", history);
     }
 
     [Fact]
