@@ -12,7 +12,8 @@ namespace Provisioner.Edge.Tftp;
 /// Read-only TFTP server: RFC 1350 with options (RFC 2347 OACK, 2348 blksize, 2349 tsize and timeout,
 /// 7440 windowsize). One socket listens for requests; every accepted RRQ gets its own ephemeral socket
 /// (a new TID, RFC 1350 section 4) bound to the same address and device and connected to the client, and
-/// runs as an async task (no thread per transfer). Files come from the root only (see
+/// runs as an async task, or, for lock-step transfers up to <see cref="TftpServerOptions.DedicatedThreads"/> at
+/// once, on a thread of its own with blocking socket calls (<see cref="TftpDedicatedThreads"/>). Files come from the root only (see
 /// <see cref="TftpPathResolver"/>), hot ones from an in-memory LRU cache (<see cref="HotFileCache"/>).
 /// WRQ is always refused: writes are not implemented.
 /// <para>
@@ -39,6 +40,7 @@ public sealed class TftpServer : IAsyncDisposable
     private readonly TftpRefusalLimiter _refusals;
     private readonly LogSummary<TftpLogCause> _summary;
     private readonly CancellationTokenSource _stop = new();
+    private readonly TftpDedicatedThreads _dedicated;
     private Socket? _socket;
     private Task? _loop;
     private string _realRoot = "/";
@@ -57,6 +59,7 @@ public sealed class TftpServer : IAsyncDisposable
         time ??= TimeProvider.System;
         _refusals = new TftpRefusalLimiter(options.RefusalRate, options.RefusalBurst, options.RefusalClients, time);
         _summary = new LogSummary<TftpLogCause>(LogInterval, time, Enum.GetValues<TftpLogCause>().Length);
+        _dedicated = new TftpDedicatedThreads(options.DedicatedThreads);
     }
 
     /// <summary>The listening address and port once started (port 0 in the options becomes the real one).</summary>
@@ -64,6 +67,9 @@ public sealed class TftpServer : IAsyncDisposable
 
     /// <summary>Transfers in progress (each holds one socket; never more than <see cref="TftpServerOptions.MaxTransfers"/>).</summary>
     public int ActiveTransfers => _transfers.Count;
+
+    /// <summary>Transfers running on a thread of their own (never more than <see cref="TftpServerOptions.DedicatedThreads"/>).</summary>
+    public int DedicatedTransfers => _dedicated.Running;
 
     /// <summary>What the server did with every datagram and transfer so far.</summary>
     public TftpServerCounters Counters { get; } = new();
@@ -380,35 +386,44 @@ public sealed class TftpServer : IAsyncDisposable
         }
 
         Counters.CountStarted();
-        var transfer = new TftpTransfer(this, client, request, file, socket, stop);
         var done = new TaskCompletionSource();
         _active[id] = done.Task;
-        _ = Task.Run(
-            async () =>
-            {
-                try
-                {
-                    await transfer.RunAsync().ConfigureAwait(false);
-                }
-#pragma warning disable CA1031 // one broken transfer must never stop the server
-                catch (Exception e)
-#pragma warning restore CA1031
-                {
-                    TftpLog.Unexpected(_logger, client, request.FileName, e);
-                }
-                finally
-                {
-                    if (!transfer.Ended)
-                    {
-                        Counters.CountFailed(TftpFailureCause.SocketError);
-                    }
 
-                    _transfers.Release(id);
-                    _active.TryRemove(id, out _);
-                    done.SetResult();
+        // A lock-step transfer gets a thread of its own while there is one to give: blocking calls there, and since
+        // they complete at once, RunAsync runs to its end on that thread (see TftpTransfer). Otherwise a task.
+        if (TftpNegotiation.IsLockStep(request.Options, _options)
+            && _dedicated.TryStart(() => RunAsync(blocking: true).GetAwaiter().GetResult(), "tftp-transfer"))
+        {
+            return;
+        }
+
+        _ = Task.Run(() => RunAsync(blocking: false), CancellationToken.None);
+
+        async Task RunAsync(bool blocking)
+        {
+            var transfer = new TftpTransfer(this, client, request, file, socket, stop, blocking);
+            try
+            {
+                await transfer.RunAsync().ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // one broken transfer must never stop the server
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                TftpLog.Unexpected(_logger, client, request.FileName, e);
+            }
+            finally
+            {
+                if (!transfer.Ended)
+                {
+                    Counters.CountFailed(TftpFailureCause.SocketError);
                 }
-            },
-            CancellationToken.None);
+
+                _transfers.Release(id);
+                _active.TryRemove(id, out _);
+                done.SetResult();
+            }
+        }
     }
 
     // EMFILE (24), ENFILE (23), ENOMEM (12), ENOBUFS (105): the host is out of something, not the file's fault.

@@ -65,6 +65,14 @@ public sealed record TftpServerOptions
     /// <summary>Client addresses the refusal limiter remembers at most (<c>tftp.refusal-clients</c>); past it new addresses get no ERROR.</summary>
     public int RefusalClients { get; init; } = 4096;
 
+    /// <summary>
+    /// Transfers that run on a thread of their own with blocking socket calls, at most this many at once
+    /// (<c>tftp.dedicated-threads</c>, 0–1024; 0 = none); the others run as async tasks. Only lock-step transfers
+    /// (windowsize 1) take one: they wait for an ACK after every block, so the time from an ACK's arrival to the next
+    /// DATA is their speed, and a blocked thread has the shortest (see <see cref="TftpDedicatedThreads"/>).
+    /// </summary>
+    public int DedicatedThreads { get; init; } = 32;
+
     /// <summary>Windows above this would make 16-bit block numbers ambiguous across a rollover.</summary>
     public const int WindowSizeLimit = 32768;
 
@@ -138,6 +146,12 @@ public sealed record TftpServerOptions
             throw keys.Bad("tftp.refusal-clients", $"{refusalClients} is less than 1");
         }
 
+        var dedicatedThreads = keys.WholeNumber("tftp.dedicated-threads");
+        if (dedicatedThreads is < 0 or > 1024)
+        {
+            throw keys.Bad("tftp.dedicated-threads", $"{dedicatedThreads} is outside 0–1024");
+        }
+
         var cacheBytes = keys.NonNegativeBytes("tftp.cache-bytes");
         var root = keys.Required("tftp.root");
 
@@ -158,6 +172,7 @@ public sealed record TftpServerOptions
             RefusalRate = refusalRate,
             RefusalBurst = refusalBurst,
             RefusalClients = refusalClients,
+            DedicatedThreads = dedicatedThreads,
             WriteDirectory = edge.GetString("tftp.write-directory", string.Empty) ?? string.Empty,
         };
     }
