@@ -201,6 +201,9 @@ for run in $(seq 1 "$runs"); do
   done
 done
 
+# best A B: the larger of two medians ("n/a" ignored)
+best() { printf '%s\n' "$@" | { grep -E '^[0-9.]+$' || true; } | sort -g | tail -1; }
+
 # shellcheck disable=SC2086
 {
   echo
@@ -216,8 +219,8 @@ done
     [ "$p" = provisioner ] && name=Provisioner || name=baseline
     echo
     echo "ratio cold       $name/tftpd-hpa = $(ratio "$(median ${cold_[$p]})" "$(median ${cold_[tftpd-hpa]})")"
-    echo "ratio lockstep   $name/tftpd-hpa = $(ratio "$(median ${lock[$p]})" "$(median ${lock[tftpd-hpa]})"), $name/atftpd = $(ratio "$(median ${lock[$p]})" "$(median ${lock[atftpd]})")"
-    echo "ratio lock512    $name/tftpd-hpa = $(ratio "$(median ${l512[$p]})" "$(median ${l512[tftpd-hpa]})"), $name/atftpd = $(ratio "$(median ${l512[$p]})" "$(median ${l512[atftpd]})")"
+    echo "ratio lockstep   $name/tftpd-hpa = $(ratio "$(median ${lock[$p]})" "$(median ${lock[tftpd-hpa]})"), $name/atftpd = $(ratio "$(median ${lock[$p]})" "$(median ${lock[atftpd]})"), $name/best peer = $(ratio "$(median ${lock[$p]})" "$(best "$(median ${lock[tftpd-hpa]})" "$(median ${lock[atftpd]})")")"
+    echo "ratio lock512    $name/tftpd-hpa = $(ratio "$(median ${l512[$p]})" "$(median ${l512[tftpd-hpa]})"), $name/atftpd = $(ratio "$(median ${l512[$p]})" "$(median ${l512[atftpd]})"), $name/best peer = $(ratio "$(median ${l512[$p]})" "$(best "$(median ${l512[tftpd-hpa]})" "$(median ${l512[atftpd]})")")"
     echo "ratio w8         $name/atftpd    = $(ratio "$(median ${w8[$p]})" "$(median ${w8[atftpd]})")"
     echo "ratio w32        $name/atftpd    = $(ratio "$(median ${w32[$p]})" "$(median ${w32[atftpd]})")"
     for n in "${concs[@]}"; do
