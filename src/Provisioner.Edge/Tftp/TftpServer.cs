@@ -59,7 +59,7 @@ public sealed class TftpServer : IAsyncDisposable
         time ??= TimeProvider.System;
         _refusals = new TftpRefusalLimiter(options.RefusalRate, options.RefusalBurst, options.RefusalClients, time);
         _summary = new LogSummary<TftpLogCause>(LogInterval, time, Enum.GetValues<TftpLogCause>().Length);
-        _dedicated = new TftpDedicatedThreads(options.DedicatedThreads);
+        _dedicated = new TftpDedicatedThreads(options.DedicatedThreads, "tftp-transfer");
     }
 
     /// <summary>The listening address and port once started (port 0 in the options becomes the real one).</summary>
@@ -70,6 +70,9 @@ public sealed class TftpServer : IAsyncDisposable
 
     /// <summary>Transfers running on a thread of their own (never more than <see cref="TftpServerOptions.DedicatedThreads"/>).</summary>
     public int DedicatedTransfers => _dedicated.Running;
+
+    /// <summary>Dedicated threads that exist, busy or parked (they are kept between transfers; none after <see cref="StopAsync"/>).</summary>
+    internal int DedicatedThreadsAlive => _dedicated.Alive;
 
     /// <summary>What the server did with every datagram and transfer so far.</summary>
     public TftpServerCounters Counters { get; } = new();
@@ -126,6 +129,7 @@ public sealed class TftpServer : IAsyncDisposable
 
         TftpMetrics.Unregister(this);
         await _stop.CancelAsync().ConfigureAwait(false);
+        _dedicated.Stop();
         _socket?.Dispose();
         var pending = _active.Values.ToList();
         if (_loop is not null)
@@ -392,7 +396,7 @@ public sealed class TftpServer : IAsyncDisposable
         // A lock-step transfer gets a thread of its own while there is one to give: blocking calls there, and since
         // they complete at once, RunAsync runs to its end on that thread (see TftpTransfer). Otherwise a task.
         if (TftpNegotiation.IsLockStep(request.Options, _options)
-            && _dedicated.TryStart(() => RunAsync(blocking: true).GetAwaiter().GetResult(), "tftp-transfer"))
+            && _dedicated.TryStart(() => RunAsync(blocking: true).GetAwaiter().GetResult()))
         {
             return;
         }
