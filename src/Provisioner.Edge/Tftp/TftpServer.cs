@@ -45,6 +45,7 @@ public sealed class TftpServer : IAsyncDisposable
     private Task? _loop;
     private string _realRoot = "/";
     private int _stopped;
+    private int _running;
 
     /// <summary>Creates a stopped server; <paramref name="time"/> clocks the refusal limiter and the log summaries (default: the system's).</summary>
     public TftpServer(TftpServerOptions options, ITftpTransferObserver observer, ILogger<TftpServer> logger, TimeProvider? time = null)
@@ -88,6 +89,9 @@ public sealed class TftpServer : IAsyncDisposable
     internal ITftpTransferObserver Observer => _observer;
 
     internal ILogger Logger => _logger;
+
+    /// <summary>Transfers running now, read on every block by dedicated ones (a plain counter: the table's count takes its lock).</summary>
+    internal int RunningTransfers => Volatile.Read(ref _running);
 
     internal string RealRoot => _realRoot;
 
@@ -392,11 +396,14 @@ public sealed class TftpServer : IAsyncDisposable
         Counters.CountStarted();
         var done = new TaskCompletionSource();
         _active[id] = done.Task;
+        var running = Interlocked.Increment(ref _running);
 
-        // A lock-step transfer gets a thread of its own while there is one to give: blocking calls there, and since
-        // they complete at once, RunAsync runs to its end on that thread (see TftpTransfer). Otherwise a task.
-        if (TftpNegotiation.IsLockStep(request.Options, _options)
-            && _dedicated.TryStart(() => RunAsync(blocking: true).GetAwaiter().GetResult()))
+        // A lock-step transfer on a lightly loaded server gets a thread of its own: blocking calls there, and since
+        // they complete at once, RunAsync runs on that thread until the transfer ends, or until more transfers run
+        // than there are dedicated threads, when it goes on as a task and the thread is free (see TftpTransfer).
+        if (running <= _options.DedicatedThreads
+            && TftpNegotiation.IsLockStep(request.Options, _options)
+            && _dedicated.TryStart(() => _ = RunAsync(blocking: true)))
         {
             return;
         }
@@ -423,6 +430,7 @@ public sealed class TftpServer : IAsyncDisposable
                     Counters.CountFailed(TftpFailureCause.SocketError);
                 }
 
+                Interlocked.Decrement(ref _running);
                 _transfers.Release(id);
                 _active.TryRemove(id, out _);
                 done.SetResult();

@@ -66,12 +66,13 @@ public sealed record TftpServerOptions
     public int RefusalClients { get; init; } = 4096;
 
     /// <summary>
-    /// Transfers that run on a thread of their own with blocking socket calls, at most this many at once
-    /// (<c>tftp.dedicated-threads</c>, 0–1024; 0 = none); the others run as async tasks. Only lock-step transfers
-    /// (windowsize 1) take one: they wait for an ACK after every block, so the time from an ACK's arrival to the next
-    /// DATA is their speed, and a blocked thread has the shortest (see <see cref="TftpDedicatedThreads"/>).
+    /// Lock-step transfers (windowsize 1) run on a thread of their own with blocking socket calls while no more than
+    /// this many transfers run in all (<c>tftp.dedicated-threads</c>, 0–1024; 0 = never); past it every transfer is an
+    /// async task, and dedicated ones hand over at their next block. A lock-step transfer waits for an ACK after
+    /// every block, so the ACK-to-DATA turnaround is its speed, and a blocked thread has the shortest; with many
+    /// transfers, workers that take many completions per wake-up do more (see <see cref="TftpDedicatedThreads"/>).
     /// </summary>
-    public int DedicatedThreads { get; init; } = 32;
+    public int DedicatedThreads { get; init; } = 256;
 
     /// <summary>Windows above this would make 16-bit block numbers ambiguous across a rollover.</summary>
     public const int WindowSizeLimit = 32768;

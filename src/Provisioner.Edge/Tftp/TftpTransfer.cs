@@ -27,7 +27,11 @@ namespace Provisioner.Edge.Tftp;
 /// with no thread-pool hop per ACK. The socket must not have seen an async operation (the runtime then makes it
 /// non-blocking and routes synchronous calls through its event loop). A receive waits in slices of at most
 /// <see cref="StopPollInterval"/>, checking for shutdown between them; timeouts, retries, logs, counters and
-/// observer calls are the same code as on the async path.
+/// observer calls are the same code as on the async path. Once more transfers run than
+/// <see cref="TftpServerOptions.DedicatedThreads"/>, the transfer drops to async calls at its next block (the socket
+/// may go from blocking to async, not back): the first await that does not complete at once frees the thread, and
+/// the transfer goes on as a task. Under that load, a worker that takes many completions per wake-up does more
+/// than hundreds of threads each woken per ACK.
 /// </para>
 /// </summary>
 internal sealed class TftpTransfer
@@ -44,7 +48,7 @@ internal sealed class TftpTransfer
     private readonly TftpOpenedFile _file;
     private readonly Socket _socket;
     private readonly CancellationToken _stop;
-    private readonly bool _blocking;
+    private bool _blocking;
     private readonly long _started = Stopwatch.GetTimestamp();
     private CancellationTokenSource _timer;
     private int _blockSize = TftpOptions.DefaultBlockSize;
@@ -333,6 +337,11 @@ internal sealed class TftpTransfer
                 {
                     Complete(total);
                     return;
+                }
+
+                if (_blocking && _server.RunningTransfers > _options.DedicatedThreads)
+                {
+                    _blocking = false;
                 }
 
                 try

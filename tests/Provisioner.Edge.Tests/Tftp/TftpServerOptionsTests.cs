@@ -45,7 +45,7 @@ public sealed class TftpServerOptionsTests
         Assert.Equal(10, options.RefusalRate);
         Assert.Equal(20, options.RefusalBurst);
         Assert.Equal(4096, options.RefusalClients);
-        Assert.Equal(32, options.DedicatedThreads);
+        Assert.Equal(256, options.DedicatedThreads);
     }
 
     [Theory]
