@@ -29,6 +29,7 @@ namespace Provisioner.Edge.Tftp;
 public sealed class TftpServer : IAsyncDisposable
 {
     private const int RequestBufferLength = 4096;
+    private const int ListenerReceiveBuffer = 4 << 20;
     private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
 
     private readonly TftpServerOptions _options;
@@ -111,6 +112,11 @@ public sealed class TftpServer : IAsyncDisposable
 
         _realRoot = TftpPathResolver.GetRealRoot(_options.Root);
         _socket = CreateSocket(new IPEndPoint(_options.BindAddress, _options.Port));
+
+        // A rollout's RRQs arrive in one burst (thousands within a few ms) while the loop also opens files and sockets;
+        // the default buffer holds a few hundred, and a dropped RRQ costs its client a retransmission timeout of
+        // seconds. The kernel caps this at net.core.rmem_max.
+        _socket.ReceiveBufferSize = ListenerReceiveBuffer;
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
         if (_options.WriteDirectory.Length > 0)
         {
