@@ -167,7 +167,8 @@ now() { date +%s.%N; }
 # ratio A B -> A/B with 2 decimals ("n/a" when either is missing or B is 0)
 ratio() { awk -v a="${1:-}" -v b="${2:-}" 'BEGIN { if (a == "" || b == "" || b + 0 == 0 || a == "n/a" || b == "n/a") print "n/a"; else printf "%.2f", a / b }'; }
 # median of numbers (one per argument)
-median() { printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# (anything else, e.g. "fail" or "-" for a case not measured, is left out; none left -> "n/a")
+median() { printf '%s\n' "$@" | { grep -E '^[0-9.]+$' || true; } | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # status_kb FIELD PID...: a /proc/PID/status field in kB (VmRSS, VmHWM) summed over the PIDs (shared pages counted
 # once per process; a PID that is gone counts 0).
 status_kb() {

@@ -6,6 +6,11 @@
 #   BENCH_TFTP_BIG_MIB        size of big.bin in MiB                        (default 30)
 #   BENCH_TFTP_CONCURRENCY    concurrent small.bin downloads, one test each  (default "200 2000")
 #   BENCH_TFTP_CAPS=1         set Provisioner's transfer caps explicitly (see "Limits"; only once the build has them)
+#   BENCH_TFTP_CASES          which measurements to take (default "cold lockstep lock512 w8 w32 conc"); the others
+#                             print "-". E.g. BENCH_TFTP_CASES="lockstep lock512" for a quick lock-step A/B.
+#   BENCH_TFTP_BASELINE=DIR   also run the provisioner build in DIR (e.g. one built from an older commit with
+#                             BENCH_PROVISIONER=DIR) as a fourth server, "baseline", interleaved with the others, so an
+#                             A/B of two builds and both peers share one run and its noise (ratios printed for it too).
 #
 # Topology (created and deleted by name here): namespace pvb-tftp-srv with bridge br0 10.78.31.1/24,
 # namespace pvb-tftp-cli with eth0 10.78.31.2/24 on a veth pair into br0. One server at a time listens on
@@ -39,6 +44,11 @@ source "$(dirname "$0")/lib.sh"
 runs=${1:-3}
 big_mib=${BENCH_TFTP_BIG_MIB:-30}
 concs=(${BENCH_TFTP_CONCURRENCY:-200 2000})
+cases=" ${BENCH_TFTP_CASES:-cold lockstep lock512 w8 w32 conc} "
+for c in $cases; do case $c in cold|lockstep|lock512|w8|w32|conc) ;; *) echo "tftp bench: unknown case '$c' in BENCH_TFTP_CASES" >&2; exit 2 ;; esac; done
+want() { [[ "$cases" == *" $1 "* ]]; }
+baseline=${BENCH_TFTP_BASELINE:-}
+[ -z "$baseline" ] || [ -f "$baseline/provisioner.dll" ] || { echo "tftp bench: BENCH_TFTP_BASELINE=$baseline has no provisioner.dll" >&2; exit 2; }
 [[ "$runs" =~ ^[0-9]+$ ]] && [ "$runs" -ge 1 ] && [ "$runs" -le 20 ] || { echo "tftp bench: RUNS must be 1..20" >&2; exit 2; }
 [[ "$big_mib" =~ ^[0-9]+$ ]] && [ "$big_mib" -ge 1 ] && [ "$big_mib" -le 31 ] || { echo "tftp bench: BENCH_TFTP_BIG_MIB must be 1..31 (512-byte blocks must not roll over)" >&2; exit 2; }
 for n in "${concs[@]}"; do [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 2000 ] || { echo "tftp bench: concurrency must be 1..2000" >&2; exit 2; }; done
@@ -90,6 +100,12 @@ start_server() {
   case $1 in
     provisioner)
       start_provisioner "$work/provisioner.conf" "$work/provisioner.$2.log"
+      server_pid=$prov_pid ;;
+    baseline)
+      local own=$prov_out
+      prov_out=$baseline
+      start_provisioner "$work/provisioner.conf" "$work/baseline.$2.log"
+      prov_out=$own
       server_pid=$prov_pid ;;
     tftpd-hpa)
       start_in "$srv_ns" 3600 "$work/tftpd-hpa.$2.log" "${peer_env[@]}" "$debs/root/usr/sbin/in.tftpd" -L -u nobody -s "$work/root" -a "$srv_ip:69"
@@ -148,6 +164,8 @@ concurrent() {
 }
 
 servers=(provisioner tftpd-hpa atftpd)
+[ -z "$baseline" ] || servers+=(baseline)
+want conc || concs=()
 declare -A cold_ lock l512 w8 w32 csec cfail
 results="$work/results.txt"
 : >"$work/conc-errors.txt"
@@ -157,14 +175,18 @@ row() { printf '%-4s %-12s' "$1" "$2"; shift 2; printf ' %9s' "$@"; printf '\n';
 echo "big.bin $big_bytes bytes, small.bin $small_bytes bytes, concurrent ${concs[*]}, $runs runs, server $srv_ip (ns $srv_ns), clients ns $cli_ns (+250 addresses)" | tee "$results"
 row "${cols[@]}" | tee -a "$results"
 for run in $(seq 1 "$runs"); do
-  for k in 0 1 2; do
-    s=${servers[$(( (run - 1 + k) % 3 ))]}
+  for k in $(seq 0 $(( ${#servers[@]} - 1 ))); do
+    s=${servers[$(( (run - 1 + k) % ${#servers[@]} ))]}
     start_server "$s" "$run"
+    cold=- l=- l5=- a8=- a32=-
+    # The cold transfer always runs (unless skipped its place is taken by a warm-up of the same size): the
+    # lockstep figures are of a warm server either way.
     cold=$(timed_get "$work/out/big.curl" curl -sS --max-time 110 --tftp-blksize 1468 "tftp://$srv_ip/big.bin" -o "$work/out/big.curl")
-    l=$(timed_get "$work/out/big.curl" curl -sS --max-time 110 --tftp-blksize 1468 "tftp://$srv_ip/big.bin" -o "$work/out/big.curl")
-    l5=$(timed_get "$work/out/big.curl" curl -sS --max-time 110 --tftp-blksize 512 "tftp://$srv_ip/big.bin" -o "$work/out/big.curl")
-    a8=$(timed_get "$work/out/big.w8" atftp --option "blksize 1468" --option "windowsize 8" -g -r big.bin -l "$work/out/big.w8" "$srv_ip")
-    a32=$(timed_get "$work/out/big.w32" atftp --option "blksize 1468" --option "windowsize 32" -g -r big.bin -l "$work/out/big.w32" "$srv_ip")
+    want cold || cold=-
+    want lockstep && l=$(timed_get "$work/out/big.curl" curl -sS --max-time 110 --tftp-blksize 1468 "tftp://$srv_ip/big.bin" -o "$work/out/big.curl")
+    want lock512 && l5=$(timed_get "$work/out/big.curl" curl -sS --max-time 110 --tftp-blksize 512 "tftp://$srv_ip/big.bin" -o "$work/out/big.curl")
+    want w8 && a8=$(timed_get "$work/out/big.w8" atftp --option "blksize 1468" --option "windowsize 8" -g -r big.bin -l "$work/out/big.w8" "$srv_ip")
+    want w32 && a32=$(timed_get "$work/out/big.w32" atftp --option "blksize 1468" --option "windowsize 32" -g -r big.bin -l "$work/out/big.w32" "$srv_ip")
     vals=("$cold" "$l" "$l5" "$a8" "$a32")
     for n in "${concs[@]}"; do
       read -r cs cf < <(concurrent "$n")
@@ -179,6 +201,9 @@ for run in $(seq 1 "$runs"); do
   done
 done
 
+# best A B: the larger of two medians ("n/a" ignored)
+best() { printf '%s\n' "$@" | { grep -E '^[0-9.]+$' || true; } | sort -g | tail -1; }
+
 # shellcheck disable=SC2086
 {
   echo
@@ -190,13 +215,17 @@ done
     row "" "$s" "${vals[@]}"
   done
   echo
-  echo "ratio cold       Provisioner/tftpd-hpa = $(ratio "$(median ${cold_[provisioner]})" "$(median ${cold_[tftpd-hpa]})")"
-  echo "ratio lockstep   Provisioner/tftpd-hpa = $(ratio "$(median ${lock[provisioner]})" "$(median ${lock[tftpd-hpa]})")"
-  echo "ratio lock512    Provisioner/tftpd-hpa = $(ratio "$(median ${l512[provisioner]})" "$(median ${l512[tftpd-hpa]})")"
-  echo "ratio w8         Provisioner/atftpd    = $(ratio "$(median ${w8[provisioner]})" "$(median ${w8[atftpd]})")"
-  echo "ratio w32        Provisioner/atftpd    = $(ratio "$(median ${w32[provisioner]})" "$(median ${w32[atftpd]})")"
-  for n in "${concs[@]}"; do
-    echo "ratio c$n time  Provisioner/tftpd-hpa = $(ratio "$(median ${csec[provisioner.$n]})" "$(median ${csec[tftpd-hpa.$n]})"), Provisioner/atftpd = $(ratio "$(median ${csec[provisioner.$n]})" "$(median ${csec[atftpd.$n]})")  (lower is faster)"
+  for p in provisioner ${baseline:+baseline}; do
+    [ "$p" = provisioner ] && name=Provisioner || name=baseline
+    echo
+    echo "ratio cold       $name/tftpd-hpa = $(ratio "$(median ${cold_[$p]})" "$(median ${cold_[tftpd-hpa]})")"
+    echo "ratio lockstep   $name/tftpd-hpa = $(ratio "$(median ${lock[$p]})" "$(median ${lock[tftpd-hpa]})"), $name/atftpd = $(ratio "$(median ${lock[$p]})" "$(median ${lock[atftpd]})"), $name/best peer = $(ratio "$(median ${lock[$p]})" "$(best "$(median ${lock[tftpd-hpa]})" "$(median ${lock[atftpd]})")")"
+    echo "ratio lock512    $name/tftpd-hpa = $(ratio "$(median ${l512[$p]})" "$(median ${l512[tftpd-hpa]})"), $name/atftpd = $(ratio "$(median ${l512[$p]})" "$(median ${l512[atftpd]})"), $name/best peer = $(ratio "$(median ${l512[$p]})" "$(best "$(median ${l512[tftpd-hpa]})" "$(median ${l512[atftpd]})")")"
+    echo "ratio w8         $name/atftpd    = $(ratio "$(median ${w8[$p]})" "$(median ${w8[atftpd]})")"
+    echo "ratio w32        $name/atftpd    = $(ratio "$(median ${w32[$p]})" "$(median ${w32[atftpd]})")"
+    for n in "${concs[@]}"; do
+      echo "ratio c$n time  $name/tftpd-hpa = $(ratio "$(median ${csec[$p.$n]})" "$(median ${csec[tftpd-hpa.$n]})"), $name/atftpd = $(ratio "$(median ${csec[$p.$n]})" "$(median ${csec[atftpd.$n]})")  (lower is faster)"
+    done
   done
   echo "Provisioner transfer caps: ${tftp_caps:-its defaults (none set by the bench)}; atftpd --maxthread 2048; tftpd-hpa none"
   cat "$work/rss.txt" 2>/dev/null || true

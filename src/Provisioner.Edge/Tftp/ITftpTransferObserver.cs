@@ -5,8 +5,9 @@ namespace Provisioner.Edge.Tftp;
 
 /// <summary>
 /// Told about the end of every read request. The host maps the client address to a MAC and tells the
-/// machine actor (<c>NbpServed</c>); the server only reports. Called on a thread-pool thread, possibly
-/// concurrently for different transfers; must not block.
+/// machine actor (<c>NbpServed</c>); the server only reports. Called on a thread-pool thread or a transfer's
+/// own thread (<see cref="TftpServerOptions.DedicatedThreads"/>), possibly concurrently for different transfers;
+/// must not block.
 /// <para>
 /// A transfer the client abandons by answering the OACK with an ERROR (EDK2's tsize probe: ERROR 8 "User
 /// aborted the transfer", RFC 2347's way of refusing the negotiated options) is reported to neither method:

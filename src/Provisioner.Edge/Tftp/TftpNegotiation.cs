@@ -30,7 +30,7 @@ public static class TftpNegotiation
             timeout = TimeSpan.FromSeconds(t);
         }
 
-        var windowSize = requested.WindowSize is { } w ? Math.Min(w, Math.Min(options.MaxWindowSize, TftpServerOptions.WindowSizeLimit)) : (int?)null;
+        var windowSize = requested.WindowSize is { } w ? GrantedWindow(w, options) : (int?)null;
         var accepted = TftpOptions.Create(blockSize, transferSize, timeoutSeconds, windowSize);
         return new TftpNegotiated(
             blockSize ?? TftpOptions.DefaultBlockSize,
@@ -38,4 +38,18 @@ public static class TftpNegotiation
             timeout,
             accepted.Count == 0 ? null : new TftpOptionAcknowledgement(accepted));
     }
+
+    /// <summary>
+    /// True when <paramref name="requested"/> will be served lock-step (RFC 1350: windowsize 1, one ACK per block),
+    /// known from the request alone, before the file is read: no windowsize asked, 1 asked, or a server capped at 1.
+    /// </summary>
+    public static bool IsLockStep(TftpOptions requested, TftpServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(requested);
+        ArgumentNullException.ThrowIfNull(options);
+        return requested.WindowSize is not { } w || GrantedWindow(w, options) == 1;
+    }
+
+    private static int GrantedWindow(int requested, TftpServerOptions options) =>
+        Math.Min(requested, Math.Min(options.MaxWindowSize, TftpServerOptions.WindowSizeLimit));
 }

@@ -12,7 +12,8 @@ namespace Provisioner.Edge.Tftp;
 /// Read-only TFTP server: RFC 1350 with options (RFC 2347 OACK, 2348 blksize, 2349 tsize and timeout,
 /// 7440 windowsize). One socket listens for requests; every accepted RRQ gets its own ephemeral socket
 /// (a new TID, RFC 1350 section 4) bound to the same address and device and connected to the client, and
-/// runs as an async task (no thread per transfer). Files come from the root only (see
+/// runs as an async task, or, for lock-step transfers up to <see cref="TftpServerOptions.DedicatedThreads"/> at
+/// once, on a thread of its own with blocking socket calls (<see cref="TftpDedicatedThreads"/>). Files come from the root only (see
 /// <see cref="TftpPathResolver"/>), hot ones from an in-memory LRU cache (<see cref="HotFileCache"/>).
 /// WRQ is always refused: writes are not implemented.
 /// <para>
@@ -28,6 +29,7 @@ namespace Provisioner.Edge.Tftp;
 public sealed class TftpServer : IAsyncDisposable
 {
     private const int RequestBufferLength = 4096;
+    private const int ListenerReceiveBuffer = 4 << 20;
     private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
 
     private readonly TftpServerOptions _options;
@@ -39,10 +41,12 @@ public sealed class TftpServer : IAsyncDisposable
     private readonly TftpRefusalLimiter _refusals;
     private readonly LogSummary<TftpLogCause> _summary;
     private readonly CancellationTokenSource _stop = new();
+    private readonly TftpDedicatedThreads _dedicated;
     private Socket? _socket;
     private Task? _loop;
     private string _realRoot = "/";
     private int _stopped;
+    private int _running;
 
     /// <summary>Creates a stopped server; <paramref name="time"/> clocks the refusal limiter and the log summaries (default: the system's).</summary>
     public TftpServer(TftpServerOptions options, ITftpTransferObserver observer, ILogger<TftpServer> logger, TimeProvider? time = null)
@@ -57,6 +61,7 @@ public sealed class TftpServer : IAsyncDisposable
         time ??= TimeProvider.System;
         _refusals = new TftpRefusalLimiter(options.RefusalRate, options.RefusalBurst, options.RefusalClients, time);
         _summary = new LogSummary<TftpLogCause>(LogInterval, time, Enum.GetValues<TftpLogCause>().Length);
+        _dedicated = new TftpDedicatedThreads(options.DedicatedThreads, "tftp-transfer");
     }
 
     /// <summary>The listening address and port once started (port 0 in the options becomes the real one).</summary>
@@ -64,6 +69,12 @@ public sealed class TftpServer : IAsyncDisposable
 
     /// <summary>Transfers in progress (each holds one socket; never more than <see cref="TftpServerOptions.MaxTransfers"/>).</summary>
     public int ActiveTransfers => _transfers.Count;
+
+    /// <summary>Transfers running on a thread of their own (never more than <see cref="TftpServerOptions.DedicatedThreads"/>).</summary>
+    public int DedicatedTransfers => _dedicated.Running;
+
+    /// <summary>Dedicated threads that exist, busy or parked (they are kept between transfers; none after <see cref="StopAsync"/>).</summary>
+    internal int DedicatedThreadsAlive => _dedicated.Alive;
 
     /// <summary>What the server did with every datagram and transfer so far.</summary>
     public TftpServerCounters Counters { get; } = new();
@@ -79,6 +90,9 @@ public sealed class TftpServer : IAsyncDisposable
     internal ITftpTransferObserver Observer => _observer;
 
     internal ILogger Logger => _logger;
+
+    /// <summary>Transfers running now, read on every block by dedicated ones (a plain counter: the table's count takes its lock).</summary>
+    internal int RunningTransfers => Volatile.Read(ref _running);
 
     internal string RealRoot => _realRoot;
 
@@ -98,6 +112,11 @@ public sealed class TftpServer : IAsyncDisposable
 
         _realRoot = TftpPathResolver.GetRealRoot(_options.Root);
         _socket = CreateSocket(new IPEndPoint(_options.BindAddress, _options.Port));
+
+        // A rollout's RRQs arrive in one burst (thousands within a few ms) while the loop also opens files and sockets;
+        // the default buffer holds a few hundred, and a dropped RRQ costs its client a retransmission timeout of
+        // seconds. The kernel caps this at net.core.rmem_max.
+        _socket.ReceiveBufferSize = ListenerReceiveBuffer;
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
         if (_options.WriteDirectory.Length > 0)
         {
@@ -120,6 +139,7 @@ public sealed class TftpServer : IAsyncDisposable
 
         TftpMetrics.Unregister(this);
         await _stop.CancelAsync().ConfigureAwait(false);
+        _dedicated.Stop();
         _socket?.Dispose();
         var pending = _active.Values.ToList();
         if (_loop is not null)
@@ -380,35 +400,48 @@ public sealed class TftpServer : IAsyncDisposable
         }
 
         Counters.CountStarted();
-        var transfer = new TftpTransfer(this, client, request, file, socket, stop);
         var done = new TaskCompletionSource();
         _active[id] = done.Task;
-        _ = Task.Run(
-            async () =>
-            {
-                try
-                {
-                    await transfer.RunAsync().ConfigureAwait(false);
-                }
-#pragma warning disable CA1031 // one broken transfer must never stop the server
-                catch (Exception e)
-#pragma warning restore CA1031
-                {
-                    TftpLog.Unexpected(_logger, client, request.FileName, e);
-                }
-                finally
-                {
-                    if (!transfer.Ended)
-                    {
-                        Counters.CountFailed(TftpFailureCause.SocketError);
-                    }
+        var running = Interlocked.Increment(ref _running);
 
-                    _transfers.Release(id);
-                    _active.TryRemove(id, out _);
-                    done.SetResult();
+        // A lock-step transfer on a lightly loaded server gets a thread of its own: blocking calls there, and since
+        // they complete at once, RunAsync runs on that thread until the transfer ends, or until more transfers run
+        // than there are dedicated threads, when it goes on as a task and the thread is free (see TftpTransfer).
+        if (running <= _options.DedicatedThreads
+            && TftpNegotiation.IsLockStep(request.Options, _options)
+            && _dedicated.TryStart(() => _ = RunAsync(blocking: true)))
+        {
+            return;
+        }
+
+        _ = Task.Run(() => RunAsync(blocking: false), CancellationToken.None);
+
+        async Task RunAsync(bool blocking)
+        {
+            var transfer = new TftpTransfer(this, client, request, file, socket, stop, blocking);
+            try
+            {
+                await transfer.RunAsync().ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // one broken transfer must never stop the server
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                TftpLog.Unexpected(_logger, client, request.FileName, e);
+            }
+            finally
+            {
+                if (!transfer.Ended)
+                {
+                    Counters.CountFailed(TftpFailureCause.SocketError);
                 }
-            },
-            CancellationToken.None);
+
+                Interlocked.Decrement(ref _running);
+                _transfers.Release(id);
+                _active.TryRemove(id, out _);
+                done.SetResult();
+            }
+        }
     }
 
     // EMFILE (24), ENFILE (23), ENOMEM (12), ENOBUFS (105): the host is out of something, not the file's fault.

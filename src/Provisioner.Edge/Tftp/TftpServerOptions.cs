@@ -65,6 +65,15 @@ public sealed record TftpServerOptions
     /// <summary>Client addresses the refusal limiter remembers at most (<c>tftp.refusal-clients</c>); past it new addresses get no ERROR.</summary>
     public int RefusalClients { get; init; } = 4096;
 
+    /// <summary>
+    /// Lock-step transfers (windowsize 1) run on a thread of their own with blocking socket calls while no more than
+    /// this many transfers run in all (<c>tftp.dedicated-threads</c>, 0–1024; 0 = never); past it every transfer is an
+    /// async task, and dedicated ones hand over at their next block. A lock-step transfer waits for an ACK after
+    /// every block, so the ACK-to-DATA turnaround is its speed, and a blocked thread has the shortest; with many
+    /// transfers, workers that take many completions per wake-up do more (see <see cref="TftpDedicatedThreads"/>).
+    /// </summary>
+    public int DedicatedThreads { get; init; } = 256;
+
     /// <summary>Windows above this would make 16-bit block numbers ambiguous across a rollover.</summary>
     public const int WindowSizeLimit = 32768;
 
@@ -138,6 +147,12 @@ public sealed record TftpServerOptions
             throw keys.Bad("tftp.refusal-clients", $"{refusalClients} is less than 1");
         }
 
+        var dedicatedThreads = keys.WholeNumber("tftp.dedicated-threads");
+        if (dedicatedThreads is < 0 or > 1024)
+        {
+            throw keys.Bad("tftp.dedicated-threads", $"{dedicatedThreads} is outside 0–1024");
+        }
+
         var cacheBytes = keys.NonNegativeBytes("tftp.cache-bytes");
         var root = keys.Required("tftp.root");
 
@@ -158,6 +173,7 @@ public sealed record TftpServerOptions
             RefusalRate = refusalRate,
             RefusalBurst = refusalBurst,
             RefusalClients = refusalClients,
+            DedicatedThreads = dedicatedThreads,
             WriteDirectory = edge.GetString("tftp.write-directory", string.Empty) ?? string.Empty,
         };
     }

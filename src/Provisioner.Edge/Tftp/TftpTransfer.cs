@@ -21,10 +21,25 @@ namespace Provisioner.Edge.Tftp;
 /// each time, until <see cref="TftpServerOptions.Retries"/> is exhausted. The last block is the first
 /// short one, empty when the size is a multiple of the block size.
 /// </para>
+/// <para>
+/// Blocking mode (<see cref="TftpDedicatedThreads"/>): every send and receive is a blocking system call on the
+/// caller's thread, so each await below completes at once and <see cref="RunAsync"/> runs to its end on that thread
+/// with no thread-pool hop per ACK. The socket must not have seen an async operation (the runtime then makes it
+/// non-blocking and routes synchronous calls through its event loop). A receive waits in slices of at most
+/// <see cref="StopPollInterval"/>, checking for shutdown between them; timeouts, retries, logs, counters and
+/// observer calls are the same code as on the async path. Once more transfers run than
+/// <see cref="TftpServerOptions.DedicatedThreads"/>, the transfer drops to async calls at its next block (the socket
+/// may go from blocking to async, not back): the first await that does not complete at once frees the thread, and
+/// the transfer goes on as a task. Under that load, a worker that takes many completions per wake-up does more
+/// than hundreds of threads each woken per ACK.
+/// </para>
 /// </summary>
 internal sealed class TftpTransfer
 {
     private const int ReceiveBufferLength = 1024;
+
+    /// <summary>How long a blocked receive may go without noticing that the server is stopping.</summary>
+    internal static readonly TimeSpan StopPollInterval = TimeSpan.FromMilliseconds(100);
 
     private readonly TftpServer _server;
     private readonly TftpServerOptions _options;
@@ -33,15 +48,20 @@ internal sealed class TftpTransfer
     private readonly TftpOpenedFile _file;
     private readonly Socket _socket;
     private readonly CancellationToken _stop;
+    private bool _blocking;
     private readonly long _started = Stopwatch.GetTimestamp();
     private CancellationTokenSource _timer;
     private int _blockSize = TftpOptions.DefaultBlockSize;
     private int _windowSize = 1;
     private long _acknowledgedBytes;
     private bool _segmented;
+    private int _receiveTimeoutMs;
 
-    /// <summary>Takes ownership of <paramref name="file"/> and <paramref name="socket"/>.</summary>
-    public TftpTransfer(TftpServer server, IPEndPoint client, TftpRequest request, TftpOpenedFile file, Socket socket, CancellationToken stop)
+    /// <summary>
+    /// Takes ownership of <paramref name="file"/> and <paramref name="socket"/>; <paramref name="blocking"/> makes every
+    /// socket call a blocking one on the thread that runs <see cref="RunAsync"/> (see the class remarks).
+    /// </summary>
+    public TftpTransfer(TftpServer server, IPEndPoint client, TftpRequest request, TftpOpenedFile file, Socket socket, CancellationToken stop, bool blocking = false)
     {
         _server = server;
         _options = server.Options;
@@ -50,6 +70,7 @@ internal sealed class TftpTransfer
         _file = file;
         _socket = socket;
         _stop = stop;
+        _blocking = blocking;
         _timer = CancellationTokenSource.CreateLinkedTokenSource(stop);
     }
 
@@ -124,7 +145,7 @@ internal sealed class TftpTransfer
         var wait = timeout;
         for (var attempt = 0; ; attempt++)
         {
-            await _socket.SendAsync(packet, SocketFlags.None, _stop).ConfigureAwait(false);
+            await SendAsync(packet).ConfigureAwait(false);
             while (true)
             {
                 var (outcome, length) = await ReceiveAsync(receive, wait).ConfigureAwait(false);
@@ -229,7 +250,7 @@ internal sealed class TftpTransfer
                     {
                         try
                         {
-                            await _socket.SendAsync(packets, SocketFlags.None, _stop).ConfigureAwait(false);
+                            await SendAsync(packets).ConfigureAwait(false);
                         }
                         catch (SocketException e) when (e.SocketErrorCode is not (SocketError.ConnectionRefused or SocketError.ConnectionReset))
                         {
@@ -242,7 +263,7 @@ internal sealed class TftpTransfer
                     }
                     else
                     {
-                        await _socket.SendAsync(packets, SocketFlags.None, _stop).ConfigureAwait(false);
+                        await SendAsync(packets).ConfigureAwait(false);
                     }
 
                     next += count;
@@ -318,6 +339,11 @@ internal sealed class TftpTransfer
                     return;
                 }
 
+                if (_blocking && _server.RunningTransfers > _options.DedicatedThreads)
+                {
+                    _blocking = false;
+                }
+
                 try
                 {
                     await SendWindowAsync().ConfigureAwait(false);
@@ -337,8 +363,57 @@ internal sealed class TftpTransfer
         }
     }
 
+    private ValueTask<int> SendAsync(ReadOnlyMemory<byte> packet)
+    {
+        if (!_blocking)
+        {
+            return _socket.SendAsync(packet, SocketFlags.None, _stop);
+        }
+
+        _stop.ThrowIfCancellationRequested();
+        return new ValueTask<int>(_socket.Send(packet.Span, SocketFlags.None));
+    }
+
+    private ValueTask<(Wait Outcome, int Length)> ReceiveAsync(byte[] buffer, TimeSpan timeout) =>
+        _blocking ? new ValueTask<(Wait, int)>(Receive(buffer, timeout)) : ReceiveWithTimerAsync(buffer, timeout);
+
+    // Blocking: SO_RCVTIMEO is the timer, set only when the slice changes (an ACK in time never touches it).
+    private (Wait Outcome, int Length) Receive(byte[] buffer, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (true)
+        {
+            _stop.ThrowIfCancellationRequested();
+            var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
+            if (left <= TimeSpan.Zero)
+            {
+                return (Wait.TimedOut, 0);
+            }
+
+            var sliceMs = (int)Math.Ceiling(Math.Min(left.TotalMilliseconds, StopPollInterval.TotalMilliseconds));
+            if (sliceMs != _receiveTimeoutMs)
+            {
+                _socket.ReceiveTimeout = sliceMs;
+                _receiveTimeoutMs = sliceMs;
+            }
+
+            var n = _socket.Receive(buffer.AsSpan(0, ReceiveBufferLength), SocketFlags.None, out var error);
+            switch (error)
+            {
+                case SocketError.Success:
+                    return (Wait.Packet, n);
+                case SocketError.TimedOut or SocketError.WouldBlock or SocketError.Interrupted:
+                    continue;
+                case SocketError.ConnectionRefused or SocketError.ConnectionReset:
+                    return (Wait.Unreachable, 0);
+                default:
+                    throw new SocketException((int)error);
+            }
+        }
+    }
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<(Wait Outcome, int Length)> ReceiveAsync(byte[] buffer, TimeSpan timeout)
+    private async ValueTask<(Wait Outcome, int Length)> ReceiveWithTimerAsync(byte[] buffer, TimeSpan timeout)
     {
         _timer.CancelAfter(timeout);
         try
@@ -375,7 +450,7 @@ internal sealed class TftpTransfer
                 UdpSegmentation.TrySet(_socket, 0); // an ERROR longer than a DATA packet must not be split
             }
 
-            await _socket.SendAsync(buffer.AsMemory(0, written), SocketFlags.None, _stop).ConfigureAwait(false);
+            await SendAsync(buffer.AsMemory(0, written)).ConfigureAwait(false);
         }
         catch (SocketException)
         {

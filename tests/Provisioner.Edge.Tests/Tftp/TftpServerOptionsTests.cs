@@ -45,6 +45,15 @@ public sealed class TftpServerOptionsTests
         Assert.Equal(10, options.RefusalRate);
         Assert.Equal(20, options.RefusalBurst);
         Assert.Equal(4096, options.RefusalClients);
+        Assert.Equal(256, options.DedicatedThreads);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1024)]
+    public void Dedicated_threads_bind(int threads)
+    {
+        Assert.Equal(threads, TftpServerOptions.FromConfig(Edge($"provisioner.edge.tftp.dedicated-threads = {threads}")).DedicatedThreads);
     }
 
     [Fact]
@@ -98,6 +107,8 @@ public sealed class TftpServerOptionsTests
     [InlineData("tftp.refusal-rate = 0", "provisioner.edge.tftp.refusal-rate")]
     [InlineData("tftp.refusal-burst = 0", "provisioner.edge.tftp.refusal-burst")]
     [InlineData("tftp.refusal-clients = none", "provisioner.edge.tftp.refusal-clients")]
+    [InlineData("tftp.dedicated-threads = -1", "provisioner.edge.tftp.dedicated-threads")]
+    [InlineData("tftp.dedicated-threads = 1025", "provisioner.edge.tftp.dedicated-threads")]
     public void Bad_values_fail_naming_the_full_key(string setting, string key)
     {
         var e = Assert.Throws<ConfigurationException>(() => TftpServerOptions.FromConfig(Edge("provisioner.edge." + setting)));

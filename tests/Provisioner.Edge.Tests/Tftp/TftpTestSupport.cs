@@ -12,9 +12,20 @@ public sealed class RecordingObserver : ITftpTransferObserver
 
     public ConcurrentQueue<(TftpTransferRecord Record, string Reason)> Failed { get; } = new();
 
-    public void TransferCompleted(TftpTransferRecord record) => Completed.Enqueue(record);
+    /// <summary>The name of the thread each report came on, in order (a dedicated transfer thread is named "tftp-transfer").</summary>
+    public ConcurrentQueue<string> Threads { get; } = new();
 
-    public void TransferFailed(TftpTransferRecord record, string reason) => Failed.Enqueue((record, reason));
+    public void TransferCompleted(TftpTransferRecord record)
+    {
+        Threads.Enqueue(Thread.CurrentThread.Name ?? string.Empty);
+        Completed.Enqueue(record);
+    }
+
+    public void TransferFailed(TftpTransferRecord record, string reason)
+    {
+        Threads.Enqueue(Thread.CurrentThread.Name ?? string.Empty);
+        Failed.Enqueue((record, reason));
+    }
 }
 
 public sealed class ListLogger<T> : ILogger<T>
