@@ -63,9 +63,6 @@ public sealed record DhcpServerOptions
     /// <summary><c>http://&lt;edge address&gt;:&lt;http port&gt;</c>: where DHCP clients reach this edge's boot endpoints.</summary>
     public string EdgeBaseUrl => $"http://{Address}:{HttpPort}";
 
-    /// <summary><c>http://&lt;edge address&gt;:&lt;http port&gt;/boot/&lt;mac&gt;.ipxe</c>: the machine's iPXE script.</summary>
-    public string BootScriptUrl(string mac) => $"{EdgeBaseUrl}/boot/{mac}.ipxe";
-
     /// <param name="edgeSection">The <c>provisioner.edge</c> section.</param>
     public static DhcpServerOptions FromConfig(Config edgeSection)
     {

@@ -1,5 +1,7 @@
 using Akka.Configuration;
 using Provisioner.Domain.Boot;
+using Provisioner.Domain.Machines;
+using Provisioner.Domain.Profiles;
 using Provisioner.Edge.Dhcp;
 using Provisioner.Protocols.Dhcp;
 
@@ -71,7 +73,7 @@ public sealed class DhcpServerOptionsTests
         Assert.Equal(NonPxeClientPolicy.Ignore, options.NonPxeClients);
         Assert.Equal(5, options.PerMacRate);
         Assert.Equal("lab", Assert.Single(options.Subnets).Id);
-        Assert.Equal("http://10.0.0.2:8081/boot/aa:bb:cc:dd:ee:ff.ipxe", options.BootScriptUrl("aa:bb:cc:dd:ee:ff"));
+        Assert.Equal("http://10.0.0.2:8081/boot/aa:bb:cc:dd:ee:ff.ipxe", BootUrls.BootScript(options.EdgeBaseUrl, MachineId.Parse("aa:bb:cc:dd:ee:ff")));
         Assert.Equal(new BootFileTable("undionly.kpxe", "ipxe-i386.efi", "ipxe.efi", "ipxe-arm64.efi"), options.BootFiles);
     }
 
