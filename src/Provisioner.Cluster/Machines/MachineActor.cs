@@ -27,8 +27,6 @@ public sealed class MachineActor : ReceivePersistentActor, IWithTimers
     /// <summary>This actor persisted nothing and holds one of <see cref="MachineActorSettings.NewMachines"/>' slots.</summary>
     private bool _holdsNewSlot;
 
-    /// <summary>This actor persisted nothing and found no slot: it refuses previews and stops when idle for a moment.</summary>
-    private bool _overNewLimit;
 
     /// <summary>Who asked to be told of every change (<see cref="MachineProtocol.WatchMachine"/>): the edges' state caches.</summary>
     private readonly HashSet<IActorRef> _watchers = [];
@@ -78,9 +76,11 @@ public sealed class MachineActor : ReceivePersistentActor, IWithTimers
         }
 
         _holdsNewSlot = _settings.NewMachines.TryEnter();
-        _overNewLimit = !_holdsNewSlot;
-        Context.SetReceiveTimeout(_overNewLimit ? OverLimitIdle : _settings.PassivateNewAfter);
+        Context.SetReceiveTimeout(OverNewLimit ? OverLimitIdle : _settings.PassivateNewAfter);
     }
+
+    /// <summary>This actor persisted nothing and found no slot: it refuses previews and stops when idle for a moment.</summary>
+    private bool OverNewLimit => LastSequenceNr == 0 && !_holdsNewSlot;
 
     protected override void PostStop()
     {
@@ -90,7 +90,7 @@ public sealed class MachineActor : ReceivePersistentActor, IWithTimers
 
     private void Preview(MachineProtocol.PreviewBoot message)
     {
-        if (_overNewLimit)
+        if (OverNewLimit)
         {
             _settings.NewMachines.CountRefusal();
             Sender.Tell(new MachineProtocol.CommandResult(
@@ -115,8 +115,6 @@ public sealed class MachineActor : ReceivePersistentActor, IWithTimers
             _holdsNewSlot = false;
             _settings.NewMachines.Leave();
         }
-
-        _overNewLimit = false;
     }
 
     private void Handle(MachineProtocol.Execute message) => Handle(message, reply: true);
