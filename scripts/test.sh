@@ -14,6 +14,7 @@ done
 configuration="${CONFIGURATION:-Release}"
 dotnet build Provisioner.sln -c "$configuration" -nologo -v quiet
 status=0
+failed=""
 for project in tests/*/*.csproj; do
   name=$(basename "$project" .csproj)
   echo "=== $name"
@@ -21,8 +22,22 @@ for project in tests/*/*.csproj; do
        --logger "console;verbosity=normal" --results-directory "artifacts/test-results/$name" \
        --logger "trx;LogFileName=$name.trx"; then
     echo "!!! $name FAILED"
+    failed="$failed $name"
     status=1
   fi
 done
-[ "$status" -eq 0 ] && echo "all test projects passed" || echo "some test projects FAILED"
+# CI shows only the tail of this output: name every failed test (and its first message lines) last.
+if [ "$status" -ne 0 ]; then
+  echo "=== failed tests"
+  for trx in artifacts/test-results/*/*.trx; do
+    [ -f "$trx" ] || continue
+    # One UnitTestResult element per test; a failed one carries <Message> lines (XML-escaped) after it.
+    awk '/<UnitTestResult / { show = 0 }
+         /<UnitTestResult .*outcome="(Failed|Error|Timeout|Aborted)"/ {
+           match($0, /testName="[^"]*"/); print "!!! " substr($0, RSTART + 10, RLENGTH - 11); show = 1; n = 0 }
+         show && /<Message>/ { inmsg = 1; sub(/.*<Message>/, "") }
+         show && inmsg { line = $0; sub(/<\/Message>.*/, "", line); if (n++ < 6) print "      " substr(line, 1, 300); if ($0 ~ /<\/Message>/) { inmsg = 0; show = 0 } }' "$trx" || true
+  done
+fi
+[ "$status" -eq 0 ] && echo "all test projects passed" || echo "some test projects FAILED:$failed"
 exit "$status"
