@@ -34,8 +34,12 @@ public sealed class LiveNode : IAsyncDisposable
 
     public ActorSystem System => _app.Services.GetRequiredService<ActorSystem>();
 
-    /// <summary>The node's clock: fixed just after the tests' journeys, so no stage deadline fires while a test runs.</summary>
-    public static readonly DateTimeOffset Now = new(2026, 11, 25, 10, 5, 0, TimeSpan.Zero);
+    /// <summary>
+    /// The node's clock, fixed so that no stage deadline is due while a test runs: after every journey's events (the
+    /// latest at T0 + 70 s) and before the earliest deadline (a Discovered at T0 is due at T0 + 5 min; at exactly that
+    /// instant its timer fired at once and raced the test's next command, an extra event under load).
+    /// </summary>
+    public static readonly DateTimeOffset Now = new(2026, 11, 25, 10, 4, 0, TimeSpan.Zero);
 
     public static async Task<LiveNode> StartAsync(string extraHocon = "")
     {
