@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using Provisioner.Cluster.Hosting;
 using Provisioner.Cluster.Machines;
+using Provisioner.Cluster.Persistence;
 using Provisioner.Domain.Machines;
 
 namespace Provisioner.Edge;
@@ -10,11 +11,28 @@ namespace Provisioner.Edge;
 /// <see cref="IMachineGateway"/> over the machine shard region (or proxy), with the configured ask timeout. With a
 /// <see cref="MachineStateCache"/>, reads come from the node's pushed copy of each machine's state and every answered
 /// command moves the copy's floor to its version, so a caller always reads at least what its own commands did.
+/// <para>
+/// With <see cref="KnownMachines"/>: a machine surely new here may have been ACKed with its first boot riding on the
+/// lease and not yet recorded it; before it is asked or read, <paramref name="flushFirstBoot"/> has its subnet hand the
+/// boot over (a no-op for a machine nobody ACKed), so a TFTP or HTTP report never reaches a machine that has not
+/// recorded the boot it follows, also after a crash.
+/// </para>
 /// </summary>
-public sealed class ClusterMachineGateway(IRequiredActor<MachineRegion> machineRegion, TimeSpan askTimeout, MachineStateCache? cache = null) : IMachineGateway
+public sealed class ClusterMachineGateway(
+    IRequiredActor<MachineRegion> machineRegion,
+    TimeSpan askTimeout,
+    MachineStateCache? cache = null,
+    KnownMachines? known = null,
+    Func<MachineId, CancellationToken, Task>? flushFirstBoot = null) : IMachineGateway
 {
+    public bool IsSurelyNew(MachineId machine) => known?.IsSurelyNew(MachineActor.PersistencePrefix + machine.Value) ?? false;
+
+    private Task FlushIfNewAsync(MachineId machine, CancellationToken cancellationToken) =>
+        flushFirstBoot is not null && IsSurelyNew(machine) ? flushFirstBoot(machine, cancellationToken) : Task.CompletedTask;
+
     public async Task<MachineAnswer> ExecuteAsync(MachineId machine, MachineCommand command, CancellationToken cancellationToken)
     {
+        await FlushIfNewAsync(machine, cancellationToken).ConfigureAwait(false);
         var region = await machineRegion.GetAsync(cancellationToken).ConfigureAwait(false);
         var result = await region.Ask<MachineProtocol.CommandResult>(new MachineProtocol.Execute(machine.Value, command), askTimeout, cancellationToken).ConfigureAwait(false);
         cache?.Observed(machine.Value, result.Version);
@@ -30,6 +48,7 @@ public sealed class ClusterMachineGateway(IRequiredActor<MachineRegion> machineR
 
     public async Task<MachineState> GetAsync(MachineId machine, CancellationToken cancellationToken)
     {
+        await FlushIfNewAsync(machine, cancellationToken).ConfigureAwait(false);
         var region = await machineRegion.GetAsync(cancellationToken).ConfigureAwait(false);
         if (cache is not null)
         {

@@ -16,6 +16,13 @@ public interface IMachineGateway
 
     /// <summary>The machine's current state (a never-seen machine has Stage New and no LastChangedAt).</summary>
     Task<MachineState> GetAsync(MachineId machine, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// True only when this node knows the machine has nothing in the journal and no write in flight (see
+    /// <c>KnownMachines</c>): its DHCP exchange is then answered without its actor, the first boot riding on the lease.
+    /// False whenever in doubt (a shared journal, the start-up read not done yet).
+    /// </summary>
+    bool IsSurelyNew(MachineId machine);
 }
 
 /// <summary>A machine actor's answer to a command.</summary>

@@ -2,6 +2,8 @@ using Akka.Actor;
 using Akka.Hosting;
 using Provisioner.Cluster.Hosting;
 using Provisioner.Cluster.Machines;
+using Provisioner.Cluster.Persistence;
+using Provisioner.Domain.Machines;
 using Provisioner.Domain.Profiles;
 using Provisioner.Edge;
 using Provisioner.Cluster.Leases;
@@ -18,9 +20,42 @@ namespace Provisioner.Host;
 /// TFTP and DHCP as hosted services on the configured interface, the HTTP boot endpoints on their own listener.
 /// Everything is validated here, at start-up, so a bad profile or key stops the node with file, line and reason.
 /// </summary>
-public static class EdgeServices
+public static partial class EdgeServices
 {
     public sealed record Plan(bool Tftp, bool Http, bool Dhcp, string? HttpListen);
+
+    /// <summary>
+    /// Asks every subnet this node serves to have the machine record a first boot still pending there (one ask per
+    /// subnet, answered from memory when nothing is pending); null when this node answers no DHCP.
+    /// </summary>
+    private static Func<MachineId, CancellationToken, Task>? FirstBootFlush(IServiceProvider sp)
+    {
+        if (sp.GetService<DhcpServerOptions>() is not { Enabled: true } dhcp || dhcp.Subnets.Count == 0)
+        {
+            return null;
+        }
+
+        var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(EdgeServices));
+        return async (mac, ct) =>
+        {
+            var leases = sp.GetRequiredService<ILeaseGateway>();
+            try
+            {
+                await Task.WhenAll(dhcp.Subnets.Select(s => leases.FlushFirstBootAsync(s.Id, mac, ct))).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // the report goes on: at worst the machine rejects it, as it would have without the flush
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                LogFlushFailed(logger, e, mac);
+            }
+        };
+    }
+
+    private static readonly Action<ILogger, MachineId, Exception?> FlushFailed =
+        LoggerMessage.Define<MachineId>(LogLevel.Warning, new EventId(1, "FirstBootFlushFailed"), "machine {Mac}: could not have a pending first boot recorded before reporting to it");
+
+    private static void LogFlushFailed(ILogger logger, Exception e, MachineId mac) => FlushFailed(logger, mac, e);
 
     public static Plan Add(WebApplicationBuilder builder, ProvisionerSettings settings)
     {
@@ -33,7 +68,12 @@ public static class EdgeServices
             settings.AskTimeout,
             sp.GetService<BootHttpOptions>() is { StateCacheMachines: > 0 } http
                 ? new MachineStateCache(sp.GetRequiredService<ActorSystem>(), settings.AskTimeout, http.StateCacheMachines)
-                : null));
+                : null,
+            // First boots ride on the lease only where this node answers DHCP and owns its whole journal.
+            sp.GetService<DhcpServerOptions>() is { Enabled: true } && settings.IsCore
+                ? JournalPresence.Get(sp.GetRequiredService<ActorSystem>()).Known
+                : null,
+            FirstBootFlush(sp)));
         services.AddSingleton(_ => new ClientAddressBook());
 
         if (!settings.IsEdge || !settings.Hocon.HasPath("provisioner.edge"))
@@ -127,13 +167,45 @@ public static class EdgeServices
         public Task StopAsync(CancellationToken cancellationToken) => responder.DisposeAsync().AsTask();
     }
 
-    private sealed class DhcpHostedService(DhcpServer server) : IHostedService
+    private sealed partial class DhcpHostedService(DhcpServer server, DhcpServerOptions options, ILeaseGateway leases, ILogger<DhcpHostedService> logger) : IHostedService
     {
+        /// <summary>How long waking the subnets' lease actors may take (an edge whose core nodes are not up yet gives up).</summary>
+        private static readonly TimeSpan WakeBound = TimeSpan.FromSeconds(60);
+
         public Task StartAsync(CancellationToken cancellationToken)
         {
             server.Start();
+            // In the background (hosted services start one after another, and the actor system may start after this
+            // one): every subnet's lease actor is recovered now, so that first boots still pending from before a
+            // restart are handed to their machines at once, not at the subnet's next packet.
+            _ = WakeSubnetsAsync();
             return Task.CompletedTask;
         }
+
+        private async Task WakeSubnetsAsync()
+        {
+            using var bound = new CancellationTokenSource(WakeBound);
+            await Task.WhenAll(options.Subnets.Select(async subnet =>
+            {
+                try
+                {
+                    var (count, pending) = await leases.WakeAsync(subnet.Id, bound.Token).ConfigureAwait(false);
+                    LogAwake(subnet.Id, count, pending);
+                }
+#pragma warning disable CA1031 // the server starts anyway; the subnet recovers at its first packet
+                catch (Exception e)
+#pragma warning restore CA1031
+                {
+                    LogNotAwake(e, subnet.Id);
+                }
+            })).ConfigureAwait(false);
+        }
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "DHCP subnet {Subnet}: {Leases} leases; {PendingFirstBoots} first boots not yet recorded by their machines are being handed to them")]
+        private partial void LogAwake(string subnet, int leases, int pendingFirstBoots);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP subnet {Subnet}: its lease actor did not answer within a minute of the start; it will recover at the subnet's first packet")]
+        private partial void LogNotAwake(Exception e, string subnet);
 
         public Task StopAsync(CancellationToken cancellationToken) => server.StopAsync();
     }

@@ -41,6 +41,7 @@ public static class ProvisionerAkka
             "Provisioner.Domain.Machines.MachineCommand, Provisioner.Domain" = hyperion
             "Provisioner.Domain.Leases.ILeaseEvent, Provisioner.Domain" = hyperion
             "Provisioner.Domain.Leases.LeaseTableSnapshot, Provisioner.Domain" = hyperion
+            "Provisioner.Domain.Leases.SubnetSnapshot, Provisioner.Domain" = hyperion
           }
         }
         """);

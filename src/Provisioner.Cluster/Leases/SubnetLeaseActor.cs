@@ -44,10 +44,12 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
 
         Recover<SnapshotOffer>(offer =>
         {
-            if (offer.Snapshot is LeaseTableSnapshot snapshot)
+            _state = offer.Snapshot switch
             {
-                _state = LeaseTableState.FromSnapshot(snapshot);
-            }
+                SubnetSnapshot snapshot => LeaseTableState.FromSnapshot(snapshot),
+                LeaseTableSnapshot table => LeaseTableState.FromSnapshot(table),
+                _ => _state,
+            };
         });
         Recover<ILeaseEvent>(e =>
         {
@@ -57,6 +59,20 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
 
         Command<Offer>(m => Handle(m.Mac, new LeaseCommands.Offer(m.At, m.Mac, m.Requested)));
         Command<Request>(m => Handle(m.Mac, m.Renewing ? new LeaseCommands.Renew(m.At, m.Mac, m.Address) : new LeaseCommands.Request(m.At, m.Mac, m.Address)));
+        Command<RequestFirstBoot>(m => Handle(m.Mac, new LeaseCommands.Request(m.At, m.Mac, m.Address), m));
+        Command<FlushFirstBoot>(m =>
+        {
+            if (_state.PendingBoots.TryGetValue(m.Mac, out var pending))
+            {
+                Recorder.Forward(new FirstBootRecorder.RecordNow(pending));
+            }
+            else
+            {
+                Sender.Tell(new FirstBootFlushed(_subnetId, m.Mac, Recorded: false, Reason: null));
+            }
+        });
+        Command<FirstBootRecorder.Recorded>(m => _state = _state.WithBootRecorded(m.Mac, m.At));
+        Command<Wake>(_ => Sender.Tell(new Awake(_subnetId, _state.Bindings.Count, _state.PendingBoots.Count)));
         Command<Release>(m => Handle(m.Mac, new LeaseCommands.Release(m.At, m.Mac, m.Address)));
         Command<Decline>(m => Handle(m.Mac, new LeaseCommands.Decline(m.At, m.Mac, m.Address)));
         Command<Inform>(m =>
@@ -77,7 +93,22 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
 
     public override string PersistenceId { get; }
 
-    private void Handle(string mac, LeaseCommand command)
+    /// <summary>Hands first boots to their machines (a child, so that this actor never waits for a machine).</summary>
+    private IActorRef Recorder => _recorder ??= Context.ActorOf(Props.Create(() => new FirstBootRecorder(_subnetId, _settings.FirstBoots)), "first-boots");
+
+    private IActorRef? _recorder;
+
+    protected override void OnReplaySuccess()
+    {
+        // First boots granted before a restart whose machines may not have recorded them: handed over again (a machine
+        // that did changes nothing).
+        foreach (var pending in _state.PendingBoots.Values)
+        {
+            Recorder.Tell(pending);
+        }
+    }
+
+    private void Handle(string mac, LeaseCommand command, RequestFirstBoot? firstBoot = null)
     {
         var sender = Sender;
         if (_subnet is null)
@@ -109,15 +140,22 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
             return;
         }
 
-        foreach (var e in decision.Events)
+        var events = decision.Events;
+        if (firstBoot is not null && decision.Outcome == LeaseOutcome.Acked && decision.Address is { } granted)
+        {
+            // A new grant for a machine with nothing in any journal: its first boot is durable with the lease.
+            events = [.. events, new LeaseEvents.FirstBootGranted(firstBoot.At, mac, granted, firstBoot.Architecture, firstBoot.FirmwareIsIpxe, firstBoot.Profile)];
+        }
+
+        foreach (var e in events)
         {
             _state = LeaseTable.Apply(_state, e);
         }
 
-        var remaining = decision.Events.Count;
+        var remaining = events.Count;
         _inFlight += remaining;
         _maxInFlight = Math.Max(_maxInFlight, _inFlight);
-        PersistAllAsync(decision.Events, _ =>
+        PersistAllAsync(events, e =>
         {
             _inFlight--;
             _eventsPersisted++;
@@ -125,6 +163,11 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
             if (--remaining == 0)
             {
                 sender.Tell(result);
+            }
+
+            if (e is LeaseEvents.FirstBootGranted boot)
+            {
+                Recorder.Tell(boot);
             }
 
             MaybeSnapshot();
@@ -153,7 +196,7 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
         if (_inFlight == 0 && _sinceSnapshot >= Math.Max(_settings.SnapshotEvery, _state.Bindings.Count))
         {
             _sinceSnapshot = 0;
-            SaveSnapshot(_state.ToSnapshot());
+            SaveSnapshot(_state.ToSubnetSnapshot());
         }
     }
 
@@ -168,4 +211,7 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
 public sealed record SubnetLeaseSettings(LeasePolicy Policy, int SnapshotEvery)
 {
     public static SubnetLeaseSettings Default { get; } = new(LeasePolicy.Default, 500);
+
+    /// <summary>How first boots granted with a lease are handed to their machines.</summary>
+    public FirstBootSettings FirstBoots { get; init; } = FirstBootSettings.Default;
 }

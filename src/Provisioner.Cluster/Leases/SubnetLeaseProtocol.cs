@@ -22,6 +22,35 @@ public static class SubnetLeaseProtocol
     /// <summary>DHCPREQUEST; <paramref name="Renewing"/> when ciaddr is set (RENEWING/REBINDING, RFC 2131 §4.3.2).</summary>
     public sealed record Request(string SubnetId, string Mac, string Address, bool Renewing, DateTimeOffset At) : IWithSubnetId;
 
+    /// <summary>
+    /// DHCPREQUEST (selecting or init-reboot) of a PXE machine that has nothing in any journal: the grant and the
+    /// machine's first boot (<see cref="Domain.Leases.LeaseEvents.FirstBootGranted"/>) are made durable in one subnet
+    /// write, and the answer (an ACK) waits for that write only. The subnet then hands the boot to the machine to record.
+    /// <paramref name="Architecture"/> is option 93 (-1 if absent).
+    /// </summary>
+    public sealed record RequestFirstBoot(string SubnetId, string Mac, string Address, DateTimeOffset At, int Architecture, bool FirmwareIsIpxe, string? Profile) : IWithSubnetId;
+
+    /// <summary>
+    /// The machine is about to be asked something (a TFTP or HTTP report, its state): if its first boot is still pending
+    /// here, have the machine record it now. Answered with <see cref="FirstBootFlushed"/> once recorded (or at once
+    /// when nothing is pending for it).
+    /// </summary>
+    public sealed record FlushFirstBoot(string SubnetId, string Mac) : IWithSubnetId;
+
+    /// <param name="Recorded">A pending first boot was recorded by its machine; false: none was pending (Reason null) or recording failed (Reason says why).</param>
+    public sealed record FirstBootFlushed(string SubnetId, string Mac, bool Recorded, string? Reason) : IProvisionerMessage;
+
+    /// <summary>
+    /// Start (recover) the subnet's actor if it is not running, so that the first DHCP packet does not wait for its
+    /// recovery and first boots still pending from before a restart are handed to their machines now. Answered with
+    /// <see cref="Awake"/>.
+    /// </summary>
+    public sealed record Wake(string SubnetId) : IWithSubnetId;
+
+    /// <param name="Leases">Bindings the table holds (current and expired).</param>
+    /// <param name="PendingFirstBoots">First boots granted with a lease that their machines have not recorded yet (being handed over).</param>
+    public sealed record Awake(string SubnetId, int Leases, int PendingFirstBoots) : IProvisionerMessage;
+
     public sealed record Release(string SubnetId, string Mac, string Address, DateTimeOffset At) : IWithSubnetId;
 
     public sealed record Decline(string SubnetId, string Mac, string Address, DateTimeOffset At) : IWithSubnetId;

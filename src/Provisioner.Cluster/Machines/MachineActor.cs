@@ -49,6 +49,7 @@ public sealed class MachineActor : ReceivePersistentActor, IWithTimers
 
         Command<MachineProtocol.Execute>(Handle);
         Command<MachineProtocol.PreviewBoot>(Preview);
+        Command<MachineProtocol.RecordFirstBoot>(RecordFirstBoot);
         Command<MachineProtocol.GetMachine>(_ => Sender.Tell(new MachineProtocol.MachineResult(_state.MachineId, _state, LastSequenceNr)));
         Command<MachineProtocol.WatchMachine>(_ => Watch(Sender));
         Command<Terminated>(t => _watchers.Remove(t.ActorRef));
@@ -106,6 +107,18 @@ public sealed class MachineActor : ReceivePersistentActor, IWithTimers
         }
 
         Sender.Tell(new MachineProtocol.CommandResult(_state.MachineId, DecisionOutcome.Unchanged, Machine.Preview(_state, message.Request), _state.Stage, null, LastSequenceNr));
+    }
+
+    private void RecordFirstBoot(MachineProtocol.RecordFirstBoot message)
+    {
+        if (LastSequenceNr > 0)
+        {
+            // Recorded already (an earlier hand-over, or a repeat after a restart), or the machine has moved on.
+            Sender.Tell(new MachineProtocol.CommandResult(_state.MachineId, DecisionOutcome.Unchanged, Machine.Preview(_state, message.Request), _state.Stage, null, LastSequenceNr));
+            return;
+        }
+
+        Handle(new MachineProtocol.Execute(_state.MachineId, message.Request));
     }
 
     private void LeaveNewSlot()

@@ -18,6 +18,14 @@ public static class MachineProtocol
     public sealed record PreviewBoot(string MachineId, MachineCommands.RequestBoot Request) : IWithMachineId;
 
     /// <summary>
+    /// A first boot its subnet made durable with the lease (<see cref="Domain.Leases.LeaseEvents.FirstBootGranted"/>):
+    /// recorded as <paramref name="Request"/> (Discovered and LeaseRecorded) if the machine has nothing in its journal
+    /// yet; a machine that has anything already recorded it (or moved on), and changes nothing. Answered with
+    /// <see cref="CommandResult"/> once durable. Idempotent: the subnet hands it over again after any restart.
+    /// </summary>
+    public sealed record RecordFirstBoot(string MachineId, MachineCommands.RequestBoot Request) : IWithMachineId;
+
+    /// <summary>
     /// Query one machine's state. Answered with <see cref="MachineResult"/>; its events are in its journal
     /// (<see cref="ReadModel.MachineHistory"/> reads them up to the answer's version).
     /// </summary>

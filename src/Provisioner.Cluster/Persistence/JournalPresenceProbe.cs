@@ -232,6 +232,56 @@ public sealed class JournalPresenceProbe : IDisposable
         }
     }
 
+    /// <summary>Every persistence id starting with <paramref name="prefix"/> that has a row in any of the tables (one query).</summary>
+    public async Task<HashSet<string>> IdsStartingWithAsync(string prefix)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(prefix);
+        var connection = _connect();
+        await using (connection.ConfigureAwait(false))
+        {
+            await connection.OpenAsync(_stop.Token).ConfigureAwait(false);
+            var command = connection.CreateCommand();
+            await using (command.ConfigureAwait(false))
+            {
+                // A range, not LIKE: it walks the persistence-id index (SQLite's LIKE is case-insensitive and would not).
+                var from = command.CreateParameter();
+                from.ParameterName = "@from";
+                from.Value = prefix;
+                command.Parameters.Add(from);
+                var to = command.CreateParameter();
+                to.ParameterName = "@to";
+                to.Value = prefix[..^1] + (char)(prefix[^1] + 1);
+                command.Parameters.Add(to);
+                var sql = new StringBuilder();
+                for (var t = 0; t < _tables.Length; t++)
+                {
+                    if (t > 0)
+                    {
+                        sql.Append(" UNION ");
+                    }
+
+                    sql.Append("SELECT DISTINCT ").Append(_idColumns[t]).Append(" FROM ").Append(_tables[t])
+                        .Append(" WHERE ").Append(_idColumns[t]).Append(" >= @from AND ").Append(_idColumns[t]).Append(" < @to");
+                }
+
+#pragma warning disable CA2100 // identifiers come from the journal's own configuration, the values are parameters
+                command.CommandText = sql.ToString();
+#pragma warning restore CA2100
+                var ids = new HashSet<string>(StringComparer.Ordinal);
+                var reader = await command.ExecuteReaderAsync(_stop.Token).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    while (await reader.ReadAsync(_stop.Token).ConfigureAwait(false))
+                    {
+                        ids.Add(reader.GetString(0));
+                    }
+                }
+
+                return ids;
+            }
+        }
+    }
+
     /// <summary>Stops querying; ids still waiting are answered "maybe" (the CTS is left to the finalizer: a drain may still read its token).</summary>
     public void Dispose() => _stop.Cancel();
 }

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Data.Common;
 using Akka.Actor;
+using Akka.Event;
 using Akka.Persistence;
 using Akka.Persistence.Sql;
 using Akka.Persistence.Sql.Config;
@@ -18,9 +19,16 @@ namespace Provisioner.Cluster.Persistence;
 /// </summary>
 public sealed class JournalPresence : IExtension
 {
-    private JournalPresence(JournalPresenceProbe? probe) => Probe = probe;
+    private JournalPresence(JournalPresenceProbe? probe, KnownMachines known)
+    {
+        Probe = probe;
+        Known = known;
+    }
 
     public JournalPresenceProbe? Probe { get; }
+
+    /// <summary>The machines with rows in the journal (authoritative only on a single SQLite node, see <see cref="KnownMachines"/>).</summary>
+    public KnownMachines Known { get; }
 
     public static JournalPresence Get(ActorSystem system) => system.WithExtension<JournalPresence, JournalPresenceProvider>();
 
@@ -29,7 +37,7 @@ public sealed class JournalPresence : IExtension
         var root = system.Settings.Config;
         if (!root.HasPath("akka.persistence.journal.sql") || !root.HasPath("akka.persistence.snapshot-store.sql"))
         {
-            return new JournalPresence(null);
+            return new JournalPresence(null, new KnownMachines(MachinePrefix, authoritative: false));
         }
 
         var journal = new JournalConfig(root.GetConfig("akka.persistence.journal.sql").WithFallback(SqlPersistence.DefaultJournalConfiguration));
@@ -45,7 +53,7 @@ public sealed class JournalPresence : IExtension
         if (connect is null || string.IsNullOrEmpty(journal.ConnectionString) || journal.DaoConfig.SqlCommonCompatibilityMode
             || snapshots.ConnectionString != journal.ConnectionString)
         {
-            return new JournalPresence(null);
+            return new JournalPresence(null, new KnownMachines(MachinePrefix, authoritative: false));
         }
 
         var events = journal.TableConfig;
@@ -55,8 +63,46 @@ public sealed class JournalPresence : IExtension
             [Qualified(events.SchemaName, events.EventJournalTable.Name), Qualified(snaps.SchemaName, snaps.SnapshotTable.Name)],
             [Quote(events.EventJournalTable.ColumnNames.PersistenceId), Quote(snaps.SnapshotTable.ColumnNames.PersistenceId)]);
         system.RegisterOnTermination(probe.Dispose);
-        return new JournalPresence(probe);
+
+        // SQLite is the embedded single node's journal: nobody else writes it, so the set of its machines is complete.
+        var known = new KnownMachines(MachinePrefix, authoritative: journal.ProviderName.StartsWith("SQLite", StringComparison.OrdinalIgnoreCase));
+        if (known.Authoritative)
+        {
+            _ = Task.Run(async () =>
+            {
+                // A fresh database has no tables until the journal creates them: tried again until it has.
+                for (var attempt = 1; ; attempt++)
+                {
+                    try
+                    {
+                        await known.LoadAsync(probe.IdsStartingWithAsync).ConfigureAwait(false);
+                        system.Log.Info("journal: {KnownMachines} machines have events or snapshots; DHCP for any other machine needs no machine actor", known.Count);
+                        return;
+                    }
+#pragma warning disable CA1031 // any failure only leaves every machine on the ordinary path
+                    catch (Exception e) when (attempt < LoadAttempts)
+                    {
+                        system.Log.Debug("journal: reading which machines are known failed (attempt {Attempt}): {Reason}", attempt, e.Message);
+                    }
+                    catch (Exception e)
+#pragma warning restore CA1031
+                    {
+                        system.Log.Warning(e, "journal: could not read which machines are known ({Attempts} attempts); every machine takes the ordinary DHCP path", attempt);
+                        return;
+                    }
+
+                    await Task.Delay(TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
+                }
+            });
+        }
+
+        return new JournalPresence(probe, known);
     }
+
+    private const string MachinePrefix = Machines.MachineActor.PersistencePrefix;
+
+    /// <summary>Start-up reads of the known machines (every 0.5 s): a minute for the journal to create its tables.</summary>
+    private const int LoadAttempts = 120;
 
     private static string Qualified(string? schema, string table) => string.IsNullOrEmpty(schema) ? Quote(table) : $"{Quote(schema)}.{Quote(table)}";
 
@@ -80,8 +126,15 @@ public sealed class ProbingSqlJournal : SqlWriteJournal
     private readonly Dictionary<string, int> _writing = new(StringComparer.Ordinal);
     private readonly Lock _writingLock = new();
 
+    private readonly KnownMachines _known;
+
     public ProbingSqlJournal(Akka.Configuration.Config journalConfig)
-        : base(journalConfig) => _probe = JournalPresence.Get(Context.System).Probe;
+        : base(journalConfig)
+    {
+        var presence = JournalPresence.Get(Context.System);
+        _probe = presence.Probe;
+        _known = presence.Known;
+    }
 
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
     {
@@ -105,12 +158,17 @@ public sealed class ProbingSqlJournal : SqlWriteJournal
 
     protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
     {
-        if (_probe is null)
+        var writes = messages.ToList();
+        foreach (var write in writes)
         {
-            return base.WriteMessagesAsync(messages, cancellationToken);
+            _known.Writing(write.PersistenceId);
         }
 
-        var writes = messages.ToList();
+        if (_probe is null)
+        {
+            return base.WriteMessagesAsync(writes, cancellationToken);
+        }
+
         var ids = writes.Select(w => w.PersistenceId).Distinct(StringComparer.Ordinal).ToArray();
         lock (_writingLock)
         {

@@ -20,6 +20,15 @@ public static class LeaseEvents
 
     /// <summary>The client found the address in use (DHCPDECLINE): nobody gets it before <paramref name="QuarantinedUntil"/>.</summary>
     public sealed record AddressDeclined(DateTimeOffset At, string Mac, string Address, DateTimeOffset QuarantinedUntil) : ILeaseEvent;
+
+    /// <summary>
+    /// A PXE machine that had nothing in any journal was ACKed <paramref name="Address"/> (granted in the same write):
+    /// the facts of its first boot, made durable with the lease so that its ACK waits for one batched subnet write and
+    /// no machine write. The machine records them itself afterwards (Discovered and LeaseRecorded); until it has, the
+    /// boot is pending in <see cref="LeaseTableState.PendingBoots"/> and is handed to it again after any restart.
+    /// <paramref name="Architecture"/> is option 93 (-1 if absent).
+    /// </summary>
+    public sealed record FirstBootGranted(DateTimeOffset At, string Mac, string Address, int Architecture, bool FirmwareIsIpxe, string? Profile) : ILeaseEvent;
 }
 
 /// <summary>Inputs to <see cref="LeaseTable.Decide"/>; each carries the time it was observed. MACs are normalised.</summary>

@@ -385,6 +385,10 @@ public static class LeaseTable
                 return next with { ByMac = byMac, Quarantine = next.Quarantine.SetItem(address, e.QuarantinedUntil) };
             }
 
+            case FirstBootGranted e:
+                // Written with its LeaseGranted, after it: the lease itself is that event's business.
+                return state with { PendingBoots = state.PendingBoots.SetItem(e.Mac, e) };
+
             default:
                 // Total: an event this version cannot use changes nothing.
                 return state;

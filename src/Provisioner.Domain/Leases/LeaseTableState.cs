@@ -47,6 +47,16 @@ public sealed record LeaseTableState
     /// <summary>Expired offers are swept when <see cref="Offers"/> grows past this (doubling: amortised O(1) per offer).</summary>
     public int SweepOffersAbove { get; init; } = 256;
 
+    /// <summary>
+    /// First boots granted with a lease (<see cref="LeaseEvents.FirstBootGranted"/>) that their machines have not yet
+    /// recorded, by MAC. Bounded by the pool: one per MAC that holds a lease.
+    /// </summary>
+    public ImmutableDictionary<string, LeaseEvents.FirstBootGranted> PendingBoots { get; init; } = ImmutableDictionary.Create<string, LeaseEvents.FirstBootGranted>(StringComparer.Ordinal);
+
+    /// <summary>The machine recorded its first boot granted at <paramref name="at"/> (or a later one): nothing pending for it from then.</summary>
+    public LeaseTableState WithBootRecorded(string mac, DateTimeOffset at) =>
+        PendingBoots.TryGetValue(mac, out var pending) && pending.At <= at ? this with { PendingBoots = PendingBoots.Remove(mac) } : this;
+
     /// <summary>The unexpired lease of <paramref name="mac"/>, if any.</summary>
     public (IPv4Address Address, DateTimeOffset ExpiresAt)? ActiveLeaseOf(string mac, DateTimeOffset now) =>
         ByMac.TryGetValue(mac, out var address) && Bindings.TryGetValue(address, out var b) && b.Mac == mac && b.ExpiresAt > now
@@ -81,6 +91,22 @@ public sealed record LeaseTableState
             bindings.Select(kv => ByMac.TryGetValue(kv.Value.Mac, out var a) && a == kv.Key).ToArray(),
             quarantine.Select(kv => kv.Key.ToString()).ToArray(),
             quarantine.Select(kv => kv.Value).ToArray());
+    }
+
+    /// <summary>The table and the first boots still pending (the snapshot the lease actor writes).</summary>
+    public SubnetSnapshot ToSubnetSnapshot() =>
+        new(ToSnapshot(), PendingBoots.Values.OrderBy(b => b.Mac, StringComparer.Ordinal).ToArray());
+
+    public static LeaseTableState FromSnapshot(SubnetSnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var pending = ImmutableDictionary.CreateBuilder<string, LeaseEvents.FirstBootGranted>(StringComparer.Ordinal);
+        foreach (var boot in snapshot.PendingBoots)
+        {
+            pending[boot.Mac] = boot;
+        }
+
+        return FromSnapshot(snapshot.Table) with { PendingBoots = pending.ToImmutable() };
     }
 
     public static LeaseTableState FromSnapshot(LeaseTableSnapshot snapshot)
@@ -127,3 +153,10 @@ public sealed record LeaseTableSnapshot(
     bool[] Current,
     string[] QuarantinedAddresses,
     DateTimeOffset[] QuarantinedUntil);
+
+/// <summary>
+/// A subnet's snapshot since first boots ride on the lease: the table as before and the first boots its machines have
+/// not yet recorded. FROZEN like the events (STACK.md P7); snapshots written before it are plain
+/// <see cref="LeaseTableSnapshot"/>s and still read.
+/// </summary>
+public sealed record SubnetSnapshot(LeaseTableSnapshot Table, LeaseEvents.FirstBootGranted[] PendingBoots);

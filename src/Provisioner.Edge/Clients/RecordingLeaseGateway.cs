@@ -23,6 +23,23 @@ public sealed class RecordingLeaseGateway(ILeaseGateway inner, ClientAddressBook
         return answer;
     }
 
+    public async Task<LeaseAnswer> RequestFirstBootAsync(string subnetId, MachineId mac, IPv4Address address, MachineCommands.RequestBoot boot, CancellationToken cancellationToken)
+    {
+        var answer = await inner.RequestFirstBootAsync(subnetId, mac, address, boot, cancellationToken).ConfigureAwait(false);
+        if (answer is { Outcome: LeaseOutcome.Acked, Address: { } acked })
+        {
+            addresses.Record(acked.ToIPAddress(), mac);
+        }
+
+        return answer;
+    }
+
+    public Task<(int Leases, int PendingFirstBoots)> WakeAsync(string subnetId, CancellationToken cancellationToken) =>
+        inner.WakeAsync(subnetId, cancellationToken);
+
+    public Task<bool> FlushFirstBootAsync(string subnetId, MachineId mac, CancellationToken cancellationToken) =>
+        inner.FlushFirstBootAsync(subnetId, mac, cancellationToken);
+
     public async Task<LeaseAnswer> ReleaseAsync(string subnetId, MachineId mac, IPv4Address address, DateTimeOffset at, CancellationToken cancellationToken)
     {
         addresses.Forget(address.ToIPAddress());

@@ -106,7 +106,9 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
             return null;
         }
 
-        var boot = await PreviewBootAsync(mac, client, now, request, ct).ConfigureAwait(false);
+        var boot = client.Boots && machines.IsSurelyNew(mac)
+            ? FirstBoot(mac, client, now, request)
+            : await PreviewBootAsync(mac, client, now, request, ct).ConfigureAwait(false);
         if (boot is null)
         {
             return null;
@@ -172,6 +174,11 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
             (address, renewing) = (request.ClientAddress, true);
         }
 
+        if (client.Boots && !renewing && machines.IsSurelyNew(mac))
+        {
+            return await RequestFirstBootAsync(request, mac, subnet, client, address, now, ct).ConfigureAwait(false);
+        }
+
         // The lease first (durable in the subnet's journal, batched with every other REQUEST in flight), then the
         // machine records its boot and that lease in one write: an ACK waits for two batched writes, never a read.
         var lease = await leases.RequestAsync(subnet.Id, mac, address, renewing, now, ct).ConfigureAwait(false);
@@ -186,6 +193,35 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
 
                 var reply = LeaseReply(request, DhcpMessageType.Ack, subnet, mac, granted, lease.ExpiresAt ?? now + subnet.LeaseTime, now);
                 var file = ApplyBoot(reply, mac, client, boot.Value);
+                LogReply(mac, DhcpMessageType.Request, request.TransactionId, DhcpMessageType.Ack, granted, file);
+                return Plan(request, reply);
+            case LeaseOutcome.Nakked:
+                return Nak(request, mac, lease.Reason ?? "address not available");
+            default:
+                NoLease(mac, DhcpMessageType.Request, request.TransactionId, subnet.Id, lease);
+                return null;
+        }
+    }
+
+    /// <summary>
+    /// A REQUEST of a machine this node knows has nothing in any journal (a rollout's new machine): its first boot is
+    /// decided here from the empty state (the same rule its actor applies) and made durable with the lease, in one
+    /// batched subnet write; the subnet has the machine record it afterwards. No machine actor is created or read.
+    /// </summary>
+    private async Task<DhcpReplyPlan?> RequestFirstBootAsync(DhcpPacket request, MachineId mac, SubnetDefinition subnet, Client client, IPv4Address address, DateTimeOffset now, CancellationToken ct)
+    {
+        var bootRequest = BootRequest(mac, client, now, request, address.ToString(), subnet.Id);
+        if (FirstBoot(mac, bootRequest, request) is not { } boot)
+        {
+            return null;
+        }
+
+        var lease = await leases.RequestFirstBootAsync(subnet.Id, mac, address, bootRequest, ct).ConfigureAwait(false);
+        switch (lease.Outcome)
+        {
+            case LeaseOutcome.Acked when lease.Address is { } granted:
+                var reply = LeaseReply(request, DhcpMessageType.Ack, subnet, mac, granted, lease.ExpiresAt ?? now + subnet.LeaseTime, now);
+                var file = ApplyBoot(reply, mac, client, boot);
                 LogReply(mac, DhcpMessageType.Request, request.TransactionId, DhcpMessageType.Ack, granted, file);
                 return Plan(request, reply);
             case LeaseOutcome.Nakked:
@@ -330,6 +366,16 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
 
         var answer = await machines.PreviewBootAsync(mac, BootRequest(mac, client, now, request, null, null), ct).ConfigureAwait(false);
         return Answered(mac, request, answer);
+    }
+
+    /// <summary>A DISCOVER of a machine surely new here: its boot answer from the empty state, without its actor; null = stay silent.</summary>
+    private BootAction? FirstBoot(MachineId mac, Client client, DateTimeOffset now, DhcpPacket request) =>
+        FirstBoot(mac, BootRequest(mac, client, now, request, null, null), request);
+
+    private BootAction? FirstBoot(MachineId mac, MachineCommands.RequestBoot bootRequest, DhcpPacket request)
+    {
+        var empty = MachineState.Empty(mac.Value);
+        return Answered(mac, request, new MachineAnswer(DecisionOutcome.Unchanged, Machine.Preview(empty, bootRequest), empty.Stage, null));
     }
 
     /// <summary>A REQUEST whose lease is durable: the machine records its boot and the lease, then answers; null = stay silent.</summary>

@@ -18,7 +18,20 @@ public interface ILeaseGateway
     /// <param name="renewing">ciaddr was set: the client is RENEWING or REBINDING (RFC 2131 §4.3.2) an address it holds.</param>
     Task<LeaseAnswer> RequestAsync(string subnetId, MachineId mac, IPv4Address address, bool renewing, DateTimeOffset at, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// A REQUEST (selecting or init-reboot) of a PXE machine with nothing in any journal: the grant and the machine's
+    /// first boot are durable in one subnet write when this answers Acked, and the subnet has the machine record the
+    /// boot afterwards (<see cref="SubnetLeaseProtocol.RequestFirstBoot"/>).
+    /// </summary>
+    Task<LeaseAnswer> RequestFirstBootAsync(string subnetId, MachineId mac, IPv4Address address, MachineCommands.RequestBoot boot, CancellationToken cancellationToken);
+
+    /// <summary>Has the machine record its first boot now if the subnet still holds it pending; true when one was recorded.</summary>
+    Task<bool> FlushFirstBootAsync(string subnetId, MachineId mac, CancellationToken cancellationToken);
+
     Task<LeaseAnswer> ReleaseAsync(string subnetId, MachineId mac, IPv4Address address, DateTimeOffset at, CancellationToken cancellationToken);
+
+    /// <summary>Recovers the subnet's lease actor if it is not running (see <see cref="SubnetLeaseProtocol.Wake"/>).</summary>
+    Task<(int Leases, int PendingFirstBoots)> WakeAsync(string subnetId, CancellationToken cancellationToken);
 
     Task<LeaseAnswer> DeclineAsync(string subnetId, MachineId mac, IPv4Address address, DateTimeOffset at, CancellationToken cancellationToken);
 }
@@ -41,6 +54,26 @@ public sealed class ClusterLeaseGateway(IRequiredActor<SubnetLeaseRegion> leaseR
 
     public Task<LeaseAnswer> RequestAsync(string subnetId, MachineId mac, IPv4Address address, bool renewing, DateTimeOffset at, CancellationToken cancellationToken) =>
         Ask(new SubnetLeaseProtocol.Request(subnetId, mac.Value, address.ToString(), renewing, at), cancellationToken);
+
+    public Task<LeaseAnswer> RequestFirstBootAsync(string subnetId, MachineId mac, IPv4Address address, MachineCommands.RequestBoot boot, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(boot);
+        return Ask(new SubnetLeaseProtocol.RequestFirstBoot(subnetId, mac.Value, address.ToString(), boot.At, boot.Architecture, boot.FirmwareIsIpxe, boot.Profile), cancellationToken);
+    }
+
+    public async Task<bool> FlushFirstBootAsync(string subnetId, MachineId mac, CancellationToken cancellationToken)
+    {
+        var region = await leaseRegion.GetAsync(cancellationToken).ConfigureAwait(false);
+        var answer = await region.Ask<SubnetLeaseProtocol.FirstBootFlushed>(new SubnetLeaseProtocol.FlushFirstBoot(subnetId, mac.Value), askTimeout, cancellationToken).ConfigureAwait(false);
+        return answer.Recorded;
+    }
+
+    public async Task<(int Leases, int PendingFirstBoots)> WakeAsync(string subnetId, CancellationToken cancellationToken)
+    {
+        var region = await leaseRegion.GetAsync(cancellationToken).ConfigureAwait(false);
+        var awake = await region.Ask<SubnetLeaseProtocol.Awake>(new SubnetLeaseProtocol.Wake(subnetId), askTimeout, cancellationToken).ConfigureAwait(false);
+        return (awake.Leases, awake.PendingFirstBoots);
+    }
 
     public Task<LeaseAnswer> ReleaseAsync(string subnetId, MachineId mac, IPv4Address address, DateTimeOffset at, CancellationToken cancellationToken) =>
         Ask(new SubnetLeaseProtocol.Release(subnetId, mac.Value, address.ToString(), at), cancellationToken);

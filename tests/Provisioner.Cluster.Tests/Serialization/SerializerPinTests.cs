@@ -104,6 +104,7 @@ public sealed class SerializerPinTests(SerializationSystem fixture) : IClassFixt
         new MachineProtocol.Execute(Mac, new RequestBoot(At, 7, false, "centos7")),
         new MachineProtocol.CommandResult(Mac, DecisionOutcome.Rejected, BootAction.Nbp, MachineStage.Failed, "machine is Failed, not installed", 17),
         new MachineProtocol.PreviewBoot(Mac, new RequestBoot(At, 0, true, "centos7", "10.0.0.12", "lab")),
+        new MachineProtocol.RecordFirstBoot(Mac, new RequestBoot(At, 7, true, "centos7", "10.0.0.12", "lab")),
         new MachineProtocol.GetMachine(Mac),
         new MachineProtocol.MachineResult(Mac, SampleState(), 42),
         new MachineProtocol.WatchMachine(Mac),

@@ -38,6 +38,28 @@ internal sealed class FakeLeaseGateway(IEnumerable<SubnetDefinition> subnets) : 
     public Task<LeaseAnswer> RequestAsync(string subnetId, MachineId mac, IPv4Address address, bool renewing, DateTimeOffset at, CancellationToken cancellationToken) =>
         Run(subnetId, renewing ? new LeaseCommands.Renew(at, mac.Value, address.ToString()) : new LeaseCommands.Request(at, mac.Value, address.ToString()));
 
+    /// <summary>First boots that rode on an ACKed lease, in order.</summary>
+    public List<(string Subnet, string Mac, MachineCommands.RequestBoot Boot)> FirstBoots { get; } = [];
+
+    public async Task<LeaseAnswer> RequestFirstBootAsync(string subnetId, MachineId mac, IPv4Address address, MachineCommands.RequestBoot boot, CancellationToken cancellationToken)
+    {
+        var answer = await Run(subnetId, new LeaseCommands.Request(boot.At, mac.Value, address.ToString()));
+        if (answer.Outcome == LeaseOutcome.Acked)
+        {
+            lock (_tables)
+            {
+                FirstBoots.Add((subnetId, mac.Value, boot));
+            }
+        }
+
+        return answer;
+    }
+
+    public Task<bool> FlushFirstBootAsync(string subnetId, MachineId mac, CancellationToken cancellationToken) => Task.FromResult(false);
+
+    public Task<(int Leases, int PendingFirstBoots)> WakeAsync(string subnetId, CancellationToken cancellationToken) =>
+        Task.FromResult((Table(subnetId).Bindings.Count, 0));
+
     public Task<LeaseAnswer> ReleaseAsync(string subnetId, MachineId mac, IPv4Address address, DateTimeOffset at, CancellationToken cancellationToken) =>
         Run(subnetId, new LeaseCommands.Release(at, mac.Value, address.ToString()));
 
@@ -116,6 +138,11 @@ internal sealed class FakeMachineGateway : IMachineGateway
 
     public Task<MachineState> GetAsync(MachineId machine, CancellationToken cancellationToken) =>
         Task.FromResult(MachineState.Empty(machine.Value));
+
+    /// <summary>MACs the node would know have nothing in the journal (their DHCP takes the first-boot path).</summary>
+    public HashSet<string> SurelyNew { get; } = [];
+
+    public bool IsSurelyNew(MachineId machine) => SurelyNew.Contains(machine.Value);
 }
 
 /// <summary>An edge at 10.0.0.2 serving its own segment 10.0.0.0/24 and a relayed one, 10.20.0.0/24.</summary>

@@ -47,6 +47,8 @@ internal sealed class FakeMachineGateway : IMachineGateway
     public Task<MachineState> GetAsync(MachineId machine, CancellationToken cancellationToken) =>
         Task.FromResult(States.TryGetValue(machine, out var state) ? state : MachineState.Empty(machine.Value) with { Stage = MachineStage.Discovered });
 
+    public bool IsSurelyNew(MachineId machine) => false;
+
     public void Set(MachineId machine, MachineStage stage, string? address = null, string? failure = null) =>
         States[machine] = MachineState.Empty(machine.Value) with { Stage = stage, Address = address, FailureReason = failure };
 
