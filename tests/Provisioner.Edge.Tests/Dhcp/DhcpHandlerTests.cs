@@ -295,6 +295,65 @@ public sealed class DhcpHandlerTests
     }
 
     [Fact]
+    public async Task New_machine_dora_never_asks_the_machine_and_its_first_boot_rides_on_the_acked_lease()
+    {
+        var f = new HandlerFixture();
+        var discover = Parse(DhcpGoldenPackets.Edk2PxeDiscover);
+        f.Machines.SurelyNew.Add("52:54:00:dc:00:12");
+
+        var offer = Wire((await f.Handle(discover))!);
+        var plan = await f.Handle(RequestFrom(discover, EdgeAddress, offer.YourAddress));
+
+        // The same answers as through the machine: the empty state's rule (a new UEFI x64 machine gets its NBP).
+        Assert.Equal((DhcpMessageType.Offer, "ipxe.efi"), (offer.MessageType, offer.Options.BootfileName));
+        var ack = Wire(plan!);
+        Assert.Equal((DhcpMessageType.Ack, "ipxe.efi"), (ack.MessageType, ack.Options.BootfileName));
+        Assert.Equal(offer.YourAddress, ack.YourAddress);
+        // No machine actor asked, neither to preview nor to record: the lease carries the first boot.
+        Assert.Empty(f.Machines.Previews);
+        Assert.Empty(f.Machines.Commands);
+        var (subnet, mac, boot) = Assert.Single(f.Leases.FirstBoots);
+        Assert.Equal(("local", "52:54:00:dc:00:12"), (subnet, mac));
+        Assert.Equal((7, false, "10.0.0.10", "local", T0), (boot.Architecture, boot.FirmwareIsIpxe, boot.Address, boot.Subnet, boot.At));
+        Assert.Equal(ack.YourAddress, f.Leases.Table("local").ActiveLeaseOf(mac, T0)?.Address);
+    }
+
+    [Fact]
+    public async Task New_machine_renewing_or_a_known_machine_takes_the_ordinary_path_through_its_actor()
+    {
+        var f = new HandlerFixture();
+        var known = Parse(DhcpGoldenPackets.IpxeBiosDiscover);
+        var offer = Wire((await f.Handle(known))!);
+        await f.Handle(RequestFrom(known, EdgeAddress, offer.YourAddress));
+        Assert.Empty(f.Leases.FirstBoots);
+        Assert.Single(f.Machines.Previews);
+        Assert.IsType<MachineCommands.RequestBoot>(Assert.Single(f.Machines.Commands).Command);
+
+        // A machine the node calls new but that renews (ciaddr set) is not a first boot: the machine decides.
+        f.Machines.SurelyNew.Add("52:54:00:dc:00:11");
+        var renew = await f.Handle(RequestFrom(known, null, null, ciaddr: offer.YourAddress));
+        Assert.Equal(DhcpMessageType.Ack, Wire(renew!).MessageType);
+        Assert.Empty(f.Leases.FirstBoots);
+        Assert.Equal(2, f.Machines.Commands.Count);
+    }
+
+    [Fact]
+    public async Task New_machine_nakked_for_another_machines_address_records_no_first_boot()
+    {
+        var f = new HandlerFixture();
+        var first = Parse(DhcpGoldenPackets.Edk2PxeDiscover);
+        var offer = Wire((await f.Handle(first))!);
+        await f.Handle(RequestFrom(first, EdgeAddress, offer.YourAddress));
+        var thief = Parse(DhcpGoldenPackets.IpxeBiosDiscover);
+        f.Machines.SurelyNew.Add("52:54:00:dc:00:11");
+
+        var nak = await f.Handle(RequestFrom(thief, EdgeAddress, offer.YourAddress));
+
+        Assert.Equal(DhcpMessageType.Nak, Wire(nak!).MessageType);
+        Assert.Empty(f.Leases.FirstBoots);
+    }
+
+    [Fact]
     public async Task Request_for_another_servers_offer_is_met_with_silence()
     {
         var f = new HandlerFixture();
