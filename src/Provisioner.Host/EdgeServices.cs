@@ -70,7 +70,7 @@ public static partial class EdgeServices
                 ? new MachineStateCache(sp.GetRequiredService<ActorSystem>(), settings.AskTimeout, http.StateCacheMachines)
                 : null,
             // First boots ride on the lease only where this node answers DHCP and owns its whole journal.
-            sp.GetService<DhcpServerOptions>() is { Enabled: true } && settings.IsCore
+            sp.GetService<DhcpServerOptions>() is { Enabled: true, FirstBootOnLease: true } && settings.IsCore
                 ? JournalPresence.Get(sp.GetRequiredService<ActorSystem>()).Known
                 : null,
             FirstBootFlush(sp)));

@@ -37,6 +37,13 @@ public sealed record DhcpServerOptions
 
     public NonPxeClientPolicy NonPxeClients { get; init; } = NonPxeClientPolicy.PlainDhcp;
 
+    /// <summary>
+    /// A PXE machine with nothing in the journal gets its DHCP answers without its actor, its first boot made durable with
+    /// the lease (<c>dhcp.first-boot-on-lease</c>, on where the node owns its journal); off = every machine's actor
+    /// decides and records its boot before the ACK.
+    /// </summary>
+    public bool FirstBootOnLease { get; init; } = true;
+
     /// <summary>Packets per second accepted from one MAC (token bucket, burst of the same size).</summary>
     public double PerMacRate { get; init; } = 20;
 
@@ -97,6 +104,7 @@ public sealed record DhcpServerOptions
             Port = keys.Port("dhcp.port", 67),
             ClientPort = keys.Port("dhcp.client-port", 68),
             NonPxeClients = nonPxe,
+            FirstBootOnLease = keys.Bool("dhcp.first-boot-on-lease", true),
             PerMacRate = keys.Positive("dhcp.per-mac-rate", 20),
             Subnets = SubnetConfig.ListFrom(edgeSection, "dhcp.subnets", Prefix + "dhcp.subnets"),
             QueueCapacity = PositiveWhole(keys, edgeSection, "dhcp.queue-capacity", 8192),

@@ -41,6 +41,7 @@ public sealed class DhcpServerOptionsTests
         Assert.Equal((67, 68), (options.Port, options.ClientPort));
         Assert.Equal(NonPxeClientPolicy.PlainDhcp, options.NonPxeClients);
         Assert.Equal(20, options.PerMacRate);
+        Assert.True(options.FirstBootOnLease);
         Assert.Empty(options.Subnets);
         Assert.Equal(8080, options.HttpPort);
         Assert.Equal(BootFileTable.Default, options.BootFiles);
@@ -60,6 +61,7 @@ public sealed class DhcpServerOptionsTests
                 client-port = 1068
                 non-pxe-clients = ignore
                 per-mac-rate = 5
+                first-boot-on-lease = off
                 boot-files { x86-uefi = "ipxe-i386.efi", arm64-uefi = "ipxe-arm64.efi" }
                 subnets = [ { id = lab, network = "10.0.0.0/24", pool-start = "10.0.0.10", pool-end = "10.0.0.99" } ]
               }
@@ -72,6 +74,7 @@ public sealed class DhcpServerOptionsTests
         Assert.Equal((1067, 1068), (options.Port, options.ClientPort));
         Assert.Equal(NonPxeClientPolicy.Ignore, options.NonPxeClients);
         Assert.Equal(5, options.PerMacRate);
+        Assert.False(options.FirstBootOnLease);
         Assert.Equal("lab", Assert.Single(options.Subnets).Id);
         Assert.Equal("http://10.0.0.2:8081/boot/aa:bb:cc:dd:ee:ff.ipxe", BootUrls.BootScript(options.EdgeBaseUrl, MachineId.Parse("aa:bb:cc:dd:ee:ff")));
         Assert.Equal(new BootFileTable("undionly.kpxe", "ipxe-i386.efi", "ipxe.efi", "ipxe-arm64.efi"), options.BootFiles);
