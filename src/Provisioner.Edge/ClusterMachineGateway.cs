@@ -2,7 +2,6 @@ using Akka.Actor;
 using Akka.Hosting;
 using Provisioner.Cluster.Hosting;
 using Provisioner.Cluster.Machines;
-using Provisioner.Cluster.Persistence;
 using Provisioner.Domain.Machines;
 
 namespace Provisioner.Edge;
@@ -12,23 +11,21 @@ namespace Provisioner.Edge;
 /// <see cref="MachineStateCache"/>, reads come from the node's pushed copy of each machine's state and every answered
 /// command moves the copy's floor to its version, so a caller always reads at least what its own commands did.
 /// <para>
-/// With <see cref="KnownMachines"/>: a machine surely new here may have been ACKed with its first boot riding on the
-/// lease and not yet recorded it; before it is asked or read, <paramref name="flushFirstBoot"/> has its subnet hand the
-/// boot over (a no-op for a machine nobody ACKed), so a TFTP or HTTP report never reaches a machine that has not
-/// recorded the boot it follows, also after a crash.
+/// With <see cref="FirstBoots"/>: a machine surely new here may have been ACKed with its first boot riding on the
+/// lease and not yet recorded it; before it is asked or read, its subnet hands the boot over.
 /// </para>
 /// </summary>
 public sealed class ClusterMachineGateway(
     IRequiredActor<MachineRegion> machineRegion,
     TimeSpan askTimeout,
     MachineStateCache? cache = null,
-    KnownMachines? known = null,
-    Func<MachineId, CancellationToken, Task>? flushFirstBoot = null) : IMachineGateway
+    FirstBoots? firstBoots = null) : IMachineGateway
 {
-    public bool IsSurelyNew(MachineId machine) => known?.IsSurelyNew(MachineActor.PersistencePrefix + machine.Value) ?? false;
+    private readonly FirstBoots _firstBoots = firstBoots ?? FirstBoots.None;
 
-    private Task FlushIfNewAsync(MachineId machine, CancellationToken cancellationToken) =>
-        flushFirstBoot is not null && IsSurelyNew(machine) ? flushFirstBoot(machine, cancellationToken) : Task.CompletedTask;
+    public bool IsSurelyNew(MachineId machine) => _firstBoots.IsSurelyNew(machine);
+
+    private Task FlushIfNewAsync(MachineId machine, CancellationToken cancellationToken) => _firstBoots.FlushIfNewAsync(machine, cancellationToken);
 
     public async Task<MachineAnswer> ExecuteAsync(MachineId machine, MachineCommand command, CancellationToken cancellationToken)
     {

@@ -63,17 +63,17 @@ public static partial class EdgeServices
         ArgumentNullException.ThrowIfNull(settings);
 
         var services = builder.Services;
+        // First boots ride on the lease only where this node answers DHCP and owns its whole journal.
+        services.AddSingleton(sp => sp.GetService<DhcpServerOptions>() is { Enabled: true, FirstBootOnLease: true } && settings.IsCore
+            ? new FirstBoots(JournalPresence.Get(sp.GetRequiredService<ActorSystem>()).Known, FirstBootFlush(sp))
+            : FirstBoots.None);
         services.AddSingleton<IMachineGateway>(sp => new ClusterMachineGateway(
             sp.GetRequiredService<IRequiredActor<MachineRegion>>(),
             settings.AskTimeout,
             sp.GetService<BootHttpOptions>() is { StateCacheMachines: > 0 } http
                 ? new MachineStateCache(sp.GetRequiredService<ActorSystem>(), settings.AskTimeout, http.StateCacheMachines)
                 : null,
-            // First boots ride on the lease only where this node answers DHCP and owns its whole journal.
-            sp.GetService<DhcpServerOptions>() is { Enabled: true, FirstBootOnLease: true } && settings.IsCore
-                ? JournalPresence.Get(sp.GetRequiredService<ActorSystem>()).Known
-                : null,
-            FirstBootFlush(sp)));
+            sp.GetRequiredService<FirstBoots>()));
         services.AddSingleton(_ => new ClientAddressBook());
 
         if (!settings.IsEdge || !settings.Hocon.HasPath("provisioner.edge"))

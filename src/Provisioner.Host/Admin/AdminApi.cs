@@ -84,11 +84,17 @@ public static class AdminApi
             return Results.Json(new MachineListDto(list.CaughtUp, list.Offset, list.Machines), AdminJson.Options);
         });
 
-        app.MapGet(Prefix + "/machines/{mac}", async (string mac, IRequiredActor<MachineRegion> region, ActorSystem system, CancellationToken cancellationToken) =>
+        app.MapGet(Prefix + "/machines/{mac}", async (string mac, IRequiredActor<MachineRegion> region, ActorSystem system, IServiceProvider services, CancellationToken cancellationToken) =>
         {
             if (!MachineId.TryParse(mac, out var id))
             {
                 return Error(StatusCodes.Status400BadRequest, $"'{mac}' is not a MAC address (expected aa:bb:cc:dd:ee:ff)");
+            }
+
+            // A machine ACKed a moment ago may not have recorded its first boot yet: it does now, then it is read.
+            if (services.GetService<Edge.FirstBoots>() is { } firstBoots)
+            {
+                await firstBoots.FlushIfNewAsync(id, cancellationToken).WaitAsync(timeout, cancellationToken);
             }
 
             var result = await region.ActorRef.Ask<MachineProtocol.MachineResult>(new MachineProtocol.GetMachine(id.Value), timeout, cancellationToken);
@@ -149,13 +155,14 @@ public static class AdminApi
     /// </summary>
     private static void MapNode(WebApplication app)
     {
-        app.MapGet(Prefix + "/node", (NewMachineLimit newMachines) => Results.Json(NodeDto.Now(newMachines, collected: false), AdminJson.Options));
-        app.MapPost(Prefix + "/node/gc", (NewMachineLimit newMachines) =>
+        app.MapGet(Prefix + "/node", (NewMachineLimit newMachines, IServiceProvider services) =>
+            Results.Json(NodeDto.Now(newMachines, collected: false, services.GetService<Edge.FirstBoots>()?.Known), AdminJson.Options));
+        app.MapPost(Prefix + "/node/gc", (NewMachineLimit newMachines, IServiceProvider services) =>
         {
             System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             GC.WaitForPendingFinalizers();
-            return Results.Json(NodeDto.Now(newMachines, collected: true), AdminJson.Options);
+            return Results.Json(NodeDto.Now(newMachines, collected: true, services.GetService<Edge.FirstBoots>()?.Known), AdminJson.Options);
         });
     }
 

@@ -103,6 +103,8 @@ public sealed record ShardsDto(IReadOnlyList<ShardRegionDto> Regions);
 /// the managed heap as of the last collection (live objects plus garbage not yet collected), of which
 /// <paramref name="GcFragmentedBytes"/> free space; <paramref name="GcCommittedBytes"/>: what the GC has committed.
 /// <paramref name="Collected"/>: a full collection ran just before (POST /api/v1/node/gc).
+/// <paramref name="KnownMachines"/>: machines with anything in this node's journal, where new machines' first boots ride
+/// on the lease (null: not on this node — a shared journal, no DHCP, or first-boot-on-lease off; -1: not read yet).
 /// </summary>
 public sealed record NodeDto(
     long ResidentBytes,
@@ -113,9 +115,10 @@ public sealed record NodeDto(
     bool Collected,
     int NewMachinesLive,
     int NewMachinesLimit,
-    long NewMachinesRefused)
+    long NewMachinesRefused,
+    int? KnownMachines)
 {
-    public static NodeDto Now(Cluster.Machines.NewMachineLimit newMachines, bool collected)
+    public static NodeDto Now(Cluster.Machines.NewMachineLimit newMachines, bool collected, Cluster.Persistence.KnownMachines? known = null)
     {
         ArgumentNullException.ThrowIfNull(newMachines);
         var gc = GC.GetGCMemoryInfo(GCKind.Any);
@@ -129,7 +132,8 @@ public sealed record NodeDto(
             collected,
             newMachines.Live,
             newMachines.Capacity,
-            newMachines.Refused);
+            newMachines.Refused,
+            known is null ? null : known.Loaded ? known.Count : -1);
     }
 }
 

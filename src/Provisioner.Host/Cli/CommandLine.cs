@@ -315,6 +315,12 @@ public static class CommandLine
         await stdout.WriteLineAsync($"Managed heap    : {Mb(node.GcHeapBytes)} ({Mb(node.GcFragmentedBytes)} of it free), {Mb(node.GcCommittedBytes)} committed{(node.Collected ? ", right after a full collection" : " at the last collection")}");
         await stdout.WriteLineAsync($"Collections     : {string.Join(" / ", node.GcCollections)} (gen0 / gen1 / gen2)");
         await stdout.WriteLineAsync($"New machines    : {node.NewMachinesLive} live of {node.NewMachinesLimit} (machines.max-new-live), {node.NewMachinesRefused} refused");
+        await stdout.WriteLineAsync(node.KnownMachines switch
+        {
+            null => "First boots     : recorded by each machine's actor before its ACK (shared journal, no DHCP here, or dhcp.first-boot-on-lease off)",
+            < 0 => "First boots     : ride on the lease once the journal's machines are read (not yet)",
+            { } n => $"First boots     : ride on the lease for machines outside the {n} this journal holds",
+        });
         return Ok;
     }
 

@@ -60,5 +60,8 @@ public sealed class ClusterShardsCliTests
         Assert.Equal(CommandLine.Ok, showExit);
         Assert.Contains("Resident memory :", table);
         Assert.Contains("0 live of 1234 (machines.max-new-live)", table);
+        // This node answers no DHCP: its machines record their boots themselves.
+        Assert.Null(after.KnownMachines);
+        Assert.Contains("First boots     : recorded by each machine's actor before its ACK", table);
     }
 }
