@@ -5,6 +5,7 @@ using Provisioner.Cluster.Machines;
 using Provisioner.Cluster.Tests.Support;
 using Provisioner.Domain.Leases;
 using Provisioner.Domain.Machines;
+using Xunit.Abstractions;
 using static Provisioner.Cluster.Leases.SubnetLeaseProtocol;
 
 namespace Provisioner.Cluster.Tests.Leases;
@@ -16,7 +17,7 @@ namespace Provisioner.Cluster.Tests.Leases;
 /// <see cref="FirstBootSettings.Concurrency"/> 0 (the node's region takes its settings from config, where there is no
 /// key for it); the restarted node then recovers the same persistence id through its ordinary region.
 /// </summary>
-public sealed class FirstBootTests
+public sealed class FirstBootTests(ITestOutputHelper output)
 {
     private static readonly DateTimeOffset T0 = LeaseNode.T0;
 
@@ -187,6 +188,40 @@ public sealed class FirstBootTests
             foreach (var boot in new[] { a, b, c })
             {
                 AssertFirstBootRecorded(await Recorded(node.Node, boot.Mac), boot);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task First_boots_recorded_before_a_restart_are_handed_over_again_after_it_and_change_nothing()
+    {
+        using var data = new TempDirectory();
+        var boots = Enumerable.Range(1, 4).Select(i => FirstBoot(i)).ToArray();
+        await using (var node = await LeaseNode.StartAsync(data.Path))
+        {
+            foreach (var boot in boots)
+            {
+                Assert.Equal(LeaseOutcome.Acked, (await node.Ask(boot)).Outcome);
+            }
+
+            foreach (var boot in boots)
+            {
+                AssertFirstBootRecorded(await Recorded(node.Node, boot.Mac), boot);
+            }
+
+            await Eventually.Until(() => Wake(node.Region), a => a.PendingFirstBoots == 0, "nothing pending once every machine recorded");
+        }
+
+        await using (var node = await LeaseNode.StartAsync(data.Path))
+        {
+            // "Recorded" is not persisted: every FirstBootGranted after the last snapshot is pending again after a recovery.
+            var awake = await Wake(node.Region);
+            output.WriteLine($"after the restart: {awake.PendingFirstBoots} of {boots.Length} first boots, all recorded before it, pending again");
+
+            await Eventually.Until(() => Wake(node.Region), a => a.PendingFirstBoots == 0, "every repeated hand-over answered");
+            foreach (var boot in boots)
+            {
+                AssertFirstBootRecorded(await node.Node.Get(boot.Mac), boot);
             }
         }
     }
