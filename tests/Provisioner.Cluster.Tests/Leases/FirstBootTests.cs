@@ -81,7 +81,7 @@ public sealed class FirstBootTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Nakked_first_boot_leaves_nothing_pending_and_no_machine_recorded()
+    public async Task Nakked_first_boot_leaves_nothing_pending_for_its_machine()
     {
         using var data = new TempDirectory();
         await using var node = await LeaseNode.StartAsync(data.Path);
