@@ -201,7 +201,7 @@ public static partial class EdgeServices
             })).ConfigureAwait(false);
         }
 
-        [LoggerMessage(Level = LogLevel.Information, Message = "DHCP subnet {Subnet}: {Leases} leases; {PendingFirstBoots} first boots not yet recorded by their machines are being handed to them")]
+        [LoggerMessage(Level = LogLevel.Information, Message = "DHCP subnet {Subnet}: {Leases} leases; {PendingFirstBoots} first boots granted since its last snapshot handed to their machines again (one already recorded changes nothing)")]
         private partial void LogAwake(string subnet, int leases, int pendingFirstBoots);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP subnet {Subnet}: its lease actor did not answer within a minute of the start; it will recover at the subnet's first packet")]

@@ -46,7 +46,15 @@ public sealed class FirstBootRecorder : ReceiveActor, IWithTimers
 
         Receive<LeaseEvents.FirstBootGranted>(boot =>
         {
-            if (!_waiting.ContainsKey(boot.Mac))
+            if (_waiting.TryGetValue(boot.Mac, out var waiting))
+            {
+                if (waiting.At > boot.At)
+                {
+                    // A retry of an older boot while a newer one waits: the newer one is what the parent keeps pending.
+                    return;
+                }
+            }
+            else
             {
                 _order.Enqueue(boot.Mac);
             }

@@ -62,13 +62,16 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
         Command<RequestFirstBoot>(m => Handle(m.Mac, new LeaseCommands.Request(m.At, m.Mac, m.Address), m));
         Command<FlushFirstBoot>(m =>
         {
-            if (_state.PendingBoots.TryGetValue(m.Mac, out var pending))
+            // A pending boot is in the table as soon as it is granted, before its write is durable: handed over only
+            // after every write in flight, so that no machine records a lease its subnet may yet lose.
+            var sender = Sender;
+            if (_inFlight == 0)
             {
-                Recorder.Forward(new FirstBootRecorder.RecordNow(pending));
+                Flush(m, sender);
             }
             else
             {
-                Sender.Tell(new FirstBootFlushed(_subnetId, m.Mac, Recorded: false, Reason: null));
+                DeferAsync(m, d => Flush(d, sender));
             }
         });
         Command<FirstBootRecorder.Recorded>(m => _state = _state.WithBootRecorded(m.Mac, m.At));
@@ -108,6 +111,18 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
         }
     }
 
+    private void Flush(FlushFirstBoot message, IActorRef sender)
+    {
+        if (_state.PendingBoots.TryGetValue(message.Mac, out var pending))
+        {
+            Recorder.Tell(new FirstBootRecorder.RecordNow(pending), sender);
+        }
+        else
+        {
+            sender.Tell(new FirstBootFlushed(_subnetId, message.Mac, Recorded: false, Reason: null));
+        }
+    }
+
     private void Handle(string mac, LeaseCommand command, RequestFirstBoot? firstBoot = null)
     {
         var sender = Sender;
@@ -124,7 +139,17 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
         }
 
         var result = new LeaseResult(_subnetId, mac, decision.Outcome, decision.Address, decision.ExpiresAt, decision.Reason);
-        if (decision.Events.Count == 0)
+        var events = decision.Events;
+        if (firstBoot is not null && decision.Outcome == LeaseOutcome.Acked && decision.Address is { } granted
+            && (events.Count > 0 || !_state.PendingBoots.ContainsKey(mac)))
+        {
+            // The machine has nothing in any journal: its first boot is made durable with the grant. Also when the grant
+            // itself needs no event (the MAC renewed this address moments ago, e.g. as a plain DHCP client of the same
+            // NIC); a retransmitted REQUEST whose first boot is already pending adds nothing.
+            events = [.. events, new LeaseEvents.FirstBootGranted(firstBoot.At, mac, granted, firstBoot.Architecture, firstBoot.FirmwareIsIpxe, firstBoot.Profile)];
+        }
+
+        if (events.Count == 0)
         {
             // Only an ACK depends on durability (a retransmitted REQUEST whose grant may still be in flight); offers,
             // NAKs and no-ops are answered at once, never queued behind a journal write.
@@ -138,13 +163,6 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
             }
 
             return;
-        }
-
-        var events = decision.Events;
-        if (firstBoot is not null && decision.Outcome == LeaseOutcome.Acked && decision.Address is { } granted)
-        {
-            // A new grant for a machine with nothing in any journal: its first boot is durable with the lease.
-            events = [.. events, new LeaseEvents.FirstBootGranted(firstBoot.At, mac, granted, firstBoot.Architecture, firstBoot.FirmwareIsIpxe, firstBoot.Profile)];
         }
 
         foreach (var e in events)

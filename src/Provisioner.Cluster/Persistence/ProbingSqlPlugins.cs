@@ -80,18 +80,20 @@ public sealed class JournalPresence : IExtension
                         return;
                     }
 #pragma warning disable CA1031 // any failure only leaves every machine on the ordinary path
-                    catch (Exception e) when (attempt < LoadAttempts)
-                    {
-                        system.Log.Debug("journal: reading which machines are known failed (attempt {Attempt}): {Reason}", attempt, e.Message);
-                    }
                     catch (Exception e)
 #pragma warning restore CA1031
                     {
-                        system.Log.Warning(e, "journal: could not read which machines are known ({Attempts} attempts); every machine takes the ordinary DHCP path", attempt);
-                        return;
+                        if (attempt == LoadAttempts)
+                        {
+                            system.Log.Warning(e, "journal: could not read which machines are known in {Attempts} attempts (trying on every 5 s); until then every machine takes the ordinary DHCP path", attempt);
+                        }
+                        else
+                        {
+                            system.Log.Debug("journal: reading which machines are known failed (attempt {Attempt}): {Reason}", attempt, e.Message);
+                        }
                     }
 
-                    await Task.Delay(TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
+                    await Task.Delay(attempt < LoadAttempts ? TimeSpan.FromMilliseconds(500) : TimeSpan.FromSeconds(5)).ConfigureAwait(false);
                 }
             });
         }
@@ -101,7 +103,7 @@ public sealed class JournalPresence : IExtension
 
     private const string MachinePrefix = Machines.MachineActor.PersistencePrefix;
 
-    /// <summary>Start-up reads of the known machines (every 0.5 s): a minute for the journal to create its tables.</summary>
+    /// <summary>Start-up reads of the known machines every 0.5 s (a minute for the journal to create its tables), then every 5 s.</summary>
     private const int LoadAttempts = 120;
 
     private static string Qualified(string? schema, string table) => string.IsNullOrEmpty(schema) ? Quote(table) : $"{Quote(schema)}.{Quote(table)}";

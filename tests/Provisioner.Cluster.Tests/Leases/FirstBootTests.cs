@@ -283,12 +283,10 @@ public sealed class FirstBootTests(ITestOutputHelper output)
         Assert.Equal((DecisionOutcome.Unchanged, MachineStage.Discovered, 2L), (again.Outcome, again.Stage, again.Version));
     }
 
-    // BUG (src/Provisioner.Cluster/Leases/SubnetLeaseActor.cs, Handle): a RequestFirstBoot whose lease decision needs no
-    // event (the MAC already holds that address and the REQUEST would extend it by less than half a lease time, e.g. a
-    // non-PXE client of the same NIC leased it minutes ago under non-pxe-clients = plain-dhcp) is ACKed from the
-    // "no events" branch before FirstBootGranted is added, so no first boot is persisted, nothing is pending and the
-    // machine never records Discovered/LeaseRecorded. DHCP has answered it with a boot file anyway, so its TFTP/HTTP
-    // reports are rejected ("no boot was offered to this machine"). Fails until src is fixed.
+    // A RequestFirstBoot whose lease decision needs no event (the MAC already holds that address and the REQUEST would
+    // extend it by less than half a lease time, e.g. a non-PXE client of the same NIC leased it minutes ago under
+    // non-pxe-clients = plain-dhcp) still makes its first boot durable and pending: DHCP answers it with a boot file, so
+    // its TFTP/HTTP reports must find it Discovered.
     [Fact]
     public async Task First_boot_of_a_mac_that_already_holds_that_lease_is_still_pending_for_its_machine()
     {

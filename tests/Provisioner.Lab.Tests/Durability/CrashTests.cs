@@ -150,7 +150,7 @@ public sealed class CrashTests(ITestOutputHelper output)
             await Task.Delay(250);
         }
 
-        output.WriteLine($"{watch.Elapsed.TotalSeconds:0.0} s: every ACKed machine checked ({problems.Count} problems); the restarted node said: {string.Join(" | ", restarted.Log.Split('\n').Where(l => l.Contains("first boots not yet recorded", StringComparison.Ordinal)))}");
+        output.WriteLine($"{watch.Elapsed.TotalSeconds:0.0} s: every ACKed machine checked ({problems.Count} problems); the restarted node said: {string.Join(" | ", restarted.Log.Split('\n').Where(l => l.Contains("first boots granted since", StringComparison.Ordinal)))}");
 
         // Not ACKed when the node died: either nothing was written, or everything was (the lease first, then the
         // machine) — never a machine holding an address it did not ask for.
