@@ -26,7 +26,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== building provisioner and the demo installer"
-dotnet build src/Provisioner.Host -c Release -nologo -v quiet -o "$out" >/dev/null
+dotnet publish src/Provisioner.Host -c Release -nologo -v quiet -o "$out" >/dev/null
 scripts/lab/build-test-initrd.sh "$work/assets/lab" >/dev/null
 provisioner() { ip netns exec "$ns" dotnet "$out/provisioner.dll" "$@"; }
 
