@@ -182,25 +182,14 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
         // The lease first (durable in the subnet's journal, batched with every other REQUEST in flight), then the
         // machine records its boot and that lease in one write: an ACK waits for two batched writes, never a read.
         var lease = await leases.RequestAsync(subnet.Id, mac, address, renewing, now, ct).ConfigureAwait(false);
-        switch (lease.Outcome)
+        if (lease is not { Outcome: LeaseOutcome.Acked, Address: { } granted })
         {
-            case LeaseOutcome.Acked when lease.Address is { } granted:
-                var boot = await CommitBootAsync(mac, client, now, request, granted, subnet, ct).ConfigureAwait(false);
-                if (boot is null)
-                {
-                    return null;
-                }
-
-                var reply = LeaseReply(request, DhcpMessageType.Ack, subnet, mac, granted, lease.ExpiresAt ?? now + subnet.LeaseTime, now);
-                var file = ApplyBoot(reply, mac, client, boot.Value);
-                LogReply(mac, DhcpMessageType.Request, request.TransactionId, DhcpMessageType.Ack, granted, file);
-                return Plan(request, reply);
-            case LeaseOutcome.Nakked:
-                return Nak(request, mac, lease.Reason ?? "address not available");
-            default:
-                NoLease(mac, DhcpMessageType.Request, request.TransactionId, subnet.Id, lease);
-                return null;
+            return NotAcked(request, mac, subnet, lease);
         }
+
+        return await CommitBootAsync(mac, client, now, request, granted, subnet, ct).ConfigureAwait(false) is { } boot
+            ? Ack(request, mac, subnet, client, granted, lease, boot, now)
+            : null;
     }
 
     /// <summary>
@@ -217,19 +206,30 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
         }
 
         var lease = await leases.RequestFirstBootAsync(subnet.Id, mac, address, bootRequest, ct).ConfigureAwait(false);
-        switch (lease.Outcome)
+        return lease is { Outcome: LeaseOutcome.Acked, Address: { } granted }
+            ? Ack(request, mac, subnet, client, granted, lease, boot, now)
+            : NotAcked(request, mac, subnet, lease);
+    }
+
+    /// <summary>The ACK of a durable grant, naming the machine's boot.</summary>
+    private DhcpReplyPlan Ack(DhcpPacket request, MachineId mac, SubnetDefinition subnet, Client client, IPv4Address granted, LeaseAnswer lease, BootAction boot, DateTimeOffset now)
+    {
+        var reply = LeaseReply(request, DhcpMessageType.Ack, subnet, mac, granted, lease.ExpiresAt ?? now + subnet.LeaseTime, now);
+        var file = ApplyBoot(reply, mac, client, boot);
+        LogReply(mac, DhcpMessageType.Request, request.TransactionId, DhcpMessageType.Ack, granted, file);
+        return Plan(request, reply);
+    }
+
+    /// <summary>A REQUEST the subnet did not grant: a NAK when it said no, else silence (no address, unknown subnet).</summary>
+    private DhcpReplyPlan? NotAcked(DhcpPacket request, MachineId mac, SubnetDefinition subnet, LeaseAnswer lease)
+    {
+        if (lease.Outcome == LeaseOutcome.Nakked)
         {
-            case LeaseOutcome.Acked when lease.Address is { } granted:
-                var reply = LeaseReply(request, DhcpMessageType.Ack, subnet, mac, granted, lease.ExpiresAt ?? now + subnet.LeaseTime, now);
-                var file = ApplyBoot(reply, mac, client, boot);
-                LogReply(mac, DhcpMessageType.Request, request.TransactionId, DhcpMessageType.Ack, granted, file);
-                return Plan(request, reply);
-            case LeaseOutcome.Nakked:
-                return Nak(request, mac, lease.Reason ?? "address not available");
-            default:
-                NoLease(mac, DhcpMessageType.Request, request.TransactionId, subnet.Id, lease);
-                return null;
+            return Nak(request, mac, lease.Reason ?? "address not available");
         }
+
+        NoLease(mac, DhcpMessageType.Request, request.TransactionId, subnet.Id, lease);
+        return null;
     }
 
     private async Task<DhcpReplyPlan?> DeclineAsync(DhcpPacket request, MachineId mac, SubnetDefinition subnet, DateTimeOffset now, CancellationToken ct)
