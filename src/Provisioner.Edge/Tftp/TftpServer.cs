@@ -437,7 +437,7 @@ public sealed class TftpServer : IAsyncDisposable
                 }
 
                 Interlocked.Decrement(ref _running);
-                _transfers.Release(id);
+                _transfers.Release(id, transfer.Succeeded ? Environment.TickCount64 + (long)_options.Timeout.TotalMilliseconds : 0);
                 _active.TryRemove(id, out _);
                 done.SetResult();
             }

@@ -84,6 +84,9 @@ internal sealed class TftpTransfer
     /// <summary>True once the transfer has been reported (completed, failed or probed).</summary>
     public bool Ended { get; private set; }
 
+    /// <summary>The client acknowledged the whole file.</summary>
+    public bool Succeeded { get; private set; }
+
     public async Task RunAsync()
     {
         var receive = ArrayPool<byte>.Shared.Rent(ReceiveBufferLength);
@@ -465,6 +468,7 @@ internal sealed class TftpTransfer
     private void Complete(long bytes)
     {
         Ended = true;
+        Succeeded = true;
         var duration = Stopwatch.GetElapsedTime(_started);
         var seconds = Math.Max(duration.TotalSeconds, 1e-6);
         TftpLog.Completed(

@@ -17,6 +17,16 @@ public sealed class TftpTransferTable
     private readonly Dictionary<IPAddress, int> _perAddress = [];
     private long _nextId;
 
+    /// <summary>
+    /// The request each client port was last served in full, until when (Environment.TickCount64): a copy of it that was
+    /// still queued behind the transfer (a fast transfer on loopback ends before the listener reads the client's
+    /// retransmitted RRQ) is a retransmission, not a new transfer whose DATA nobody would ever ACK. Bounded.
+    /// </summary>
+    private readonly Dictionary<IPEndPoint, (TftpRequest Request, long Until)> _servedByEndPoint = [];
+
+    /// <summary>Bound on <see cref="_servedByEndPoint"/> (a flood of short transfers from many ports must not grow it).</summary>
+    private const int MaxServed = 4096;
+
     /// <summary>Transfers running.</summary>
     public int Count
     {
@@ -58,7 +68,12 @@ public sealed class TftpTransferTable
     {
         lock (_gate)
         {
-            return _latestByEndPoint.TryGetValue(client, out var id) && _byId[id].Request == request;
+            if (_latestByEndPoint.TryGetValue(client, out var id))
+            {
+                return _byId[id].Request == request;
+            }
+
+            return _servedByEndPoint.TryGetValue(client, out var served) && served.Until > Environment.TickCount64 && served.Request == request;
         }
     }
 
@@ -87,14 +102,39 @@ public sealed class TftpTransferTable
         }
     }
 
-    /// <summary>Frees the slot <paramref name="id"/> (from <see cref="TryAdmit"/>); a second call does nothing.</summary>
-    public void Release(long id)
+    /// <summary>
+    /// Frees the slot <paramref name="id"/> (from <see cref="TryAdmit"/>); a second call does nothing. With
+    /// <paramref name="servedUntil"/> (Environment.TickCount64, 0 = not served in full) the same request from the same
+    /// port is still taken for a retransmission until then.
+    /// </summary>
+    public void Release(long id, long servedUntil = 0)
     {
         lock (_gate)
         {
             if (!_byId.Remove(id, out var entry))
             {
                 return;
+            }
+
+            if (servedUntil > 0)
+            {
+                if (_servedByEndPoint.Count >= MaxServed)
+                {
+                    var now = Environment.TickCount64;
+                    foreach (var stale in _servedByEndPoint.Where(kv => kv.Value.Until <= now).Select(kv => kv.Key).ToList())
+                    {
+                        _servedByEndPoint.Remove(stale);
+                    }
+                }
+
+                if (_servedByEndPoint.Count < MaxServed)
+                {
+                    _servedByEndPoint[entry.Client] = (entry.Request, servedUntil);
+                }
+            }
+            else
+            {
+                _servedByEndPoint.Remove(entry.Client);
             }
 
             if (_latestByEndPoint.TryGetValue(entry.Client, out var latest) && latest == id)

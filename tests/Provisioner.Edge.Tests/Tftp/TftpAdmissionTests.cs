@@ -116,6 +116,28 @@ public sealed class TftpAdmissionTests
     }
 
     [Fact]
+    public void A_copy_of_a_request_served_in_full_moments_ago_is_still_a_retransmission_until_the_timeout()
+    {
+        // A transfer on loopback can end before the listener reads the client's retransmitted RRQ still queued behind it.
+        var table = new TftpTransferTable();
+        table.TryAdmit(ClientA, Rrq, 10, 8, out var served);
+        table.Release(served, servedUntil: Environment.TickCount64 + 60_000);
+
+        Assert.True(table.IsRetransmission(ClientA, TftpRequest.Read("ipxe.efi", TftpMode.Octet)));
+        Assert.False(table.IsRetransmission(ClientA, TftpRequest.Read("other.efi", TftpMode.Octet)));
+        Assert.False(table.IsRetransmission(ClientAOtherPort, Rrq));
+        Assert.Equal(0, table.Count);
+
+        // Not once the timeout has passed, and not after a transfer that was not served in full.
+        table.TryAdmit(ClientA, Rrq, 10, 8, out var expired);
+        table.Release(expired, servedUntil: Environment.TickCount64 - 1);
+        Assert.False(table.IsRetransmission(ClientA, Rrq));
+        table.TryAdmit(ClientA, Rrq, 10, 8, out var failed);
+        table.Release(failed);
+        Assert.False(table.IsRetransmission(ClientA, Rrq));
+    }
+
+    [Fact]
     public void Negotiation_caps_blksize_and_windowsize_and_answers_tsize_with_the_length()
     {
         var options = new TftpServerOptions { MaxBlockSize = 1468, MaxWindowSize = 16 };
