@@ -65,14 +65,7 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
             // A pending boot is in the table as soon as it is granted, before its write is durable: handed over only
             // after every write in flight, so that no machine records a lease its subnet may yet lose.
             var sender = Sender;
-            if (_inFlight == 0)
-            {
-                Flush(m, sender);
-            }
-            else
-            {
-                DeferAsync(m, d => Flush(d, sender));
-            }
+            AfterWritesInFlight(() => Flush(m, sender));
         });
         Command<FirstBootRecorder.Recorded>(m => _state = _state.WithBootRecorded(m.Mac, m.At));
         Command<Wake>(_ => Sender.Tell(new Awake(_subnetId, _state.Bindings.Count, _state.PendingBoots.Count)));
@@ -193,15 +186,18 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
     }
 
     /// <summary>Answers at once when nothing is in flight, else after every earlier write is durable.</summary>
-    private void Reply(IActorRef sender, object result)
+    private void Reply(IActorRef sender, object result) => AfterWritesInFlight(() => sender.Tell(result));
+
+    /// <summary>Runs <paramref name="action"/> at once when nothing is in flight, else after every earlier write is durable.</summary>
+    private void AfterWritesInFlight(Action action)
     {
         if (_inFlight == 0)
         {
-            sender.Tell(result);
+            action();
         }
         else
         {
-            DeferAsync(result, r => sender.Tell(r));
+            DeferAsync(action, a => a());
         }
     }
 
