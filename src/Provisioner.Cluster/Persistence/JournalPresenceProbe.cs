@@ -183,59 +183,49 @@ public sealed class JournalPresenceProbe : IDisposable
         }
     }
 
-    private async Task<HashSet<string>> QueryAsync(string[] ids)
-    {
-        var connection = _connect();
-        await using (connection.ConfigureAwait(false))
-        {
-            await connection.OpenAsync(_stop.Token).ConfigureAwait(false);
-            var command = connection.CreateCommand();
-            await using (command.ConfigureAwait(false))
+    private Task<HashSet<string>> QueryAsync(string[] ids) =>
+        DistinctIdsAsync(
+            command =>
             {
                 var list = new StringBuilder();
                 for (var i = 0; i < ids.Length; i++)
                 {
-                    var parameter = command.CreateParameter();
-                    parameter.ParameterName = "@p" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    parameter.Value = ids[i];
-                    command.Parameters.Add(parameter);
-                    list.Append(i == 0 ? string.Empty : ",").Append(parameter.ParameterName);
+                    list.Append(i == 0 ? string.Empty : ",").Append(AddParameter(command, "@p" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), ids[i]));
                 }
 
-                var sql = new StringBuilder();
-                for (var t = 0; t < _tables.Length; t++)
-                {
-                    if (t > 0)
-                    {
-                        sql.Append(" UNION ");
-                    }
-
-                    sql.Append("SELECT DISTINCT ").Append(_idColumns[t]).Append(" FROM ").Append(_tables[t])
-                        .Append(" WHERE ").Append(_idColumns[t]).Append(" IN (").Append(list).Append(')');
-                }
-
-#pragma warning disable CA2100 // identifiers come from the journal's own configuration, values are parameters
-                command.CommandText = sql.ToString();
-#pragma warning restore CA2100
-                var present = new HashSet<string>(StringComparer.Ordinal);
-                var reader = await command.ExecuteReaderAsync(_stop.Token).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
-                {
-                    while (await reader.ReadAsync(_stop.Token).ConfigureAwait(false))
-                    {
-                        present.Add(reader.GetString(0));
-                    }
-                }
-
-                return present;
-            }
-        }
-    }
+                return _ => $" IN ({list})";
+            });
 
     /// <summary>Every persistence id starting with <paramref name="prefix"/> that has a row in any of the tables (one query).</summary>
-    public async Task<HashSet<string>> IdsStartingWithAsync(string prefix)
+    public Task<HashSet<string>> IdsStartingWithAsync(string prefix)
     {
         ArgumentException.ThrowIfNullOrEmpty(prefix);
+
+        // A range, not LIKE: it walks the persistence-id index (SQLite's LIKE is case-insensitive and would not).
+        return DistinctIdsAsync(
+            command =>
+            {
+                var from = AddParameter(command, "@from", prefix);
+                var to = AddParameter(command, "@to", prefix[..^1] + (char)(prefix[^1] + 1));
+                return column => $" >= {from} AND {column} < {to}";
+            });
+    }
+
+    private static string AddParameter(DbCommand command, string name, string value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
+        return name;
+    }
+
+    /// <summary>
+    /// The distinct persistence ids, over every table, whose id column satisfies a condition: <paramref name="condition"/>
+    /// adds its parameters to the command and returns, for a quoted column, the SQL that follows the column name.
+    /// </summary>
+    private async Task<HashSet<string>> DistinctIdsAsync(Func<DbCommand, Func<string, string>> condition)
+    {
         var connection = _connect();
         await using (connection.ConfigureAwait(false))
         {
@@ -243,15 +233,7 @@ public sealed class JournalPresenceProbe : IDisposable
             var command = connection.CreateCommand();
             await using (command.ConfigureAwait(false))
             {
-                // A range, not LIKE: it walks the persistence-id index (SQLite's LIKE is case-insensitive and would not).
-                var from = command.CreateParameter();
-                from.ParameterName = "@from";
-                from.Value = prefix;
-                command.Parameters.Add(from);
-                var to = command.CreateParameter();
-                to.ParameterName = "@to";
-                to.Value = prefix[..^1] + (char)(prefix[^1] + 1);
-                command.Parameters.Add(to);
+                var after = condition(command);
                 var sql = new StringBuilder();
                 for (var t = 0; t < _tables.Length; t++)
                 {
@@ -261,10 +243,10 @@ public sealed class JournalPresenceProbe : IDisposable
                     }
 
                     sql.Append("SELECT DISTINCT ").Append(_idColumns[t]).Append(" FROM ").Append(_tables[t])
-                        .Append(" WHERE ").Append(_idColumns[t]).Append(" >= @from AND ").Append(_idColumns[t]).Append(" < @to");
+                        .Append(" WHERE ").Append(_idColumns[t]).Append(after(_idColumns[t]));
                 }
 
-#pragma warning disable CA2100 // identifiers come from the journal's own configuration, the values are parameters
+#pragma warning disable CA2100 // identifiers come from the journal's own configuration, values are parameters
                 command.CommandText = sql.ToString();
 #pragma warning restore CA2100
                 var ids = new HashSet<string>(StringComparer.Ordinal);

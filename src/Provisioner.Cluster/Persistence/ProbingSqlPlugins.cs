@@ -37,7 +37,7 @@ public sealed class JournalPresence : IExtension
         var root = system.Settings.Config;
         if (!root.HasPath("akka.persistence.journal.sql") || !root.HasPath("akka.persistence.snapshot-store.sql"))
         {
-            return new JournalPresence(null, new KnownMachines(MachinePrefix, authoritative: false));
+            return Unprobed();
         }
 
         var journal = new JournalConfig(root.GetConfig("akka.persistence.journal.sql").WithFallback(SqlPersistence.DefaultJournalConfiguration));
@@ -53,7 +53,7 @@ public sealed class JournalPresence : IExtension
         if (connect is null || string.IsNullOrEmpty(journal.ConnectionString) || journal.DaoConfig.SqlCommonCompatibilityMode
             || snapshots.ConnectionString != journal.ConnectionString)
         {
-            return new JournalPresence(null, new KnownMachines(MachinePrefix, authoritative: false));
+            return Unprobed();
         }
 
         var events = journal.TableConfig;
@@ -102,6 +102,9 @@ public sealed class JournalPresence : IExtension
     }
 
     private const string MachinePrefix = Machines.MachineActor.PersistencePrefix;
+
+    /// <summary>A journal this probe does not query: Akka's own recovery, and no machine is ever surely new.</summary>
+    private static JournalPresence Unprobed() => new(null, new KnownMachines(MachinePrefix, authoritative: false));
 
     /// <summary>Start-up reads of the known machines every 0.5 s (a minute for the journal to create its tables), then every 5 s.</summary>
     private const int LoadAttempts = 120;
