@@ -25,11 +25,9 @@ public sealed class ClusterMachineGateway(
 
     public bool IsSurelyNew(MachineId machine) => _firstBoots.IsSurelyNew(machine);
 
-    private Task FlushIfNewAsync(MachineId machine, CancellationToken cancellationToken) => _firstBoots.FlushIfNewAsync(machine, cancellationToken);
-
     public async Task<MachineAnswer> ExecuteAsync(MachineId machine, MachineCommand command, CancellationToken cancellationToken)
     {
-        await FlushIfNewAsync(machine, cancellationToken).ConfigureAwait(false);
+        await _firstBoots.FlushIfNewAsync(machine, cancellationToken).ConfigureAwait(false);
         var region = await machineRegion.GetAsync(cancellationToken).ConfigureAwait(false);
         var result = await region.Ask<MachineProtocol.CommandResult>(new MachineProtocol.Execute(machine.Value, command), askTimeout, cancellationToken).ConfigureAwait(false);
         cache?.Observed(machine.Value, result.Version);
@@ -45,7 +43,7 @@ public sealed class ClusterMachineGateway(
 
     public async Task<MachineState> GetAsync(MachineId machine, CancellationToken cancellationToken)
     {
-        await FlushIfNewAsync(machine, cancellationToken).ConfigureAwait(false);
+        await _firstBoots.FlushIfNewAsync(machine, cancellationToken).ConfigureAwait(false);
         var region = await machineRegion.GetAsync(cancellationToken).ConfigureAwait(false);
         if (cache is not null)
         {

@@ -36,9 +36,9 @@ public static partial class EdgeServices
         }
 
         var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(EdgeServices));
+        var leases = sp.GetRequiredService<ILeaseGateway>();
         return async (mac, ct) =>
         {
-            var leases = sp.GetRequiredService<ILeaseGateway>();
             try
             {
                 await Task.WhenAll(dhcp.Subnets.Select(s => leases.FlushFirstBootAsync(s.Id, mac, ct))).ConfigureAwait(false);
@@ -47,15 +47,13 @@ public static partial class EdgeServices
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                LogFlushFailed(logger, e, mac);
+                FlushFailed(logger, mac, e);
             }
         };
     }
 
     private static readonly Action<ILogger, MachineId, Exception?> FlushFailed =
         LoggerMessage.Define<MachineId>(LogLevel.Warning, new EventId(1, "FirstBootFlushFailed"), "machine {Mac}: could not have a pending first boot recorded before reporting to it");
-
-    private static void LogFlushFailed(ILogger logger, Exception e, MachineId mac) => FlushFailed(logger, mac, e);
 
     public static Plan Add(WebApplicationBuilder builder, ProvisionerSettings settings)
     {
