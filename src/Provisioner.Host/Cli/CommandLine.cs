@@ -151,9 +151,8 @@ public static class CommandLine
         args.Expect(2, "machine list");
         using var client = args.Client();
         var list = await client.ListMachinesAsync(args.Option("stage"));
-        if (args.Json)
+        if (await WroteJsonAsync(args, stdout, list))
         {
-            await stdout.WriteLineAsync(JsonSerializer.Serialize(list, AdminJson.Pretty));
             return Ok;
         }
 
@@ -260,14 +259,25 @@ public static class CommandLine
         return Ok;
     }
 
+    /// <summary>With <c>-o json</c>: writes <paramref name="value"/> as indented JSON and says so; otherwise writes nothing.</summary>
+    private static async Task<bool> WroteJsonAsync<T>(ParsedArgs args, TextWriter stdout, T value)
+    {
+        if (!args.Json)
+        {
+            return false;
+        }
+
+        await stdout.WriteLineAsync(JsonSerializer.Serialize(value, AdminJson.Pretty));
+        return true;
+    }
+
     private static async Task<int> ClusterShow(ParsedArgs args, TextWriter stdout)
     {
         args.Expect(2, "cluster show");
         using var client = args.Client();
         var cluster = await client.GetClusterAsync();
-        if (args.Json)
+        if (await WroteJsonAsync(args, stdout, cluster))
         {
-            await stdout.WriteLineAsync(JsonSerializer.Serialize(cluster, AdminJson.Pretty));
             return Ok;
         }
 
@@ -285,9 +295,8 @@ public static class CommandLine
         args.Expect(2, "cluster shards");
         using var client = args.Client();
         var shards = await client.GetShardsAsync();
-        if (args.Json)
+        if (await WroteJsonAsync(args, stdout, shards))
         {
-            await stdout.WriteLineAsync(JsonSerializer.Serialize(shards, AdminJson.Pretty));
             return Ok;
         }
 
@@ -304,9 +313,8 @@ public static class CommandLine
         args.Expect(2, collect ? "node gc" : "node show");
         using var client = args.Client();
         var node = collect ? await client.CollectGarbageAsync() : await client.GetNodeAsync();
-        if (args.Json)
+        if (await WroteJsonAsync(args, stdout, node))
         {
-            await stdout.WriteLineAsync(JsonSerializer.Serialize(node, AdminJson.Pretty));
             return Ok;
         }
 
