@@ -55,6 +55,10 @@ public static partial class EdgeServices
     private static readonly Action<ILogger, MachineId, Exception?> FlushFailed =
         LoggerMessage.Define<MachineId>(LogLevel.Warning, new EventId(1, "FirstBootFlushFailed"), "machine {Mac}: could not have a pending first boot recorded before reporting to it");
 
+    /// <summary>Which profile a machine gets, from the profile catalog when this node serves HTTP (null otherwise).</summary>
+    private static Func<MachineId, Protocols.Dhcp.IPv4Address?, string?>? ProfileOf(IServiceProvider sp) =>
+        sp.GetService<ProfileCatalog>() is { } catalog ? (mac, address) => catalog.Resolve(mac, address).Profile?.Name : null;
+
     public static Plan Add(WebApplicationBuilder builder, ProvisionerSettings settings)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -73,6 +77,7 @@ public static partial class EdgeServices
                 : null,
             sp.GetRequiredService<FirstBoots>()));
         services.AddSingleton(_ => new ClientAddressBook());
+        services.AddSingleton(_ => new NodeReadiness());
 
         if (!settings.IsEdge || !settings.Hocon.HasPath("provisioner.edge"))
         {
@@ -104,21 +109,24 @@ public static partial class EdgeServices
         if (dhcp.Enabled)
         {
             services.AddSingleton(dhcp);
-            services.AddSingleton<ILeaseGateway>(sp => new RecordingLeaseGateway(
-                new ClusterLeaseGateway(sp.GetRequiredService<IRequiredActor<SubnetLeaseRegion>>(), settings.AskTimeout),
-                sp.GetRequiredService<ClientAddressBook>()));
-            services.AddSingleton(sp =>
-            {
-                var catalog = sp.GetService<ProfileCatalog>();
-                return new DhcpHandler(
-                    dhcp,
-                    sp.GetRequiredService<ILeaseGateway>(),
-                    sp.GetRequiredService<IMachineGateway>(),
-                    sp.GetRequiredService<TimeProvider>(),
-                    sp.GetRequiredService<ILogger<DhcpHandler>>(),
-                    catalog is null ? null : (mac, address) => catalog.Resolve(mac, address).Profile?.Name,
-                    sp.GetRequiredService<IBootPolicy>());
-            });
+            services.AddSingleton(sp => new ClusterLeaseGateway(sp.GetRequiredService<IRequiredActor<SubnetLeaseRegion>>(), settings.AskTimeout));
+            services.AddSingleton<ILeaseGateway>(sp => new RecordingLeaseGateway(sp.GetRequiredService<ClusterLeaseGateway>(), sp.GetRequiredService<ClientAddressBook>()));
+            services.AddSingleton(sp => new DhcpHandler(
+                dhcp,
+                sp.GetRequiredService<ILeaseGateway>(),
+                sp.GetRequiredService<IMachineGateway>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<DhcpHandler>>(),
+                ProfileOf(sp),
+                sp.GetRequiredService<IBootPolicy>()));
+            // The warm-up's handler has the lease gateway that records nothing for TFTP and HTTP.
+            services.AddSingleton(sp => new DhcpWarmUp(
+                dhcp,
+                sp.GetRequiredService<ClusterLeaseGateway>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<IBootPolicy>(),
+                ProfileOf(sp),
+                sp.GetRequiredService<ILogger<DhcpWarmUp>>()));
             services.AddSingleton(sp => new DhcpServer(dhcp, sp.GetRequiredService<DhcpHandler>(), sp.GetRequiredService<ILogger<DhcpServer>>(), sp.GetRequiredService<TimeProvider>()));
             services.AddHostedService<DhcpHostedService>();
         }
@@ -165,33 +173,82 @@ public static partial class EdgeServices
         public Task StopAsync(CancellationToken cancellationToken) => responder.DisposeAsync().AsTask();
     }
 
-    private sealed partial class DhcpHostedService(DhcpServer server, DhcpServerOptions options, ILeaseGateway leases, ILogger<DhcpHostedService> logger) : IHostedService
+    private sealed partial class DhcpHostedService(DhcpServer server, DhcpServerOptions options, ILeaseGateway leases, DhcpWarmUp warmUp, NodeReadiness readiness, ILogger<DhcpHostedService> logger) : IHostedService, IDisposable
     {
         /// <summary>How long waking the subnets' lease actors may take (an edge whose core nodes are not up yet gives up).</summary>
         private static readonly TimeSpan WakeBound = TimeSpan.FromSeconds(60);
 
+        /// <summary>How long the warm-up may take; the node serves after it (or after this) whatever happened.</summary>
+        private static readonly TimeSpan WarmUpBound = TimeSpan.FromSeconds(15);
+
+        /// <summary>The warm-up's exchanges at once: enough to batch journal writes as a burst does.</summary>
+        private const int WarmUpConcurrency = 32;
+
+        private readonly CancellationTokenSource _stopping = new();
+        private Task _preparing = Task.CompletedTask;
+
         public Task StartAsync(CancellationToken cancellationToken)
         {
-            server.Start();
-            // In the background (hosted services start one after another, and the actor system may start after this
-            // one): every subnet's lease actor is recovered now, so that first boots still pending from before a
-            // restart are handed to their machines at once, not at the subnet's next packet.
-            _ = WakeSubnetsAsync();
+            // The socket is bound now (a wrong interface stops the node here) but read only once the node is prepared:
+            // whatever arrives meanwhile waits in its receive buffer. Prepared = every subnet's lease actor recovered
+            // and the hot path warmed up (both in the background: hosted services start one after another, and the
+            // actor system may start after this one).
+            var prepared = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            readiness.Preparing("dhcp", "waking subnets and warming up");
+            server.Start(prepared.Task);
+            _preparing = PrepareAsync(prepared);
             return Task.CompletedTask;
         }
 
-        private async Task WakeSubnetsAsync()
+        private async Task PrepareAsync(TaskCompletionSource prepared)
         {
-            using var bound = new CancellationTokenSource(WakeBound);
+            await Task.Yield();
+            try
+            {
+                var wake = WakeSubnetsAsync(_stopping.Token);
+                var warm = WarmUpAsync(_stopping.Token);
+                // Serve once both are done, or after the warm-up's bound: waking goes on in the background.
+                await Task.WhenAll(wake, warm).WaitAsync(WarmUpBound + TimeSpan.FromSeconds(5), _stopping.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+            finally
+            {
+                prepared.TrySetResult();
+                readiness.Ready("dhcp");
+            }
+        }
+
+        private async Task WarmUpAsync(CancellationToken cancellationToken)
+        {
+            if (options.WarmUpExchanges == 0)
+            {
+                return;
+            }
+
+            try
+            {
+                var report = await warmUp.RunAsync(options.WarmUpExchanges, WarmUpConcurrency, WarmUpBound, cancellationToken).ConfigureAwait(false);
+                LogWarmedUp(report.Exchanges, report.Failed, report.Took.TotalSeconds, report.EventsForgotten);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+            }
+        }
+
+        private async Task WakeSubnetsAsync(CancellationToken cancellationToken)
+        {
+            using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            bound.CancelAfter(WakeBound);
             await Task.WhenAll(options.Subnets.Select(async subnet =>
             {
                 try
                 {
+                    // Recovered now, so that first boots still pending from before a restart are handed to their machines
+                    // at once, and the first packet does not wait for the subnet's recovery.
                     var (count, pending) = await leases.WakeAsync(subnet.Id, bound.Token).ConfigureAwait(false);
                     LogAwake(subnet.Id, count, pending);
                 }
 #pragma warning disable CA1031 // the server starts anyway; the subnet recovers at its first packet
-                catch (Exception e)
+                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
 #pragma warning restore CA1031
                 {
                     LogNotAwake(e, subnet.Id);
@@ -205,7 +262,17 @@ public static partial class EdgeServices
         [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP subnet {Subnet}: its lease actor did not answer within a minute of the start; it will recover at the subnet's first packet")]
         private partial void LogNotAwake(Exception e, string subnet);
 
-        public Task StopAsync(CancellationToken cancellationToken) => server.StopAsync();
+        [LoggerMessage(Level = LogLevel.Information, Message = "DHCP warmed up before serving: {Exchanges} new PXE machines' DORAs played against this node ({Failed} failed) in {Seconds:0.00} s on the scratch subnet " + WarmUpSubnet.Id + " (198.18.0.0/15), whose {Events} journal events are deleted again")]
+        private partial void LogWarmedUp(int exchanges, int failed, double seconds, long events);
+
+        public async Task StopAsync(CancellationToken cancellationToken)
+        {
+            await _stopping.CancelAsync().ConfigureAwait(false);
+            await _preparing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await server.StopAsync().ConfigureAwait(false);
+        }
+
+        public void Dispose() => _stopping.Dispose();
     }
 
     private sealed class TftpHostedService(TftpServer server) : IHostedService

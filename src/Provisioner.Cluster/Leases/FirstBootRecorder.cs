@@ -8,11 +8,22 @@ using Provisioner.Domain.Machines;
 
 namespace Provisioner.Cluster.Leases;
 
-/// <param name="Concurrency">First boots handed to machines at once (the rest wait their turn; a flush jumps the queue).</param>
+/// <param name="Concurrency">First boots handed to machines at once while the subnet is quiet (the rest wait their turn; a flush jumps the queue).</param>
 /// <param name="Timeout">How long a machine gets to record one; then it is handed over again after <paramref name="RetryAfter"/>.</param>
+/// <param name="RetryAfter">The pause before a boot that was not recorded is handed over again.</param>
 public sealed record FirstBootSettings(int Concurrency, TimeSpan Timeout, TimeSpan RetryAfter)
 {
     public static FirstBootSettings Default { get; } = new(16, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(2));
+
+    /// <summary>
+    /// First boots handed over at once while the subnet is still granting them (a rollout's burst): DHCP comes first on
+    /// a busy node, so the machines mostly catch up after the burst. At least one, so a long rollout's pending set still
+    /// drains; 0 = the same as <see cref="Concurrency"/>.
+    /// </summary>
+    public int ConcurrencyWhileGranting { get; init; } = 1;
+
+    /// <summary>How long after its last grant the subnet counts as quiet again.</summary>
+    public TimeSpan QuietAfter { get; init; } = TimeSpan.FromMilliseconds(250);
 }
 
 /// <summary>
@@ -39,29 +50,21 @@ public sealed class FirstBootRecorder : ReceiveActor, IWithTimers
     private long _failures;
     private DateTime _lastFailureLog = DateTime.MinValue;
 
+    /// <summary><see cref="Environment.TickCount64"/> of the last fresh grant (<see cref="Granted"/>).</summary>
+    private long _lastGrant = long.MinValue / 2;
+
     public FirstBootRecorder(string subnetId, FirstBootSettings settings)
     {
         _subnetId = subnetId;
         _settings = settings;
 
-        Receive<LeaseEvents.FirstBootGranted>(boot =>
+        Receive<Granted>(m =>
         {
-            if (_waiting.TryGetValue(boot.Mac, out var waiting))
-            {
-                if (waiting.At > boot.At)
-                {
-                    // A retry of an older boot while a newer one waits: the newer one is what the parent keeps pending.
-                    return;
-                }
-            }
-            else
-            {
-                _order.Enqueue(boot.Mac);
-            }
-
-            _waiting[boot.Mac] = boot;
-            Pump();
+            _lastGrant = Environment.TickCount64;
+            Enqueue(m.Boot);
         });
+        Receive<LeaseEvents.FirstBootGranted>(Enqueue);
+        Receive<Quiet>(_ => Pump());
         Receive<RecordNow>(m =>
         {
             if (_inFlight.TryGetValue(m.Boot.Mac, out var waiters))
@@ -78,6 +81,9 @@ public sealed class FirstBootRecorder : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
+    /// <summary>From the parent: a first boot it has just granted and made durable (the subnet is busy granting).</summary>
+    public sealed record Granted(LeaseEvents.FirstBootGranted Boot);
+
     /// <summary>From the parent: record this pending boot now, and tell the sender (<see cref="SubnetLeaseProtocol.FirstBootFlushed"/>).</summary>
     public sealed record RecordNow(LeaseEvents.FirstBootGranted Boot);
 
@@ -86,9 +92,45 @@ public sealed class FirstBootRecorder : ReceiveActor, IWithTimers
 
     private sealed record Done(LeaseEvents.FirstBootGranted Boot, MachineProtocol.CommandResult? Result, Exception? Error);
 
+    private sealed class Quiet
+    {
+        public static Quiet Instance { get; } = new();
+    }
+
+    /// <summary>A boot to hand over in its turn: a fresh grant, one pending since before a restart, or a retry.</summary>
+    private void Enqueue(LeaseEvents.FirstBootGranted boot)
+    {
+        if (_waiting.TryGetValue(boot.Mac, out var waiting))
+        {
+            if (waiting.At > boot.At)
+            {
+                // A retry of an older boot while a newer one waits: the newer one is what the parent keeps pending.
+                return;
+            }
+        }
+        else
+        {
+            _order.Enqueue(boot.Mac);
+        }
+
+        _waiting[boot.Mac] = boot;
+        Pump();
+    }
+
     private void Pump()
     {
-        while (_inFlight.Count < _settings.Concurrency && _order.TryDequeue(out var mac))
+        var limit = _settings.Concurrency;
+        if (Environment.TickCount64 - _lastGrant < (long)_settings.QuietAfter.TotalMilliseconds && _settings.ConcurrencyWhileGranting > 0)
+        {
+            limit = Math.Min(limit, _settings.ConcurrencyWhileGranting);
+            if (_order.Count > 0 && !Timers.IsTimerActive(nameof(Quiet)))
+            {
+                // Look again once the subnet may have gone quiet (each look re-arms while grants keep coming).
+                Timers.StartSingleTimer(nameof(Quiet), Quiet.Instance, _settings.QuietAfter);
+            }
+        }
+
+        while (_inFlight.Count < limit && _order.TryDequeue(out var mac))
         {
             if (_inFlight.ContainsKey(mac))
             {

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
 using Provisioner.Domain.Leases;
@@ -33,6 +34,7 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
     private int _maxInFlight;
     private long _eventsPersisted;
     private long _sinceSnapshot;
+    private IActorRef? _forgetting;
 
     public SubnetLeaseActor(string subnetId, SubnetDefinition? subnet, SubnetLeaseSettings settings)
     {
@@ -69,6 +71,34 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
         });
         Command<FirstBootRecorder.Recorded>(m => _state = _state.WithBootRecorded(m.Mac, m.At));
         Command<Wake>(_ => Sender.Tell(new Awake(_subnetId, _state.Bindings.Count, _state.PendingBoots.Count)));
+        Command<Forget>(_ =>
+        {
+            if (!_settings.Scratch)
+            {
+                Sender.Tell(new Status.Failure(new InvalidOperationException($"subnet '{_subnetId}' holds real leases; only the warm-up subnet is forgotten")));
+                return;
+            }
+
+            var sender = Sender;
+            AfterWritesInFlight(() =>
+            {
+                _forgetting = sender;
+                DeleteMessages(LastSequenceNr);
+            });
+        });
+        Command<DeleteMessagesSuccess>(_ =>
+        {
+            // The scratch subnet never takes a snapshot: its events were all it had.
+            _forgetting?.Tell(new Forgotten(_subnetId, _eventsPersisted));
+            _forgetting = null;
+            Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+        });
+        Command<DeleteMessagesFailure>(f =>
+        {
+            _log.Warning(f.Cause, "subnet {SubnetId}: deleting its journal failed", _subnetId);
+            _forgetting?.Tell(new Status.Failure(f.Cause));
+            _forgetting = null;
+        });
         Command<Release>(m => Handle(m.Mac, new LeaseCommands.Release(m.At, m.Mac, m.Address)));
         Command<Decline>(m => Handle(m.Mac, new LeaseCommands.Decline(m.At, m.Mac, m.Address)));
         Command<Inform>(m =>
@@ -97,7 +127,12 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
     protected override void OnReplaySuccess()
     {
         // First boots granted before a restart whose machines may not have recorded them: handed over again (a machine
-        // that did changes nothing).
+        // that did changes nothing). The warm-up subnet's boots belong to no machine.
+        if (_settings.Scratch)
+        {
+            return;
+        }
+
         foreach (var pending in _state.PendingBoots.Values)
         {
             Recorder.Tell(pending);
@@ -176,9 +211,9 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
                 sender.Tell(result);
             }
 
-            if (e is LeaseEvents.FirstBootGranted boot)
+            if (e is LeaseEvents.FirstBootGranted boot && !_settings.Scratch)
             {
-                Recorder.Tell(boot);
+                Recorder.Tell(new FirstBootRecorder.Granted(boot));
             }
 
             MaybeSnapshot();
@@ -207,7 +242,7 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
         // whole table, so the interval grows with it: at least N events and at least one event per binding. Each event
         // then pays O(1) for snapshots however large the subnet (every 500 events on a 50,000-lease table was most
         // of the actor's time under load), and a recovery still replays at most about a table's worth of events.
-        if (_inFlight == 0 && _sinceSnapshot >= Math.Max(_settings.SnapshotEvery, _state.Bindings.Count))
+        if (_inFlight == 0 && !_settings.Scratch && _sinceSnapshot >= Math.Max(_settings.SnapshotEvery, _state.Bindings.Count))
         {
             _sinceSnapshot = 0;
             SaveSnapshot(_state.ToSubnetSnapshot());
@@ -228,4 +263,7 @@ public sealed record SubnetLeaseSettings(LeasePolicy Policy, int SnapshotEvery)
 
     /// <summary>How first boots granted with a lease are handed to their machines.</summary>
     public FirstBootSettings FirstBoots { get; init; } = FirstBootSettings.Default;
+
+    /// <summary>The <see cref="WarmUpSubnet"/>: no first boot handed to a machine, no snapshot, its journal deleted on <see cref="SubnetLeaseProtocol.Forget"/>.</summary>
+    public bool Scratch { get; init; }
 }

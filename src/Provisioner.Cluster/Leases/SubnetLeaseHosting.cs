@@ -14,6 +14,8 @@ public static class SubnetLeaseHosting
     public const string SubnetTypeName = "subnet";
 
     public const string SnapshotEveryPath = "provisioner.edge.dhcp.lease-snapshot-every";
+    public const string FirstBootRecordersPath = "provisioner.edge.dhcp.first-boot-recorders";
+    public const string FirstBootRecordersWhileGrantingPath = "provisioner.edge.dhcp.first-boot-recorders-while-granting";
 
     /// <summary>
     /// Core nodes host the lease region, each entity created with its <see cref="Domain.Leases.SubnetDefinition"/> from
@@ -37,10 +39,18 @@ public static class SubnetLeaseHosting
             SnapshotEvery = settings.Hocon.GetInt(SnapshotEveryPath, SubnetLeaseSettings.Default.SnapshotEvery) is var n && n > 0
                 ? n
                 : throw new Akka.Configuration.ConfigurationException($"{SnapshotEveryPath}: must be greater than 0"),
+            FirstBoots = SubnetLeaseSettings.Default.FirstBoots with
+            {
+                Concurrency = Positive(settings.Hocon, FirstBootRecordersPath, SubnetLeaseSettings.Default.FirstBoots.Concurrency),
+                ConcurrencyWhileGranting = Positive(settings.Hocon, FirstBootRecordersWhileGrantingPath, SubnetLeaseSettings.Default.FirstBoots.ConcurrencyWhileGranting),
+            },
         };
+        var scratchSettings = actorSettings with { Scratch = true };
         return builder.WithShardRegion<SubnetLeaseRegion>(
             SubnetTypeName,
-            subnetId => Props.Create(() => new SubnetLeaseActor(subnetId, subnets.GetValueOrDefault(subnetId), actorSettings)),
+            subnetId => subnetId == WarmUpSubnet.Id
+                ? Props.Create(() => new SubnetLeaseActor(subnetId, WarmUpSubnet.Definition, scratchSettings))
+                : Props.Create(() => new SubnetLeaseActor(subnetId, subnets.GetValueOrDefault(subnetId), actorSettings)),
             extractor,
             new ShardOptions
             {
@@ -51,4 +61,7 @@ public static class SubnetLeaseHosting
                 ShouldPassivateIdleEntities = false,
             });
     }
+
+    private static int Positive(Akka.Configuration.Config hocon, string path, int fallback) =>
+        hocon.GetInt(path, fallback) is var n && n > 0 ? n : throw new Akka.Configuration.ConfigurationException($"{path}: must be greater than 0");
 }

@@ -51,6 +51,15 @@ public static class SubnetLeaseProtocol
     /// <param name="PendingFirstBoots">First boots granted with a lease that their machines have not recorded yet (being handed over).</param>
     public sealed record Awake(string SubnetId, int Leases, int PendingFirstBoots) : IProvisionerMessage;
 
+    /// <summary>
+    /// Only for <see cref="WarmUpSubnet"/>: delete its journal and stop (answered with <see cref="Forgotten"/> once the
+    /// deletion is durable). Any other subnet answers with a failure: a real lease table is never thrown away.
+    /// </summary>
+    public sealed record Forget(string SubnetId) : IWithSubnetId;
+
+    /// <param name="Events">Events the scratch subnet had persisted since it was last forgotten.</param>
+    public sealed record Forgotten(string SubnetId, long Events) : IProvisionerMessage;
+
     public sealed record Release(string SubnetId, string Mac, string Address, DateTimeOffset At) : IWithSubnetId;
 
     public sealed record Decline(string SubnetId, string Mac, string Address, DateTimeOffset At) : IWithSubnetId;

@@ -48,4 +48,6 @@ public sealed class RecordingLeaseGateway(ILeaseGateway inner, ClientAddressBook
 
     public Task<LeaseAnswer> DeclineAsync(string subnetId, MachineId mac, IPv4Address address, DateTimeOffset at, CancellationToken cancellationToken) =>
         inner.DeclineAsync(subnetId, mac, address, at, cancellationToken);
+
+    public Task<long> ForgetWarmUpAsync(CancellationToken cancellationToken) => inner.ForgetWarmUpAsync(cancellationToken);
 }

@@ -113,7 +113,11 @@ public sealed partial class DhcpServer : IAsyncDisposable
     /// <summary>Where the socket is bound (valid after <see cref="Start"/>).</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint)(_socket?.LocalEndPoint ?? throw new InvalidOperationException("not started"));
 
-    public void Start()
+    /// <summary>
+    /// Binds the socket now (a bad interface or port fails here) and starts serving once <paramref name="serveAfter"/>
+    /// completes (null: at once); what arrives in between waits in the socket's receive buffer.
+    /// </summary>
+    public void Start(Task? serveAfter = null)
     {
         if (_socket is not null)
         {
@@ -149,7 +153,16 @@ public sealed partial class DhcpServer : IAsyncDisposable
         _socket = socket;
         LogStarted(LocalEndPoint, _options.Interface, _options.Subnets.Count);
         DhcpMetrics.Register(this, LocalEndPoint.ToString());
-        _loop = Task.Run(() => ReceiveLoopAsync(_stop.Token));
+        _loop = Task.Run(async () =>
+        {
+            if (serveAfter is not null)
+            {
+                // Whatever the gate's outcome, the server serves once it is done (or stops if stopped first).
+                await serveAfter.WaitAsync(_stop.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+
+            await ReceiveLoopAsync(_stop.Token).ConfigureAwait(false);
+        });
         _dispatch = Task.Run(() => DispatchLoopAsync(_stop.Token));
     }
 

@@ -61,6 +61,12 @@ public sealed record DhcpServerOptions
     /// <summary>Requests handled at once (<c>dhcp.max-in-flight</c>): a bound on memory, not a throttle (an ACK waits for its journal write).</summary>
     public int MaxInFlight { get; init; } = 1024;
 
+    /// <summary>
+    /// New PXE machines' DORAs the node plays against itself before it serves (<c>dhcp.warm-up</c>; 0 = none): see
+    /// <see cref="DhcpWarmUp"/>.
+    /// </summary>
+    public int WarmUpExchanges { get; init; } = 2000;
+
     /// <summary>Port of the edge's HTTP boot endpoints, from <c>provisioner.edge.http.listen</c>.</summary>
     public int HttpPort { get; init; } = 8080;
 
@@ -109,6 +115,7 @@ public sealed record DhcpServerOptions
             Subnets = SubnetConfig.ListFrom(edgeSection, "dhcp.subnets", Prefix + "dhcp.subnets"),
             QueueCapacity = PositiveWhole(keys, edgeSection, "dhcp.queue-capacity", 8192),
             MaxInFlight = PositiveWhole(keys, edgeSection, "dhcp.max-in-flight", 1024),
+            WarmUpExchanges = keys.NonNegative("dhcp.warm-up", 2000),
             MaxDiscoverWait = PositiveDuration(keys, edgeSection, "dhcp.max-discover-wait", TimeSpan.FromSeconds(2)),
             MaxRequestWait = PositiveDuration(keys, edgeSection, "dhcp.max-request-wait", TimeSpan.FromSeconds(3)),
             HttpPort = listenUri.Port,

@@ -34,6 +34,9 @@ public interface ILeaseGateway
     Task<(int Leases, int PendingFirstBoots)> WakeAsync(string subnetId, CancellationToken cancellationToken);
 
     Task<LeaseAnswer> DeclineAsync(string subnetId, MachineId mac, IPv4Address address, DateTimeOffset at, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the <see cref="WarmUpSubnet"/>'s journal and stops its actor; the events it had persisted.</summary>
+    Task<long> ForgetWarmUpAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>A lease actor's answer.</summary>
@@ -80,6 +83,13 @@ public sealed class ClusterLeaseGateway(IRequiredActor<SubnetLeaseRegion> leaseR
 
     public Task<LeaseAnswer> DeclineAsync(string subnetId, MachineId mac, IPv4Address address, DateTimeOffset at, CancellationToken cancellationToken) =>
         Ask(new SubnetLeaseProtocol.Decline(subnetId, mac.Value, address.ToString(), at), cancellationToken);
+
+    public async Task<long> ForgetWarmUpAsync(CancellationToken cancellationToken)
+    {
+        var region = await leaseRegion.GetAsync(cancellationToken).ConfigureAwait(false);
+        var forgotten = await region.Ask<SubnetLeaseProtocol.Forgotten>(new SubnetLeaseProtocol.Forget(WarmUpSubnet.Id), askTimeout, cancellationToken).ConfigureAwait(false);
+        return forgotten.Events;
+    }
 
     private async Task<LeaseAnswer> Ask(IWithSubnetId message, CancellationToken cancellationToken)
     {

@@ -59,12 +59,17 @@ public static class AdminApi
 
         var timeout = settings.AskTimeout;
 
-        app.MapGet("/healthz", (ActorSystem system) =>
+        app.MapGet("/healthz", (ActorSystem system, HttpContext context) =>
         {
             var cluster = Akka.Cluster.Cluster.Get(system);
-            return cluster.SelfMember.Status == Akka.Cluster.MemberStatus.Up
-                ? Results.Text("ok\n")
-                : Results.Text($"cluster member is {cluster.SelfMember.Status}\n", statusCode: StatusCodes.Status503ServiceUnavailable);
+            if (cluster.SelfMember.Status != Akka.Cluster.MemberStatus.Up)
+            {
+                return Results.Text($"cluster member is {cluster.SelfMember.Status}\n", statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+
+            return context.RequestServices.GetService<NodeReadiness>()?.NotReadyBecause is { } preparing
+                ? Results.Text($"preparing: {preparing}\n", statusCode: StatusCodes.Status503ServiceUnavailable)
+                : Results.Text("ok\n");
         });
 
         app.MapGet(Prefix + "/machines", async (string? stage, IRequiredActor<MachineDirectoryKey> directory) =>

@@ -81,6 +81,29 @@ public sealed class FirstBootTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task While_the_subnet_is_still_granting_its_first_boots_are_recorded_one_at_a_time_and_all_of_them()
+    {
+        using var data = new TempDirectory();
+        await using var node = await LeaseNode.StartAsync(data.Path);
+        // The subnet never counts as quiet again within the test: only the while-granting lane records.
+        var lab = StartLab(node, SubnetLeaseSettings.Default with
+        {
+            FirstBoots = FirstBootSettings.Default with { ConcurrencyWhileGranting = 1, QuietAfter = TimeSpan.FromHours(1) },
+        });
+        var boots = Enumerable.Range(1, 12).Select(i => FirstBoot(i)).ToArray();
+
+        var acks = await Task.WhenAll(boots.Select(b => Ask(lab, b)));
+
+        Assert.All(acks, a => Assert.Equal(LeaseOutcome.Acked, a.Outcome));
+        foreach (var boot in boots)
+        {
+            AssertFirstBootRecorded(await Recorded(node.Node, boot.Mac), boot);
+        }
+
+        await Eventually.Until(() => Wake(lab), a => a.PendingFirstBoots == 0, "nothing pending once every machine recorded");
+    }
+
+    [Fact]
     public async Task Nakked_first_boot_leaves_nothing_pending_for_its_machine()
     {
         using var data = new TempDirectory();

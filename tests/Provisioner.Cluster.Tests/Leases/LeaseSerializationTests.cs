@@ -31,6 +31,8 @@ public sealed class LeaseSerializationTests(SerializationSystem fixture) : IClas
         new FirstBootFlushed("lab", Mac, true, "machine answered late"),
         new Wake("lab"),
         new Awake("lab", 42, 7),
+        new Forget(WarmUpSubnet.Id),
+        new Forgotten(WarmUpSubnet.Id, 4000),
         new Offer("lab", Mac, "10.0.0.11", At),
         new Request("lab", Mac, "10.0.0.11", true, At),
         new Release("lab", Mac, "10.0.0.11", At),

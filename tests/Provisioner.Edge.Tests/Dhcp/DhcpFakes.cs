@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Provisioner.Cluster.Leases;
 using Provisioner.Domain.Leases;
 using Provisioner.Domain.Machines;
 using Provisioner.Edge.Dhcp;
@@ -23,7 +24,7 @@ internal sealed class ManualClock(DateTimeOffset start) : TimeProvider
 /// <summary>Lease gateway over the real pure lease table, in memory: the handler sees real allocation rules.</summary>
 internal sealed class FakeLeaseGateway(IEnumerable<SubnetDefinition> subnets) : ILeaseGateway
 {
-    private readonly Dictionary<string, SubnetDefinition> _subnets = subnets.ToDictionary(s => s.Id);
+    private readonly Dictionary<string, SubnetDefinition> _subnets = subnets.Append(WarmUpSubnet.Definition).DistinctBy(s => s.Id).ToDictionary(s => s.Id);
     private readonly Dictionary<string, LeaseTableState> _tables = [];
 
     public List<(string Subnet, LeaseCommand Command)> Calls { get; } = [];
@@ -65,6 +66,20 @@ internal sealed class FakeLeaseGateway(IEnumerable<SubnetDefinition> subnets) : 
 
     public Task<LeaseAnswer> DeclineAsync(string subnetId, MachineId mac, IPv4Address address, DateTimeOffset at, CancellationToken cancellationToken) =>
         Run(subnetId, new LeaseCommands.Decline(at, mac.Value, address.ToString()));
+
+    /// <summary>How often the warm-up subnet was forgotten.</summary>
+    public int Forgotten { get; private set; }
+
+    public Task<long> ForgetWarmUpAsync(CancellationToken cancellationToken)
+    {
+        lock (_tables)
+        {
+            Forgotten++;
+            var events = Calls.LongCount(c => c.Subnet == WarmUpSubnet.Id);
+            _tables.Remove(WarmUpSubnet.Id);
+            return Task.FromResult(events);
+        }
+    }
 
     private Task<LeaseAnswer> Run(string subnetId, LeaseCommand command)
     {

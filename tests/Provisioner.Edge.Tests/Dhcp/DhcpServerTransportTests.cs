@@ -41,12 +41,12 @@ public sealed class DhcpServerTransportTests
 
     private sealed class Rig : IAsyncDisposable
     {
-        public Rig(double perMacRate = 20, Func<DhcpServerOptions, DhcpServerOptions>? configure = null)
+        public Rig(double perMacRate = 20, Func<DhcpServerOptions, DhcpServerOptions>? configure = null, Task? serveAfter = null)
         {
             var port = FreePort();
             Fixture = new HandlerFixture(o => (configure ?? (x => x))(o with { Port = port, PerMacRate = perMacRate }));
             Server = new DhcpServer(Fixture.Options, Fixture.Handler, NullLogger<DhcpServer>.Instance, bindAddress: ServerAddress);
-            Server.Start();
+            Server.Start(serveAfter);
             Relay = new UdpClient(new IPEndPoint(RelayAddress, port));
         }
 
@@ -118,6 +118,26 @@ public sealed class DhcpServerTransportTests
     }
 
     [Fact]
+    public async Task A_server_started_behind_a_gate_keeps_what_arrives_until_the_gate_opens_and_then_answers_it()
+    {
+        var gate = new TaskCompletionSource();
+        await using var rig = new Rig(serveAfter: gate.Task);
+
+        await rig.SendAsync(Rig.Relayed(DhcpGoldenPackets.Edk2PxeDiscover));
+        using (var early = new CancellationTokenSource(TimeSpan.FromMilliseconds(500)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await rig.Relay.ReceiveAsync(early.Token));
+        }
+
+        Assert.Equal(0, rig.Server.Counters.Received);
+        gate.SetResult();
+        var (offer, _) = await rig.ReceiveAsync();
+
+        Assert.Equal(DhcpMessageType.Offer, offer.MessageType);
+        Assert.Equal(1, rig.Server.Counters.Received);
+    }
+
+    [Fact]
     public async Task Malformed_datagrams_are_counted_and_dropped_and_the_server_keeps_answering()
     {
         await using var rig = new Rig();
@@ -172,7 +192,7 @@ public sealed class DhcpServerTransportTests
         var fixture = new HandlerFixture(o => o with { Port = FreePort(), Interface = "" });
         await using var server = new DhcpServer(fixture.Options, fixture.Handler, NullLogger<DhcpServer>.Instance);
 
-        var error = Assert.Throws<InvalidOperationException>(server.Start);
+        var error = Assert.Throws<InvalidOperationException>(() => server.Start());
 
         Assert.Contains("provisioner.edge.interface", error.Message);
     }
