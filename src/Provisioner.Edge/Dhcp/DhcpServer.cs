@@ -153,36 +153,76 @@ public sealed partial class DhcpServer : IAsyncDisposable
         _socket = socket;
         LogStarted(LocalEndPoint, _options.Interface, _options.Subnets.Count);
         DhcpMetrics.Register(this, LocalEndPoint.ToString());
-        _loop = Task.Run(async () =>
-        {
-            if (serveAfter is not null)
-            {
-                // Whatever the gate's outcome, the server serves once it is done (or stops if stopped first).
-                await serveAfter.WaitAsync(_stop.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            }
-
-            await ReceiveLoopAsync(_stop.Token).ConfigureAwait(false);
-        });
+        _loop = StartReceiving(serveAfter);
         _dispatch = Task.Run(() => DispatchLoopAsync(_stop.Token));
     }
 
-    private async Task ReceiveLoopAsync(CancellationToken ct)
+    /// <summary>
+    /// The receive loop runs on its own thread, blocked in recvfrom: on a saturated node it is woken by the kernel like
+    /// any runnable thread instead of queueing behind the handlers' continuations in the thread pool. A receive loop
+    /// that falls behind leaves packets ageing unseen in the socket's buffer (a FIFO of up to seconds at 4 MiB), where
+    /// the backlog can neither put the newest DISCOVERs first nor shed the stale ones. The socket is only ever used
+    /// synchronously (replies are sent with a non-blocking UDP send), so these are plain blocking system calls.
+    /// </summary>
+    private Task StartReceiving(Task? serveAfter)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(
+            () =>
+            {
+                try
+                {
+                    if (serveAfter is not null)
+                    {
+                        // Whatever the gate's outcome, the server serves once it is done (or stops if stopped first).
+                        try
+                        {
+                            serveAfter.Wait(_stop.Token);
+                        }
+                        catch (AggregateException)
+                        {
+                        }
+                    }
+
+                    ReceiveLoop(_stop.Token);
+                    done.TrySetResult();
+                }
+                catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+                {
+                    done.TrySetResult();
+                }
+#pragma warning disable CA1031 // surfaced through the task StopAsync awaits
+                catch (Exception e)
+#pragma warning restore CA1031
+                {
+                    done.TrySetException(e);
+                }
+            })
+        {
+            IsBackground = true,
+            Name = "dhcp-receive",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    private void ReceiveLoop(CancellationToken ct)
     {
         var socket = _socket!;
         var buffer = new byte[ReceiveBufferSize];
-        EndPoint any = new IPEndPoint(IPAddress.Any, 0);
         while (!ct.IsCancellationRequested)
         {
-            SocketReceiveFromResult received;
+            EndPoint remote = new IPEndPoint(IPAddress.Any, 0);
+            int receivedBytes;
             try
             {
-                received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, ct).ConfigureAwait(false);
+                receivedBytes = socket.ReceiveFrom(buffer, SocketFlags.None, ref remote);
             }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            catch (ObjectDisposedException)
             {
                 break;
             }
-            catch (ObjectDisposedException)
+            catch (SocketException) when (ct.IsCancellationRequested)
             {
                 break;
             }
@@ -199,11 +239,11 @@ public sealed partial class DhcpServer : IAsyncDisposable
 
             var receivedAt = _clock.GetTimestamp();
             Counters.CountReceived();
-            var source = (IPEndPoint)received.RemoteEndPoint;
-            if (!DhcpPacket.TryParse(buffer.AsSpan(0, received.ReceivedBytes), out var packet, out var error))
+            var source = (IPEndPoint)remote;
+            if (!DhcpPacket.TryParse(buffer.AsSpan(0, receivedBytes), out var packet, out var error))
             {
                 Counters.CountMalformed();
-                LogMalformed(source, received.ReceivedBytes, error);
+                LogMalformed(source, receivedBytes, error);
                 continue;
             }
 
@@ -295,7 +335,8 @@ public sealed partial class DhcpServer : IAsyncDisposable
             try
             {
                 plan.Packet.TryWrite(bytes, out var written);
-                await _socket!.SendToAsync(bytes.AsMemory(0, written), SocketFlags.None, plan.Destination, ct).ConfigureAwait(false);
+                // Synchronous on purpose (see StartReceiving): a UDP send only copies into the socket buffer.
+                _socket!.SendTo(bytes, 0, written, SocketFlags.None, plan.Destination);
             }
             finally
             {
