@@ -214,6 +214,10 @@ internal sealed class TftpTransfer
             var wait = timeout;
             var retries = 0;
 
+            // Block 1 takes slot 0, so a whole window (first = 1 + k * window) fills the ring from its start and goes
+            // out as one run; only a window that starts mid-ring after a partial ACK wraps (two runs).
+            int Slot(long block) => (int)((block - 1) % window);
+
             // One system call per window where the kernel segments UDP (see UdpSegmentation): full DATA
             // packets sit back to back in the ring, so consecutive slots are already the segmented layout.
             _segmented = window > 1 && UdpSegmentation.TrySet(_socket, slotLength);
@@ -227,7 +231,7 @@ internal sealed class TftpTransfer
                 var end = Math.Min(first + window, last + 1);
                 for (var n = produced; n < end; n++)
                 {
-                    var slot = (int)(n % window);
+                    var slot = Slot(n);
                     var offset = (n - 1) * blockSize;
                     var payload = (int)Math.Min(blockSize, total - offset);
                     var span = ring.AsSpan(slot * slotLength, TftpPacket.HeaderLength + payload);
@@ -245,7 +249,7 @@ internal sealed class TftpTransfer
                 var next = first;
                 while (next < end)
                 {
-                    var slot = (int)(next % window);
+                    var slot = Slot(next);
                     var count = _segmented ? (int)Math.Min(Math.Min(end - next, window - slot), perSend) : 1;
                     var bytes = ((count - 1) * slotLength) + lengths[slot + count - 1];
                     var packets = ring.AsMemory(slot * slotLength, bytes);
