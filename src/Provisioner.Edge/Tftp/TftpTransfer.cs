@@ -28,7 +28,7 @@ namespace Provisioner.Edge.Tftp;
 /// non-blocking and routes synchronous calls through its event loop). A receive waits in slices of at most
 /// <see cref="StopPollInterval"/>, checking for shutdown between them; timeouts, retries, logs, counters and
 /// observer calls are the same code as on the async path. Once more transfers run than
-/// <see cref="TftpServerOptions.DedicatedThreads"/>, the transfer drops to async calls at its next block (the socket
+/// <see cref="TftpServerOptions.DedicatedThreads"/>, the transfer drops to async calls at its next ACK (the socket
 /// may go from blocking to async, not back): the first await that does not complete at once frees the thread, and
 /// the transfer goes on as a task. Under that load, a worker that takes many completions per wake-up does more
 /// than hundreds of threads each woken per ACK.
