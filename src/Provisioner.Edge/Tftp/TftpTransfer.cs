@@ -295,6 +295,14 @@ internal sealed class TftpTransfer
                 var (outcome, length) = await ReceiveAsync(receive, wait).ConfigureAwait(false);
                 if (outcome == Wait.Unreachable)
                 {
+                    // Linux reports an ICMP error before the datagrams already queued, and reading it clears it. A client
+                    // that sent its last ACK and closed its port (as tftp clients exit) while a resend of ours was on its
+                    // way has that ACK behind the error: read on while anything is queued.
+                    if (_socket.Available > 0)
+                    {
+                        continue;
+                    }
+
                     Fail(TftpFailureCause.Unreachable, "client unreachable (ICMP)", null);
                     return;
                 }

@@ -4,6 +4,8 @@ using System.Net.Sockets;
 using Provisioner.Edge.Tftp;
 using Provisioner.Protocols.Tftp;
 
+using static Provisioner.Edge.Tests.Tftp.TftpRaw;
+
 namespace Provisioner.Edge.Tests.Tftp;
 
 /// <summary>
@@ -290,58 +292,5 @@ public sealed class TftpDedicatedThreadsTests
 
         Assert.False(threads.TryStart(() => { }));
         Assert.Equal(0, threads.Alive);
-    }
-
-    // Sends the RRQ and returns the transfer's TID with its first reply (DATA 1 without options, OACK with them).
-    private static async Task<(IPEndPoint Tid, TftpOpcode Reply)> RequestAsync(Socket client, IPEndPoint server, string name, TftpOptions? options)
-    {
-        var request = TftpRequest.Read(name, TftpMode.Octet, options);
-        var bytes = new byte[request.GetWrittenLength()];
-        request.TryWrite(bytes, out _);
-        client.SendTo(bytes, server);
-        var buffer = new byte[70000];
-        using var timeout = new CancellationTokenSource(Reply);
-        var received = await client.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), timeout.Token);
-        Assert.True(TftpPacket.TryParse(buffer.AsSpan(0, received.ReceivedBytes), out var packet, out _));
-        return ((IPEndPoint)received.RemoteEndPoint, packet.Opcode);
-    }
-
-    private static async Task<TftpOpcode> ReceiveAsync(Socket client)
-    {
-        var buffer = new byte[70000];
-        using var timeout = new CancellationTokenSource(Reply);
-        var received = await client.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), timeout.Token);
-        Assert.True(TftpPacket.TryParse(buffer.AsSpan(0, received.ReceivedBytes), out var packet, out _));
-        return packet.Opcode;
-    }
-
-    private static async Task<int[]> ReceiveBlocksAsync(Socket client, int count)
-    {
-        var blocks = new int[count];
-        var buffer = new byte[70000];
-        for (var i = 0; i < count; i++)
-        {
-            using var timeout = new CancellationTokenSource(Reply);
-            var received = await client.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), timeout.Token);
-            Assert.True(TftpPacket.TryParse(buffer.AsSpan(0, received.ReceivedBytes), out var packet, out _));
-            Assert.Equal(TftpOpcode.Data, packet.Opcode);
-            blocks[i] = packet.Block;
-        }
-
-        return blocks;
-    }
-
-    private static void Ack(Socket client, IPEndPoint tid, ushort block)
-    {
-        var ack = new byte[4];
-        TftpWriter.TryWriteAck(ack, block, out _);
-        client.SendTo(ack, tid);
-    }
-
-    private static void SendError(Socket client, IPEndPoint tid)
-    {
-        var error = new byte[TftpWriter.GetErrorLength("abort")];
-        TftpWriter.TryWriteError(error, TftpErrorCode.OptionNegotiationRefused, "abort", out var written);
-        client.SendTo(error.AsSpan(0, written), tid);
     }
 }

@@ -277,6 +277,38 @@ public sealed class TftpServerTests
         AssertRanOn(scope, dedicatedThreads);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(4)]
+    public async Task Final_ack_queued_behind_an_icmp_error_completes_the_transfer(int dedicatedThreads)
+    {
+        // 10 blocks in windows of 4: 1-4, 5-8, 9-10. The client ACKs 9 (as if 10 were lost), then 10 on the second
+        // arrival it never waits for, and closes its port at once, the way tftp clients exit after their last ACK.
+        // The server's resend of 10 for ACK 9 meets the closed port, and Linux reports that ICMP error before the
+        // ACK 10 queued behind it: the client has the whole file, and the server must say so.
+        var content = ServerScope.RandomBytes((512 * 9) + 10, 11);
+        await using var scope = await ServerScope.StartAsync(o => o with { DedicatedThreads = dedicatedThreads });
+        scope.Write("f", content);
+        var client = TftpSockets.Loopback();
+        var (tid, oack) = await TftpRaw.RequestAsync(client, scope.EndPoint, "f", TftpOptions.Create(blockSize: 512, windowSize: 4));
+        Assert.Equal(TftpOpcode.OptionAcknowledgement, oack);
+        TftpRaw.Ack(client, tid, 0);
+        Assert.Equal(new[] { 1, 2, 3, 4 }, await TftpRaw.ReceiveBlocksAsync(client, 4));
+        TftpRaw.Ack(client, tid, 4);
+        Assert.Equal(new[] { 5, 6, 7, 8 }, await TftpRaw.ReceiveBlocksAsync(client, 4));
+        TftpRaw.Ack(client, tid, 8);
+        Assert.Equal(new[] { 9, 10 }, await TftpRaw.ReceiveBlocksAsync(client, 2));
+
+        TftpRaw.Ack(client, tid, 9);
+        TftpRaw.Ack(client, tid, 10);
+        client.Dispose();
+
+        await scope.DrainAsync();
+        Assert.Empty(scope.Observer.Failed.Select(f => f.Reason));
+        Assert.Equal(content.Length, Assert.Single(scope.Observer.Completed).BytesSent);
+        AssertRanOn(scope, dedicatedThreads);
+    }
+
     [Fact]
     public async Task Error_8_after_oack_is_neither_completion_nor_failure()
     {
