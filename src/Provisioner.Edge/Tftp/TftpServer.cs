@@ -13,8 +13,9 @@ namespace Provisioner.Edge.Tftp;
 /// 7440 windowsize). One socket listens for requests; every accepted RRQ gets its own ephemeral socket
 /// (a new TID, RFC 1350 section 4) bound to the same address and device and connected to the client, and
 /// runs on a thread of its own with blocking socket calls while no more than
-/// <see cref="TftpServerOptions.DedicatedThreads"/> run at once (<see cref="TftpDedicatedThreads"/>), else as an async task. Files come from the root only (see
-/// <see cref="TftpPathResolver"/>), hot ones from an in-memory LRU cache (<see cref="HotFileCache"/>).
+/// <see cref="TftpServerOptions.DedicatedThreads"/> run at once (<see cref="TftpDedicatedThreads"/>), else as an
+/// async task. Files come from the root only (see <see cref="TftpPathResolver"/>), hot ones from an in-memory LRU
+/// cache (<see cref="HotFileCache"/>).
 /// WRQ is always refused: writes are not implemented.
 /// <para>
 /// Bounded against floods: every request is decided before anything is opened (<see cref="TftpAdmission"/>).
