@@ -2,10 +2,10 @@ namespace Provisioner.Edge.Tftp;
 
 /// <summary>
 /// At most <c>limit</c> threads, each running one transfer at a time to its end with blocking socket calls
-/// (<see cref="TftpServerOptions.DedicatedThreads"/>). A lock-step transfer is one round trip per block, and on
-/// the async path every ACK travels from the socket engine's epoll thread to a thread-pool worker before the next
-/// DATA leaves; a thread blocked in <c>recv</c> is woken by the kernel and sends at once, as tftpd-hpa's process
-/// per transfer does.
+/// (<see cref="TftpServerOptions.DedicatedThreads"/>). A transfer is one round trip per block (lock-step) or per
+/// window (RFC 7440), and on the async path every ACK travels from the socket engine's epoll thread to a thread-pool
+/// worker before the next DATA leaves; a thread blocked in <c>recv</c> is woken by the kernel and sends at once, as
+/// tftpd-hpa's process and atftpd's thread per transfer do.
 /// <para>
 /// Threads are created on first need and then kept, parked, until <see cref="Stop"/>: the runtime's
 /// <c>Thread.Start</c> waits until the new thread has been scheduled, which on a busy host would stall the

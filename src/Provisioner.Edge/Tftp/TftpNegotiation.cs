@@ -39,17 +39,6 @@ public static class TftpNegotiation
             accepted.Count == 0 ? null : new TftpOptionAcknowledgement(accepted));
     }
 
-    /// <summary>
-    /// True when <paramref name="requested"/> will be served lock-step (RFC 1350: windowsize 1, one ACK per block),
-    /// known from the request alone, before the file is read: no windowsize asked, 1 asked, or a server capped at 1.
-    /// </summary>
-    public static bool IsLockStep(TftpOptions requested, TftpServerOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(requested);
-        ArgumentNullException.ThrowIfNull(options);
-        return requested.WindowSize is not { } w || GrantedWindow(w, options) == 1;
-    }
-
     private static int GrantedWindow(int requested, TftpServerOptions options) =>
         Math.Min(requested, Math.Min(options.MaxWindowSize, TftpServerOptions.WindowSizeLimit));
 }

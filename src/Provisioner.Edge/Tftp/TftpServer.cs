@@ -12,9 +12,10 @@ namespace Provisioner.Edge.Tftp;
 /// Read-only TFTP server: RFC 1350 with options (RFC 2347 OACK, 2348 blksize, 2349 tsize and timeout,
 /// 7440 windowsize). One socket listens for requests; every accepted RRQ gets its own ephemeral socket
 /// (a new TID, RFC 1350 section 4) bound to the same address and device and connected to the client, and
-/// runs as an async task, or, for lock-step transfers up to <see cref="TftpServerOptions.DedicatedThreads"/> at
-/// once, on a thread of its own with blocking socket calls (<see cref="TftpDedicatedThreads"/>). Files come from the root only (see
-/// <see cref="TftpPathResolver"/>), hot ones from an in-memory LRU cache (<see cref="HotFileCache"/>).
+/// runs on a thread of its own with blocking socket calls while no more than
+/// <see cref="TftpServerOptions.DedicatedThreads"/> run at once (<see cref="TftpDedicatedThreads"/>), else as an
+/// async task. Files come from the root only (see <see cref="TftpPathResolver"/>), hot ones from an in-memory LRU
+/// cache (<see cref="HotFileCache"/>).
 /// WRQ is always refused: writes are not implemented.
 /// <para>
 /// Bounded against floods: every request is decided before anything is opened (<see cref="TftpAdmission"/>).
@@ -404,11 +405,10 @@ public sealed class TftpServer : IAsyncDisposable
         _active[id] = done.Task;
         var running = Interlocked.Increment(ref _running);
 
-        // A lock-step transfer on a lightly loaded server gets a thread of its own: blocking calls there, and since
-        // they complete at once, RunAsync runs on that thread until the transfer ends, or until more transfers run
-        // than there are dedicated threads, when it goes on as a task and the thread is free (see TftpTransfer).
+        // A transfer on a lightly loaded server, lock-step or windowed, gets a thread of its own: blocking calls there,
+        // and since they complete at once, RunAsync runs on that thread until the transfer ends, or until more transfers
+        // run than there are dedicated threads, when it goes on as a task and the thread is free (see TftpTransfer).
         if (running <= _options.DedicatedThreads
-            && TftpNegotiation.IsLockStep(request.Options, _options)
             && _dedicated.TryStart(() => _ = RunAsync(blocking: true)))
         {
             return;

@@ -66,10 +66,10 @@ public sealed record TftpServerOptions
     public int RefusalClients { get; init; } = 4096;
 
     /// <summary>
-    /// Lock-step transfers (windowsize 1) run on a thread of their own with blocking socket calls while no more than
-    /// this many transfers run in all (<c>tftp.dedicated-threads</c>, 0–1024; 0 = never); past it every transfer is an
-    /// async task, and dedicated ones hand over at their next block. A lock-step transfer waits for an ACK after
-    /// every block, so the ACK-to-DATA turnaround is its speed, and a blocked thread has the shortest; with many
+    /// Transfers run on a thread of their own with blocking socket calls while no more than this many run in all
+    /// (<c>tftp.dedicated-threads</c>, 0–1024; 0 = never); past it every transfer is an async task, and dedicated ones
+    /// hand over at their next block or window. A transfer waits for an ACK after every block (lock-step) or window
+    /// (RFC 7440), so the ACK-to-DATA turnaround is its speed, and a blocked thread has the shortest; with many
     /// transfers, workers that take many completions per wake-up do more (see <see cref="TftpDedicatedThreads"/>).
     /// </summary>
     public int DedicatedThreads { get; init; } = 256;

@@ -28,7 +28,7 @@ namespace Provisioner.Edge.Tftp;
 /// non-blocking and routes synchronous calls through its event loop). A receive waits in slices of at most
 /// <see cref="StopPollInterval"/>, checking for shutdown between them; timeouts, retries, logs, counters and
 /// observer calls are the same code as on the async path. Once more transfers run than
-/// <see cref="TftpServerOptions.DedicatedThreads"/>, the transfer drops to async calls at its next block (the socket
+/// <see cref="TftpServerOptions.DedicatedThreads"/>, the transfer drops to async calls at its next ACK (the socket
 /// may go from blocking to async, not back): the first await that does not complete at once frees the thread, and
 /// the transfer goes on as a task. Under that load, a worker that takes many completions per wake-up does more
 /// than hundreds of threads each woken per ACK.
@@ -214,6 +214,10 @@ internal sealed class TftpTransfer
             var wait = timeout;
             var retries = 0;
 
+            // Block 1 takes slot 0, so a whole window (first = 1 + k * window) fills the ring from its start and goes
+            // out as one run; only a window that starts mid-ring after a partial ACK wraps (two runs).
+            int Slot(long block) => (int)((block - 1) % window);
+
             // One system call per window where the kernel segments UDP (see UdpSegmentation): full DATA
             // packets sit back to back in the ring, so consecutive slots are already the segmented layout.
             _segmented = window > 1 && UdpSegmentation.TrySet(_socket, slotLength);
@@ -227,7 +231,7 @@ internal sealed class TftpTransfer
                 var end = Math.Min(first + window, last + 1);
                 for (var n = produced; n < end; n++)
                 {
-                    var slot = (int)(n % window);
+                    var slot = Slot(n);
                     var offset = (n - 1) * blockSize;
                     var payload = (int)Math.Min(blockSize, total - offset);
                     var span = ring.AsSpan(slot * slotLength, TftpPacket.HeaderLength + payload);
@@ -245,7 +249,7 @@ internal sealed class TftpTransfer
                 var next = first;
                 while (next < end)
                 {
-                    var slot = (int)(next % window);
+                    var slot = Slot(next);
                     var count = _segmented ? (int)Math.Min(Math.Min(end - next, window - slot), perSend) : 1;
                     var bytes = ((count - 1) * slotLength) + lengths[slot + count - 1];
                     var packets = ring.AsMemory(slot * slotLength, bytes);
@@ -291,6 +295,14 @@ internal sealed class TftpTransfer
                 var (outcome, length) = await ReceiveAsync(receive, wait).ConfigureAwait(false);
                 if (outcome == Wait.Unreachable)
                 {
+                    // Linux reports an ICMP error before the datagrams already queued, and reading it clears it. A client
+                    // that sent its last ACK and closed its port (as tftp clients exit) while a resend of ours was on its
+                    // way has that ACK behind the error: read on while anything is queued.
+                    if (_socket.Available > 0)
+                    {
+                        continue;
+                    }
+
                     Fail(TftpFailureCause.Unreachable, "client unreachable (ICMP)", null);
                     return;
                 }

@@ -4,11 +4,13 @@ using System.Net.Sockets;
 using Provisioner.Edge.Tftp;
 using Provisioner.Protocols.Tftp;
 
+using static Provisioner.Edge.Tests.Tftp.TftpRaw;
+
 namespace Provisioner.Edge.Tests.Tftp;
 
 /// <summary>
-/// Lock-step transfers on a thread of their own (tftp.dedicated-threads): the bound, the fallback to the async
-/// path, retransmission, ICMP, shutdown, and which transfers qualify.
+/// Transfers on a thread of their own (tftp.dedicated-threads): the bound, the fallback to the async path (lock-step
+/// and windowed), retransmission, ICMP, shutdown, and which transfers qualify.
 /// </summary>
 public sealed class TftpDedicatedThreadsTests
 {
@@ -72,7 +74,7 @@ public sealed class TftpDedicatedThreadsTests
     }
 
     [Fact]
-    public async Task Windowed_transfer_never_takes_a_dedicated_thread()
+    public async Task Windowed_transfer_takes_a_dedicated_thread()
     {
         await using var scope = await ServerScope.StartAsync();
         scope.Write("f", ServerScope.RandomBytes(5000, 2));
@@ -82,9 +84,41 @@ public sealed class TftpDedicatedThreadsTests
 
         Assert.Equal(TftpOpcode.OptionAcknowledgement, oack);
         Assert.Equal(1, scope.Server.ActiveTransfers);
-        Assert.Equal(0, scope.Server.DedicatedTransfers);
+        Assert.Equal(1, scope.Server.DedicatedTransfers);
         SendError(client, tid); // EDK2-style abort after the OACK: ends the transfer without a report
         await scope.DrainAsync();
+    }
+
+    [Fact]
+    public async Task Windowed_dedicated_transfer_hands_over_to_the_async_path_at_its_next_window()
+    {
+        // 13 blocks of 512 in windows of 4: 1-4, 5-8, 9-12, 13 (short).
+        var content = ServerScope.RandomBytes((512 * 12) + 10, 10);
+        await using var scope = await ServerScope.StartAsync(o => o with { DedicatedThreads = 1 });
+        scope.Write("f", content);
+        using var first = TftpSockets.Loopback(0, 1);
+        using var second = TftpSockets.Loopback(0, 2);
+        var (tidFirst, oack) = await RequestAsync(first, scope.EndPoint, "f", TftpOptions.Create(blockSize: 512, windowSize: 4));
+        Assert.Equal(TftpOpcode.OptionAcknowledgement, oack);
+        Ack(first, tidFirst, 0);
+        Assert.Equal(new[] { 1, 2, 3, 4 }, await ReceiveBlocksAsync(first, 4));
+        Assert.Equal(1, scope.Server.DedicatedTransfers);
+
+        var (tidSecond, _) = await RequestAsync(second, scope.EndPoint, "f", null); // 2 running > 1 thread: a task
+        Ack(first, tidFirst, 4);                                                    // the first switches here
+        Assert.Equal(new[] { 5, 6, 7, 8 }, await ReceiveBlocksAsync(first, 4));
+        await Eventually.TrueAsync(() => scope.Server.DedicatedTransfers == 0, "the thread is freed while its transfer goes on");
+
+        Ack(first, tidFirst, 6);                                                    // a partial window: resend from 7
+        Assert.Equal(new[] { 7, 8, 9, 10 }, await ReceiveBlocksAsync(first, 4));
+        Ack(first, tidFirst, 10);
+        Assert.Equal(new[] { 11, 12, 13 }, await ReceiveBlocksAsync(first, 3));
+        Ack(first, tidFirst, 13);
+
+        SendError(second, tidSecond);
+        await scope.DrainAsync();
+        Assert.Equal(content.Length, Assert.Single(scope.Observer.Completed).BytesSent);
+        Assert.All(scope.Observer.Threads, t => Assert.NotEqual(DedicatedThreadName, t));
     }
 
     [Fact]
@@ -258,55 +292,5 @@ public sealed class TftpDedicatedThreadsTests
 
         Assert.False(threads.TryStart(() => { }));
         Assert.Equal(0, threads.Alive);
-    }
-
-    [Theory]
-    [InlineData(null, 64, true)]
-    [InlineData(1, 64, true)]
-    [InlineData(2, 64, false)]
-    [InlineData(8, 1, true)]
-    public void Lockstep_is_known_from_the_request_and_the_window_cap(int? windowSize, int maxWindow, bool lockstep)
-    {
-        var requested = TftpOptions.Create(blockSize: 1468, windowSize: windowSize);
-
-        Assert.Equal(lockstep, TftpNegotiation.IsLockStep(requested, new TftpServerOptions { MaxWindowSize = maxWindow }));
-        Assert.Equal(lockstep, TftpNegotiation.Negotiate(requested, 1000, new TftpServerOptions { MaxWindowSize = maxWindow }).WindowSize == 1);
-    }
-
-    // Sends the RRQ and returns the transfer's TID with its first reply (DATA 1 without options, OACK with them).
-    private static async Task<(IPEndPoint Tid, TftpOpcode Reply)> RequestAsync(Socket client, IPEndPoint server, string name, TftpOptions? options)
-    {
-        var request = TftpRequest.Read(name, TftpMode.Octet, options);
-        var bytes = new byte[request.GetWrittenLength()];
-        request.TryWrite(bytes, out _);
-        client.SendTo(bytes, server);
-        var buffer = new byte[70000];
-        using var timeout = new CancellationTokenSource(Reply);
-        var received = await client.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), timeout.Token);
-        Assert.True(TftpPacket.TryParse(buffer.AsSpan(0, received.ReceivedBytes), out var packet, out _));
-        return ((IPEndPoint)received.RemoteEndPoint, packet.Opcode);
-    }
-
-    private static async Task<TftpOpcode> ReceiveAsync(Socket client)
-    {
-        var buffer = new byte[70000];
-        using var timeout = new CancellationTokenSource(Reply);
-        var received = await client.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), timeout.Token);
-        Assert.True(TftpPacket.TryParse(buffer.AsSpan(0, received.ReceivedBytes), out var packet, out _));
-        return packet.Opcode;
-    }
-
-    private static void Ack(Socket client, IPEndPoint tid, ushort block)
-    {
-        var ack = new byte[4];
-        TftpWriter.TryWriteAck(ack, block, out _);
-        client.SendTo(ack, tid);
-    }
-
-    private static void SendError(Socket client, IPEndPoint tid)
-    {
-        var error = new byte[TftpWriter.GetErrorLength("abort")];
-        TftpWriter.TryWriteError(error, TftpErrorCode.OptionNegotiationRefused, "abort", out var written);
-        client.SendTo(error.AsSpan(0, written), tid);
     }
 }

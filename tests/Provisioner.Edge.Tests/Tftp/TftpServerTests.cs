@@ -182,11 +182,13 @@ public sealed class TftpServerTests
         Assert.Equal(length, Assert.Single(scope.Observer.Completed).BytesSent);
     }
 
-    [Fact]
-    public async Task Duplicate_ack_does_not_resend_the_window()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(4)]
+    public async Task Duplicate_ack_does_not_resend_the_window(int dedicatedThreads)
     {
         var content = ServerScope.RandomBytes((512 * 40) + 100, 5);
-        await using var scope = await ServerScope.StartAsync(o => o with { Timeout = TimeSpan.FromSeconds(5) });
+        await using var scope = await ServerScope.StartAsync(o => o with { Timeout = TimeSpan.FromSeconds(5), DedicatedThreads = dedicatedThreads });
         scope.Write("f", content);
         var behaviour = new TestClientBehaviour
         {
@@ -199,6 +201,8 @@ public sealed class TftpServerTests
         Assert.Equal(content, result.Data);
         Assert.Equal(41, result.DataPackets); // every block exactly once
         Assert.Equal(Enumerable.Range(1, 41).Select(i => (ushort)i), result.Blocks);
+        await scope.DrainAsync();
+        AssertRanOn(scope, dedicatedThreads);
     }
 
     [Fact]
@@ -215,13 +219,15 @@ public sealed class TftpServerTests
     }
 
     [Theory]
-    [InlineData(1, 3)]
-    [InlineData(8, 8)]
-    [InlineData(8, 0)]
-    public async Task Lost_ack_triggers_retransmission(int windowSize, long droppedAck)
+    [InlineData(1, 3, 4)]
+    [InlineData(8, 8, 0)]
+    [InlineData(8, 8, 4)]
+    [InlineData(8, 0, 0)]
+    [InlineData(8, 0, 4)]
+    public async Task Lost_ack_triggers_retransmission(int windowSize, long droppedAck, int dedicatedThreads)
     {
         var content = ServerScope.RandomBytes((512 * 30) + 1, 7);
-        await using var scope = await ServerScope.StartAsync(o => o with { Timeout = TimeSpan.FromMilliseconds(200) });
+        await using var scope = await ServerScope.StartAsync(o => o with { Timeout = TimeSpan.FromMilliseconds(200), DedicatedThreads = dedicatedThreads });
         scope.Write("f", content);
         var behaviour = new TestClientBehaviour
         {
@@ -236,20 +242,23 @@ public sealed class TftpServerTests
         Assert.Equal(content, result.Data);
         Assert.True(result.DataPackets > 31 || result.OackPackets > 1, $"expected a retransmission, got {result.DataPackets} DATA, {result.OackPackets} OACK");
         await scope.DrainAsync();
+        Assert.Empty(scope.Observer.Failed.Select(f => f.Reason + " " + f.Record.BytesSent));
         Assert.Equal(content.Length, Assert.Single(scope.Observer.Completed).BytesSent);
-        Assert.Empty(scope.Observer.Failed);
+        AssertRanOn(scope, dedicatedThreads);
     }
 
     [Theory]
-    [InlineData(8, 1468)]
-    [InlineData(32, 1468)]
-    [InlineData(64, 512)]
-    public async Task Lost_data_mid_window_resends_from_the_gap_and_the_file_stays_identical(int windowSize, int blockSize)
+    [InlineData(8, 1468, 0)]
+    [InlineData(8, 1468, 4)]
+    [InlineData(32, 1468, 0)]
+    [InlineData(32, 1468, 4)]
+    [InlineData(64, 512, 4)]
+    public async Task Lost_data_mid_window_resends_from_the_gap_and_the_file_stays_identical(int windowSize, int blockSize, int dedicatedThreads)
     {
         // A gap makes the client ACK mid-window, so the next window starts mid-ring and wraps round its end:
         // the segmented sends must cut the window into runs of consecutive slots.
         var content = ServerScope.RandomBytes((blockSize * windowSize * 5) + 123, 9);
-        await using var scope = await ServerScope.StartAsync(o => o with { Timeout = TimeSpan.FromSeconds(1), MaxWindowSize = 64 });
+        await using var scope = await ServerScope.StartAsync(o => o with { Timeout = TimeSpan.FromSeconds(1), MaxWindowSize = 64, DedicatedThreads = dedicatedThreads });
         scope.Write("f", content);
         var behaviour = new TestClientBehaviour
         {
@@ -263,8 +272,41 @@ public sealed class TftpServerTests
         Assert.Null(result.Error);
         Assert.Equal(content, result.Data);
         await scope.DrainAsync();
+        Assert.Empty(scope.Observer.Failed.Select(f => f.Reason + " " + f.Record.BytesSent));
         Assert.Equal(content.Length, Assert.Single(scope.Observer.Completed).BytesSent);
-        Assert.Empty(scope.Observer.Failed);
+        AssertRanOn(scope, dedicatedThreads);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(4)]
+    public async Task Final_ack_queued_behind_an_icmp_error_completes_the_transfer(int dedicatedThreads)
+    {
+        // 10 blocks in windows of 4: 1-4, 5-8, 9-10. The client ACKs 9 (as if 10 were lost), then 10 on the second
+        // arrival it never waits for, and closes its port at once, the way tftp clients exit after their last ACK.
+        // The server's resend of 10 for ACK 9 meets the closed port, and Linux reports that ICMP error before the
+        // ACK 10 queued behind it: the client has the whole file, and the server must say so.
+        var content = ServerScope.RandomBytes((512 * 9) + 10, 11);
+        await using var scope = await ServerScope.StartAsync(o => o with { DedicatedThreads = dedicatedThreads });
+        scope.Write("f", content);
+        var client = TftpSockets.Loopback();
+        var (tid, oack) = await TftpRaw.RequestAsync(client, scope.EndPoint, "f", TftpOptions.Create(blockSize: 512, windowSize: 4));
+        Assert.Equal(TftpOpcode.OptionAcknowledgement, oack);
+        TftpRaw.Ack(client, tid, 0);
+        Assert.Equal(new[] { 1, 2, 3, 4 }, await TftpRaw.ReceiveBlocksAsync(client, 4));
+        TftpRaw.Ack(client, tid, 4);
+        Assert.Equal(new[] { 5, 6, 7, 8 }, await TftpRaw.ReceiveBlocksAsync(client, 4));
+        TftpRaw.Ack(client, tid, 8);
+        Assert.Equal(new[] { 9, 10 }, await TftpRaw.ReceiveBlocksAsync(client, 2));
+
+        TftpRaw.Ack(client, tid, 9);
+        TftpRaw.Ack(client, tid, 10);
+        client.Dispose();
+
+        await scope.DrainAsync();
+        Assert.Empty(scope.Observer.Failed.Select(f => f.Reason));
+        Assert.Equal(content.Length, Assert.Single(scope.Observer.Completed).BytesSent);
+        AssertRanOn(scope, dedicatedThreads);
     }
 
     [Fact]
@@ -283,14 +325,24 @@ public sealed class TftpServerTests
         Assert.Contains(scope.Logger.Entries, e => e.Level == LogLevel.Debug && e.Message.Contains("after the OACK"));
     }
 
-    [Fact]
-    public async Task Silent_client_is_abandoned_after_the_retries_and_reported_failed()
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(1, 4)]
+    [InlineData(4, 0)]
+    [InlineData(4, 4)]
+    public async Task Silent_client_is_abandoned_after_the_retries_and_reported_failed(int windowSize, int dedicatedThreads)
     {
-        await using var scope = await ServerScope.StartAsync(o => o with { Timeout = TimeSpan.FromMilliseconds(50), Retries = 2 });
+        await using var scope = await ServerScope.StartAsync(o => o with { Timeout = TimeSpan.FromMilliseconds(50), Retries = 2, DedicatedThreads = dedicatedThreads });
         scope.Write("f", ServerScope.RandomBytes(5000, 9));
 
         var result = await TestTftpClient.GetAsync(
-            scope.EndPoint, "f", new TestClientBehaviour { GoSilentAfterData = 1, Timeout = TimeSpan.FromMilliseconds(200), Retries = 1 });
+            scope.EndPoint, "f", new TestClientBehaviour
+            {
+                Options = windowSize == 1 ? null : TftpOptions.Create(blockSize: 512, windowSize: windowSize),
+                GoSilentAfterData = windowSize + 1, // acknowledges the first window, then nothing
+                Timeout = TimeSpan.FromMilliseconds(200),
+                Retries = 1,
+            });
         await scope.DrainAsync();
 
         Assert.NotNull(result.Error);
@@ -298,6 +350,8 @@ public sealed class TftpServerTests
         var (record, reason) = Assert.Single(scope.Observer.Failed);
         Assert.Contains("timed out", reason);
         Assert.False(record.EndedByClientError);
+        Assert.Equal(windowSize * 512, record.BytesSent); // the acknowledged window, no more
+        AssertRanOn(scope, dedicatedThreads);
     }
 
     [Theory]
@@ -577,4 +631,8 @@ public sealed class TftpServerTests
     {
         await Assert.ThrowsAsync<System.Net.Sockets.SocketException>(() => ServerScope.StartAsync(o => o with { Interface = "nosuchif0" }));
     }
+
+    // Which path served the scope's one transfer: a dedicated thread when any were allowed, else the thread pool.
+    private static void AssertRanOn(ServerScope scope, int dedicatedThreads) =>
+        Assert.Equal(dedicatedThreads > 0, Assert.Single(scope.Observer.Threads) == "tftp-transfer");
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Provisioner.Edge.Tftp;
+using Provisioner.Protocols.Tftp;
 
 namespace Provisioner.Edge.Tests.Tftp;
 
@@ -140,6 +141,65 @@ public static class TftpSockets
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         socket.Bind(new IPEndPoint(new IPAddress([127, 0, (byte)third, (byte)fourth]), 0));
         return socket;
+    }
+}
+
+/// <summary>A client driven packet by packet from a test, for sequences <see cref="TestTftpClient"/> does not make.</summary>
+public static class TftpRaw
+{
+    private static readonly TimeSpan Reply = TimeSpan.FromSeconds(5);
+
+    // Sends the RRQ and returns the transfer's TID with its first reply (DATA 1 without options, OACK with them).
+    public static async Task<(IPEndPoint Tid, TftpOpcode Reply)> RequestAsync(Socket client, IPEndPoint server, string name, TftpOptions? options)
+    {
+        var request = TftpRequest.Read(name, TftpMode.Octet, options);
+        var bytes = new byte[request.GetWrittenLength()];
+        request.TryWrite(bytes, out _);
+        client.SendTo(bytes, server);
+        var buffer = new byte[70000];
+        using var timeout = new CancellationTokenSource(Reply);
+        var received = await client.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), timeout.Token);
+        Assert.True(TftpPacket.TryParse(buffer.AsSpan(0, received.ReceivedBytes), out var packet, out _));
+        return ((IPEndPoint)received.RemoteEndPoint, packet.Opcode);
+    }
+
+    public static async Task<TftpOpcode> ReceiveAsync(Socket client)
+    {
+        var buffer = new byte[70000];
+        using var timeout = new CancellationTokenSource(Reply);
+        var received = await client.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), timeout.Token);
+        Assert.True(TftpPacket.TryParse(buffer.AsSpan(0, received.ReceivedBytes), out var packet, out _));
+        return packet.Opcode;
+    }
+
+    public static async Task<int[]> ReceiveBlocksAsync(Socket client, int count)
+    {
+        var blocks = new int[count];
+        var buffer = new byte[70000];
+        for (var i = 0; i < count; i++)
+        {
+            using var timeout = new CancellationTokenSource(Reply);
+            var received = await client.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), timeout.Token);
+            Assert.True(TftpPacket.TryParse(buffer.AsSpan(0, received.ReceivedBytes), out var packet, out _));
+            Assert.Equal(TftpOpcode.Data, packet.Opcode);
+            blocks[i] = packet.Block;
+        }
+
+        return blocks;
+    }
+
+    public static void Ack(Socket client, IPEndPoint tid, ushort block)
+    {
+        var ack = new byte[4];
+        TftpWriter.TryWriteAck(ack, block, out _);
+        client.SendTo(ack, tid);
+    }
+
+    public static void SendError(Socket client, IPEndPoint tid)
+    {
+        var error = new byte[TftpWriter.GetErrorLength("abort")];
+        TftpWriter.TryWriteError(error, TftpErrorCode.OptionNegotiationRefused, "abort", out var written);
+        client.SendTo(error.AsSpan(0, written), tid);
     }
 }
 
