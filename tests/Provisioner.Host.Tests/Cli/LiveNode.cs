@@ -34,6 +34,8 @@ public sealed class LiveNode : IAsyncDisposable
 
     public ActorSystem System => _app.Services.GetRequiredService<ActorSystem>();
 
+    public IServiceProvider Services => _app.Services;
+
     /// <summary>
     /// The node's clock, fixed so that no stage deadline is due while a test runs: after every journey's events (the
     /// latest at T0 + 70 s) and before the earliest deadline (a Discovered at T0 is due at T0 + 5 min; at exactly that
