@@ -54,6 +54,13 @@ public sealed class ConfigKeys(Config section, string path)
         return value >= 0 ? value : throw Bad(key, $"{value} is negative");
     }
 
+    /// <summary>A whole number of at least 1; <paramref name="fallback"/> when the key is absent.</summary>
+    public int PositiveWhole(string key, int fallback)
+    {
+        var value = section.HasPath(key) ? WholeNumber(key) : fallback;
+        return value >= 1 ? value : throw Bad(key, $"{value} is not at least 1");
+    }
+
     /// <summary>The key's raw text, for messages (null when absent).</summary>
     public string? Text(string key) => section.HasPath(key) ? section.GetString(key) : null;
 

@@ -13,9 +13,8 @@ public static class SubnetLeaseHosting
 {
     public const string SubnetTypeName = "subnet";
 
-    public const string SnapshotEveryPath = "provisioner.edge.dhcp.lease-snapshot-every";
-    public const string FirstBootRecordersPath = "provisioner.edge.dhcp.first-boot-recorders";
-    public const string FirstBootRecordersWhileGrantingPath = "provisioner.edge.dhcp.first-boot-recorders-while-granting";
+    /// <summary>Where the lease actors' tuning keys live (<c>lease-snapshot-every</c>, <c>first-boot-recorders</c>, …).</summary>
+    private const string DhcpSection = "provisioner.edge.dhcp";
 
     /// <summary>
     /// Core nodes host the lease region, each entity created with its <see cref="Domain.Leases.SubnetDefinition"/> from
@@ -33,16 +32,16 @@ public static class SubnetLeaseHosting
         }
 
         var subnets = SubnetConfig.ListFromConfig(settings.Hocon).ToDictionary(s => s.Id, StringComparer.Ordinal);
-        var actorSettings = leaseSettings ?? SubnetLeaseSettings.Default with
+        var dhcp = new ConfigKeys(settings.Hocon.HasPath(DhcpSection) ? settings.Hocon.GetConfig(DhcpSection) : Akka.Configuration.Config.Empty, DhcpSection);
+        var defaults = SubnetLeaseSettings.Default;
+        var actorSettings = leaseSettings ?? defaults with
         {
             // Optional tuning key (not in defaults.conf): lease tables are snapshotted far less often than machines.
-            SnapshotEvery = settings.Hocon.GetInt(SnapshotEveryPath, SubnetLeaseSettings.Default.SnapshotEvery) is var n && n > 0
-                ? n
-                : throw new Akka.Configuration.ConfigurationException($"{SnapshotEveryPath}: must be greater than 0"),
-            FirstBoots = SubnetLeaseSettings.Default.FirstBoots with
+            SnapshotEvery = dhcp.PositiveWhole("lease-snapshot-every", defaults.SnapshotEvery),
+            FirstBoots = defaults.FirstBoots with
             {
-                Concurrency = Positive(settings.Hocon, FirstBootRecordersPath, SubnetLeaseSettings.Default.FirstBoots.Concurrency),
-                ConcurrencyWhileGranting = Positive(settings.Hocon, FirstBootRecordersWhileGrantingPath, SubnetLeaseSettings.Default.FirstBoots.ConcurrencyWhileGranting),
+                Concurrency = dhcp.PositiveWhole("first-boot-recorders", defaults.FirstBoots.Concurrency),
+                ConcurrencyWhileGranting = dhcp.PositiveWhole("first-boot-recorders-while-granting", defaults.FirstBoots.ConcurrencyWhileGranting),
             },
         };
         var scratchSettings = actorSettings with { Scratch = true };
@@ -61,7 +60,4 @@ public static class SubnetLeaseHosting
                 ShouldPassivateIdleEntities = false,
             });
     }
-
-    private static int Positive(Akka.Configuration.Config hocon, string path, int fallback) =>
-        hocon.GetInt(path, fallback) is var n && n > 0 ? n : throw new Akka.Configuration.ConfigurationException($"{path}: must be greater than 0");
 }

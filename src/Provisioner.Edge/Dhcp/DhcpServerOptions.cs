@@ -113,8 +113,8 @@ public sealed record DhcpServerOptions
             FirstBootOnLease = keys.Bool("dhcp.first-boot-on-lease", true),
             PerMacRate = keys.Positive("dhcp.per-mac-rate", 20),
             Subnets = SubnetConfig.ListFrom(edgeSection, "dhcp.subnets", Prefix + "dhcp.subnets"),
-            QueueCapacity = PositiveWhole(keys, edgeSection, "dhcp.queue-capacity", 8192),
-            MaxInFlight = PositiveWhole(keys, edgeSection, "dhcp.max-in-flight", 1024),
+            QueueCapacity = keys.PositiveWhole("dhcp.queue-capacity", 8192),
+            MaxInFlight = keys.PositiveWhole("dhcp.max-in-flight", 1024),
             WarmUpExchanges = keys.NonNegative("dhcp.warm-up", 2000),
             MaxDiscoverWait = PositiveDuration(keys, edgeSection, "dhcp.max-discover-wait", TimeSpan.FromSeconds(2)),
             MaxRequestWait = PositiveDuration(keys, edgeSection, "dhcp.max-request-wait", TimeSpan.FromSeconds(3)),
@@ -128,17 +128,6 @@ public sealed record DhcpServerOptions
                 ByArchitecture = FilesByArchitecture(keys, edgeSection, "dhcp.boot-files.by-arch"),
             },
         };
-    }
-
-    private static int PositiveWhole(ConfigKeys keys, Config c, string key, int fallback)
-    {
-        if (!c.HasPath(key))
-        {
-            return fallback;
-        }
-
-        var value = keys.WholeNumber(key);
-        return value >= 1 ? value : throw keys.Bad(key, $"{value} is not at least 1");
     }
 
     private static TimeSpan PositiveDuration(ConfigKeys keys, Config c, string key, TimeSpan fallback)

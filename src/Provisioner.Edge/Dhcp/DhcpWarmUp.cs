@@ -38,7 +38,7 @@ public sealed partial class DhcpWarmUp
     public DhcpWarmUp(DhcpServerOptions options, ILeaseGateway leases, TimeProvider clock, IBootPolicy bootPolicy, Func<MachineId, IPv4Address?, string?>? profileOf, ILogger<DhcpWarmUp> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
-        _options = options with { Subnets = [WarmUpSubnet.Definition], FirstBootOnLease = true };
+        _options = options with { Subnets = [WarmUpSubnet.Definition] };
         _leases = leases;
         _logger = logger;
         _handler = new DhcpHandler(_options, leases, NoMachines.Instance, clock, NullLogger<DhcpHandler>.Instance, profileOf, bootPolicy);

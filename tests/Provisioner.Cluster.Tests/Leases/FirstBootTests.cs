@@ -103,6 +103,19 @@ public sealed class FirstBootTests(ITestOutputHelper output)
         await Eventually.Until(() => Wake(lab), a => a.PendingFirstBoots == 0, "nothing pending once every machine recorded");
     }
 
+    [Theory]
+    [InlineData("first-boot-recorders")]
+    [InlineData("first-boot-recorders-while-granting")]
+    [InlineData("lease-snapshot-every")]
+    public async Task A_lease_tuning_key_below_1_stops_the_node_naming_the_key(string key)
+    {
+        using var data = new TempDirectory();
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(async () => await (await LeaseNode.StartAsync(data.Path, $"provisioner.edge.dhcp.{key} = 0")).DisposeAsync());
+
+        Assert.Contains($"provisioner.edge.dhcp.{key}: 0 is not at least 1", error.ToString());
+    }
+
     [Fact]
     public async Task Nakked_first_boot_leaves_nothing_pending_for_its_machine()
     {

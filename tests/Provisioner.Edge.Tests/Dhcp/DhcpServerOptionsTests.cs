@@ -62,6 +62,7 @@ public sealed class DhcpServerOptionsTests
                 non-pxe-clients = ignore
                 per-mac-rate = 5
                 first-boot-on-lease = off
+                warm-up = 0
                 boot-files { x86-uefi = "ipxe-i386.efi", arm64-uefi = "ipxe-arm64.efi" }
                 subnets = [ { id = lab, network = "10.0.0.0/24", pool-start = "10.0.0.10", pool-end = "10.0.0.99" } ]
               }
@@ -75,6 +76,7 @@ public sealed class DhcpServerOptionsTests
         Assert.Equal(NonPxeClientPolicy.Ignore, options.NonPxeClients);
         Assert.Equal(5, options.PerMacRate);
         Assert.False(options.FirstBootOnLease);
+        Assert.Equal(0, options.WarmUpExchanges);
         Assert.Equal("lab", Assert.Single(options.Subnets).Id);
         Assert.Equal("http://10.0.0.2:8081/boot/aa:bb:cc:dd:ee:ff.ipxe", BootUrls.BootScript(options.EdgeBaseUrl, MachineId.Parse("aa:bb:cc:dd:ee:ff")));
         Assert.Equal(new BootFileTable("undionly.kpxe", "ipxe-i386.efi", "ipxe.efi", "ipxe-arm64.efi"), options.BootFiles);
@@ -114,6 +116,8 @@ public sealed class DhcpServerOptionsTests
     [InlineData("provisioner.edge.dhcp.client-port = x", "provisioner.edge.dhcp.client-port")]
     [InlineData("provisioner.edge.dhcp.non-pxe-clients = maybe", "provisioner.edge.dhcp.non-pxe-clients")]
     [InlineData("provisioner.edge.dhcp.per-mac-rate = 0", "provisioner.edge.dhcp.per-mac-rate")]
+    [InlineData("provisioner.edge.dhcp.queue-capacity = 0", "provisioner.edge.dhcp.queue-capacity")]
+    [InlineData("provisioner.edge.dhcp.warm-up = -1", "provisioner.edge.dhcp.warm-up")]
     [InlineData("provisioner.edge.http.listen = \"ftp://x\"", "provisioner.edge.http.listen")]
     [InlineData("provisioner.edge.dhcp.subnets = [ { id = a, network = \"10.0.0.0/24\", pool-start = \"10.0.0.10\", pool-end = \"10.0.7.1\" } ]", "provisioner.edge.dhcp.subnets.0.pool-end")]
     public void Bad_values_fail_fast_naming_the_key(string hocon, string key)
