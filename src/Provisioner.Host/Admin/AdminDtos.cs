@@ -102,6 +102,7 @@ public sealed record ShardsDto(IReadOnlyList<ShardRegionDto> Regions);
 /// One node's process. <paramref name="ResidentBytes"/>: what the OS holds for it (RSS); <paramref name="GcHeapBytes"/>:
 /// the managed heap as of the last collection (live objects plus garbage not yet collected), of which
 /// <paramref name="GcFragmentedBytes"/> free space; <paramref name="GcCommittedBytes"/>: what the GC has committed.
+/// <paramref name="GcPausedMs"/>: how long the collector has paused the whole process since it started, in milliseconds.
 /// <paramref name="Collected"/>: a full collection ran just before (POST /api/v1/node/gc).
 /// <paramref name="KnownMachines"/>: machines with anything in this node's journal, where new machines' first boots ride
 /// on the lease (null: not on this node — a shared journal, no DHCP, or first-boot-on-lease off; -1: not read yet).
@@ -112,6 +113,7 @@ public sealed record NodeDto(
     long GcFragmentedBytes,
     long GcCommittedBytes,
     IReadOnlyList<int> GcCollections,
+    long GcPausedMs,
     bool Collected,
     int NewMachinesLive,
     int NewMachinesLimit,
@@ -129,6 +131,7 @@ public sealed record NodeDto(
             gc.FragmentedBytes,
             gc.TotalCommittedBytes,
             [.. Enumerable.Range(0, GC.MaxGeneration + 1).Select(GC.CollectionCount)],
+            (long)GC.GetTotalPauseDuration().TotalMilliseconds,
             collected,
             newMachines.Live,
             newMachines.Capacity,

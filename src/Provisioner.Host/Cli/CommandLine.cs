@@ -321,7 +321,7 @@ public static class CommandLine
         static string Mb(long bytes) => (bytes / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture) + " MB";
         await stdout.WriteLineAsync($"Resident memory : {Mb(node.ResidentBytes)}");
         await stdout.WriteLineAsync($"Managed heap    : {Mb(node.GcHeapBytes)} ({Mb(node.GcFragmentedBytes)} of it free), {Mb(node.GcCommittedBytes)} committed{(node.Collected ? ", right after a full collection" : " at the last collection")}");
-        await stdout.WriteLineAsync($"Collections     : {string.Join(" / ", node.GcCollections)} (gen0 / gen1 / gen2)");
+        await stdout.WriteLineAsync($"Collections     : {string.Join(" / ", node.GcCollections)} (gen0 / gen1 / gen2), paused {node.GcPausedMs:N0} ms in all");
         await stdout.WriteLineAsync($"New machines    : {node.NewMachinesLive} live of {node.NewMachinesLimit} (machines.max-new-live), {node.NewMachinesRefused} refused");
         await stdout.WriteLineAsync(node.KnownMachines switch
         {

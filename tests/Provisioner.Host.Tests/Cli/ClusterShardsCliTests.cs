@@ -55,6 +55,7 @@ public sealed class ClusterShardsCliTests
         Assert.Equal(0, after.NewMachinesLive); // the one machine persisted, so it holds no slot
         Assert.True(after.GcHeapBytes > 0 && after.ResidentBytes > after.GcHeapBytes / 2, $"heap {after.GcHeapBytes}, RSS {after.ResidentBytes}");
         Assert.Equal(3, after.GcCollections.Count);
+        Assert.True(after.GcPausedMs >= 0);
 
         var (showExit, table, _) = await node.Run("node", "show");
         Assert.Equal(CommandLine.Ok, showExit);
