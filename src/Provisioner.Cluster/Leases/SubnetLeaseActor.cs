@@ -174,7 +174,10 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
             // The machine has nothing in any journal: its first boot is made durable with the grant. Also when the grant
             // itself needs no event (the MAC renewed this address moments ago, e.g. as a plain DHCP client of the same
             // NIC); a retransmitted REQUEST whose first boot is already pending adds nothing.
-            events = [.. events, new LeaseEvents.FirstBootGranted(firstBoot.At, mac, granted, firstBoot.Architecture, firstBoot.FirmwareIsIpxe, firstBoot.Profile)];
+            var boot = new LeaseEvents.FirstBootGranted(firstBoot.At, mac, granted, firstBoot.Architecture, firstBoot.FirmwareIsIpxe, firstBoot.Profile);
+            events = events is [LeaseEvents.LeaseGranted lease] && lease.Address == granted
+                ? [LeaseEvents.FirstBootLeaseGranted.Of(lease, boot)]
+                : [.. events, boot];
         }
 
         if (events.Count == 0)
@@ -211,7 +214,13 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
                 sender.Tell(result);
             }
 
-            if (e is LeaseEvents.FirstBootGranted boot && !_settings.Scratch)
+            var boot = e switch
+            {
+                LeaseEvents.FirstBootGranted b => b,
+                LeaseEvents.FirstBootLeaseGranted b => b.Boot,
+                _ => null,
+            };
+            if (boot is not null && !_settings.Scratch)
             {
                 Recorder.Tell(new FirstBootRecorder.Granted(boot));
             }

@@ -29,6 +29,39 @@ public static class LeaseEvents
     /// <paramref name="Architecture"/> is option 93 (-1 if absent).
     /// </summary>
     public sealed record FirstBootGranted(DateTimeOffset At, string Mac, string Address, int Architecture, bool FirmwareIsIpxe, string? Profile) : ILeaseEvent;
+
+    /// <summary>
+    /// A new lease and the machine's first boot in one event (one journal row, not two): what a rollout's new PXE
+    /// machine writes before its ACK. Replays as <see cref="Lease"/> then <see cref="Boot"/>; the pair of separate
+    /// events written by earlier versions still replays the same. <paramref name="At"/> is the grant's time,
+    /// <paramref name="BootAt"/> the first boot's (its DISCOVER).
+    /// </summary>
+    public sealed record FirstBootLeaseGranted(
+        DateTimeOffset At,
+        string Mac,
+        string Address,
+        DateTimeOffset ExpiresAt,
+        DateTimeOffset BootAt,
+        int Architecture,
+        bool FirmwareIsIpxe,
+        string? Profile) : ILeaseEvent
+    {
+        public LeaseGranted Lease => new(At, Mac, Address, ExpiresAt);
+
+        public FirstBootGranted Boot => new(BootAt, Mac, Address, Architecture, FirmwareIsIpxe, Profile);
+
+        public static FirstBootLeaseGranted Of(LeaseGranted lease, FirstBootGranted boot)
+        {
+            ArgumentNullException.ThrowIfNull(lease);
+            ArgumentNullException.ThrowIfNull(boot);
+            if (lease.Mac != boot.Mac || lease.Address != boot.Address)
+            {
+                throw new ArgumentException($"lease {lease.Mac} {lease.Address} and boot {boot.Mac} {boot.Address} differ", nameof(boot));
+            }
+
+            return new(lease.At, lease.Mac, lease.Address, lease.ExpiresAt, boot.At, boot.Architecture, boot.FirmwareIsIpxe, boot.Profile);
+        }
+    }
 }
 
 /// <summary>Inputs to <see cref="LeaseTable.Decide"/>; each carries the time it was observed. MACs are normalised.</summary>

@@ -389,6 +389,9 @@ public static class LeaseTable
                 // Written with its LeaseGranted, after it: the lease itself is that event's business.
                 return state with { PendingBoots = state.PendingBoots.SetItem(e.Mac, e) };
 
+            case FirstBootLeaseGranted e:
+                return Apply(Apply(state, e.Lease), e.Boot);
+
             default:
                 // Total: an event this version cannot use changes nothing.
                 return state;

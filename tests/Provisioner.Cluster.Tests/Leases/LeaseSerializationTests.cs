@@ -23,6 +23,7 @@ public sealed class LeaseSerializationTests(SerializationSystem fixture) : IClas
         new AddressDeclined(At, Mac, "10.0.0.11", At.AddMinutes(10)),
         new LeaseTableSnapshot("lab", ["10.0.0.11"], [Mac], [At.AddHours(1)], [true], ["10.0.0.12"], [At.AddMinutes(10)]),
         new FirstBootGranted(At, Mac, "10.0.0.11", 7, true, "centos7"),
+        new FirstBootLeaseGranted(At, Mac, "10.0.0.11", At.AddHours(1), At.AddSeconds(-2), 7, true, "centos7"),
         new SubnetSnapshot(
             new LeaseTableSnapshot("lab", ["10.0.0.11"], [Mac], [At.AddHours(1)], [true], ["10.0.0.12"], [At.AddMinutes(10)]),
             [new FirstBootGranted(At, Mac, "10.0.0.11", 7, true, "centos7")]),

@@ -109,6 +109,38 @@ public sealed class PendingFirstBootTests
     }
 
     [Fact]
+    public void One_combined_event_replays_exactly_as_the_lease_and_boot_pair_it_replaces()
+    {
+        var (pairs, journal) = WithFirstBoots(out var a, out var b);
+        var leaseA = (LeaseGranted)journal[0];
+        var leaseB = (LeaseGranted)journal[2];
+
+        ILeaseEvent[] combined = [FirstBootLeaseGranted.Of(leaseA, a), FirstBootLeaseGranted.Of(leaseB, b)];
+        var replayed = LeaseTable.Replay("lab", combined);
+        // Old journals (the pair) and new ones (one row) mixed in one subnet's history replay the same too.
+        var mixed = LeaseTable.Replay("lab", [journal[0], a, combined[1]]);
+
+        foreach (var state in new[] { replayed, mixed })
+        {
+            Assert.Equal(pairs.Bindings, state.Bindings);
+            Assert.Equal(pairs.ByMac.OrderBy(kv => kv.Key), state.ByMac.OrderBy(kv => kv.Key));
+            Assert.Equal(pairs.PendingBoots.OrderBy(kv => kv.Key), state.PendingBoots.OrderBy(kv => kv.Key));
+        }
+
+        Assert.Equal(leaseA, ((FirstBootLeaseGranted)combined[0]).Lease);
+        Assert.Equal(a, ((FirstBootLeaseGranted)combined[0]).Boot);
+    }
+
+    [Fact]
+    public void A_lease_and_a_boot_of_different_machines_or_addresses_are_not_combined()
+    {
+        var lease = new LeaseGranted(T0, Subnets.A, "10.0.0.10", T0.AddHours(1));
+
+        Assert.Throws<ArgumentException>(() => FirstBootLeaseGranted.Of(lease, Boot(Subnets.B, T0, "10.0.0.10")));
+        Assert.Throws<ArgumentException>(() => FirstBootLeaseGranted.Of(lease, Boot(Subnets.A, T0, "10.0.0.11")));
+    }
+
+    [Fact]
     public void Subnet_snapshot_round_trip_keeps_the_table_and_the_pending_boots()
     {
         var (state, _) = WithFirstBoots(out var a, out var b);
