@@ -9,8 +9,7 @@ namespace Provisioner.Edge.Tftp;
 /// <para>
 /// Threads are created on first need and then kept, parked, until <see cref="Stop"/>: the runtime's
 /// <c>Thread.Start</c> waits until the new thread has been scheduled, which on a busy host would stall the
-/// caller (the server's single receive loop) once per transfer, so a new thread is started from a pool worker;
-/// handing work to a parked thread is one wake-up.
+/// caller (the server's single receive loop) once per transfer; handing work to a parked thread is one wake-up.
 /// Past the limit <see cref="TryStart"/> says no and the caller takes the async path. Thread-safe.
 /// </para>
 /// </summary>
@@ -42,9 +41,8 @@ internal sealed class TftpDedicatedThreads(int limit, string name)
     public int Alive => Volatile.Read(ref _alive);
 
     /// <summary>
-    /// Runs <paramref name="work"/> on a parked thread, or a new one while fewer than the limit exist (created from a
-    /// pool worker: this call never waits for a thread to start); false (nothing started) when all are busy or after
-    /// <see cref="Stop"/>.
+    /// Runs <paramref name="work"/> on a parked thread, or a new one while fewer than the limit exist; false (nothing
+    /// started) when all are busy, after <see cref="Stop"/>, or when the runtime cannot create a thread.
     /// </summary>
     public bool TryStart(Action work)
     {
@@ -72,34 +70,25 @@ internal sealed class TftpDedicatedThreads(int limit, string name)
             _threads++;
         }
 
-        // Started from a pool worker, not here: Thread.Start returns only once the new thread runs, and the caller (the
-        // server's receive loop) would wait that long for every thread a burst of requests creates, on a busy host
-        // once per request, with the next requests queued behind it.
-        Interlocked.Increment(ref _alive);
-        ThreadPool.UnsafeQueueUserWorkItem(static state => state.Owner.StartThread(state.Work), (Owner: this, Work: work), preferLocal: false);
-        return true;
-    }
-
-    private void StartThread(Action work)
-    {
         var thread = new Thread(() => Serve(work), StackBytes) { IsBackground = true, Name = name };
         try
         {
+            Interlocked.Increment(ref _alive);
+
             // Unsafe: the thread must not carry the caller's execution context into every later transfer.
             thread.UnsafeStart();
+            return true;
         }
         catch (Exception e) when (e is OutOfMemoryException or ThreadStartException)
         {
-            // The process is out of threads (or memory for a stack). The work was promised a thread; it runs here, on
-            // this pool worker, where a transfer's blocking calls hold the worker until it ends (or until it hands over
-            // to the async path): rare, and better than dropping an admitted transfer.
+            // the process is out of threads (or memory for a stack): the async path needs neither
             Interlocked.Decrement(ref _alive);
             lock (_gate)
             {
                 _threads--;
             }
 
-            work();
+            return false;
         }
     }
 
