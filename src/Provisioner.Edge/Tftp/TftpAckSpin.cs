@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Provisioner.Edge.Tftp;
 
 /// <summary>
-/// How long a transfer on a dedicated thread polls for the client's next ACK before it sleeps in a blocking
+/// How long a lock-step transfer on a dedicated thread polls for the client's next ACK before it sleeps in a blocking
 /// <c>recv</c>. Lock-step speed is the round trip per block, and a thread asleep in <c>recv</c> adds a wake-up to
 /// every one: the kernel queues the ACK, wakes the thread, and an idle CPU first has to come out of its idle state
 /// (on a virtual machine, an exit to the hypervisor). A thread that polls for a short while is still running when
@@ -32,11 +32,15 @@ internal struct TftpAckSpin
     public readonly long AverageTicks => _averageTicks;
 
     /// <summary>How long to poll before blocking (Stopwatch ticks, 0 = block at once).</summary>
-    public readonly long Budget(int runningTransfers) => Budget(runningTransfers, s_processors);
+    public readonly long Budget(int runningTransfers, int windowSize) => Budget(runningTransfers, windowSize, s_processors);
 
-    /// <summary><see cref="Budget(int)"/> for a machine with <paramref name="processors"/> processors.</summary>
-    public readonly long Budget(int runningTransfers, int processors) =>
-        runningTransfers * 2 <= processors && _averageTicks <= AverageLimitTicks ? LimitTicks : 0;
+    /// <summary>
+    /// <see cref="Budget(int, int)"/> for a machine with <paramref name="processors"/> processors. Lock-step only: a
+    /// client takes a whole window's worth of work before it ACKs, and polling through it on a second CPU slowed
+    /// windowed transfers in the benchmarks (the CPU is then not free for the client and the kernel's deliveries).
+    /// </summary>
+    public readonly long Budget(int runningTransfers, int windowSize, int processors) =>
+        windowSize == 1 && runningTransfers * 2 <= processors && _averageTicks <= AverageLimitTicks ? LimitTicks : 0;
 
     /// <summary>Records how long the client took to answer (from the send to the ACK's arrival).</summary>
     public void Observe(long waitedTicks)

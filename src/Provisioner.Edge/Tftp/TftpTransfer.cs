@@ -399,7 +399,7 @@ internal sealed class TftpTransfer
     {
         var start = Stopwatch.GetTimestamp();
         var deadline = start + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
-        var spin = Math.Min(_spin.Budget(_server.RunningTransfers), deadline - start);
+        var spin = Math.Min(_spin.Budget(_server.RunningTransfers, _windowSize), deadline - start);
         if (spin > 0)
         {
             var until = start + spin;

@@ -13,7 +13,7 @@ public sealed class TftpAckSpinTests
     {
         var spin = default(TftpAckSpin);
 
-        Assert.Equal(TftpAckSpin.LimitTicks, spin.Budget(runningTransfers: 1, processors: 2));
+        Assert.Equal(TftpAckSpin.LimitTicks, spin.Budget(runningTransfers: 1, windowSize: 1, processors: 2));
     }
 
     [Theory]
@@ -25,7 +25,19 @@ public sealed class TftpAckSpinTests
         var spin = default(TftpAckSpin);
         spin.Observe(10 * Microsecond);
 
-        Assert.Equal(0, spin.Budget(running, processors));
+        Assert.Equal(0, spin.Budget(running, 1, processors));
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(8)]
+    [InlineData(32)]
+    public void Windowed_transfer_never_polls(int windowSize)
+    {
+        var spin = default(TftpAckSpin);
+        spin.Observe(10 * Microsecond);
+
+        Assert.Equal(0, spin.Budget(runningTransfers: 1, windowSize, processors: 64));
     }
 
     [Fact]
@@ -37,7 +49,7 @@ public sealed class TftpAckSpinTests
             spin.Observe(30 * Microsecond);
         }
 
-        Assert.Equal(TftpAckSpin.LimitTicks, spin.Budget(1, 8));
+        Assert.Equal(TftpAckSpin.LimitTicks, spin.Budget(1, 1, 8));
     }
 
     [Fact]
@@ -49,10 +61,10 @@ public sealed class TftpAckSpinTests
             spin.Observe(2_000 * Microsecond); // a firmware behind a real network: 2 ms per ACK
         }
 
-        Assert.Equal(0, spin.Budget(1, 8));
+        Assert.Equal(0, spin.Budget(1, 1, 8));
 
         var blocks = 0;
-        while (spin.Budget(1, 8) == 0)
+        while (spin.Budget(1, 1, 8) == 0)
         {
             spin.Observe(20 * Microsecond);
             Assert.True(++blocks < 100, "the average never fell");
@@ -72,6 +84,6 @@ public sealed class TftpAckSpinTests
 
         spin.Observe(300 * Microsecond); // e.g. the client was descheduled once
 
-        Assert.Equal(TftpAckSpin.LimitTicks, spin.Budget(1, 2));
+        Assert.Equal(TftpAckSpin.LimitTicks, spin.Budget(1, 1, 2));
     }
 }
