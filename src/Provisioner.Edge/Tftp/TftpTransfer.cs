@@ -56,6 +56,7 @@ internal sealed class TftpTransfer
     private long _acknowledgedBytes;
     private bool _segmented;
     private int _receiveTimeoutMs;
+    private TftpAckSpin _spin;
 
     /// <summary>
     /// Takes ownership of <paramref name="file"/> and <paramref name="socket"/>; <paramref name="blocking"/> makes every
@@ -392,10 +393,22 @@ internal sealed class TftpTransfer
     private ValueTask<(Wait Outcome, int Length)> ReceiveAsync(byte[] buffer, TimeSpan timeout) =>
         _blocking ? new ValueTask<(Wait, int)>(Receive(buffer, timeout)) : ReceiveWithTimerAsync(buffer, timeout);
 
-    // Blocking: SO_RCVTIMEO is the timer, set only when the slice changes (an ACK in time never touches it).
+    // Blocking: SO_RCVTIMEO is the timer, set only when the slice changes (an ACK in time never touches it). Before the
+    // first slice the thread may poll for a while (TftpAckSpin): a readable socket (or a pending ICMP error) ends it.
     private (Wait Outcome, int Length) Receive(byte[] buffer, TimeSpan timeout)
     {
-        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        var start = Stopwatch.GetTimestamp();
+        var deadline = start + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        var spin = Math.Min(_spin.Budget(_server.RunningTransfers, _windowSize), deadline - start);
+        if (spin > 0)
+        {
+            var until = start + spin;
+            while (!_socket.Poll(0, SelectMode.SelectRead) && Stopwatch.GetTimestamp() < until)
+            {
+                Thread.Yield(); // a client on this CPU (same machine) runs now rather than after the poll
+            }
+        }
+
         while (true)
         {
             _stop.ThrowIfCancellationRequested();
@@ -416,6 +429,7 @@ internal sealed class TftpTransfer
             switch (error)
             {
                 case SocketError.Success:
+                    _spin.Observe(Stopwatch.GetTimestamp() - start);
                     return (Wait.Packet, n);
                 case SocketError.TimedOut or SocketError.WouldBlock or SocketError.Interrupted:
                     continue;
