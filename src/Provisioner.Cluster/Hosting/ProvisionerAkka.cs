@@ -46,8 +46,11 @@ public static class ProvisionerAkka
         }
         """);
 
-    /// <summary>Journal tuning learnt the hard way (STACK.md P2, P3).</summary>
-    private static Config PersistenceTuning(JournalProvider provider) => ConfigurationFactory.ParseString($$"""
+    /// <summary>Journal tuning learnt the hard way (STACK.md P2, P3): <see cref="CommonTuning"/>, on SQLite with <see cref="SqliteTuning"/>.</summary>
+    private static Config PersistenceTuning(JournalProvider provider) =>
+        provider == JournalProvider.Sqlite ? SqliteTuning.WithFallback(CommonTuning) : CommonTuning;
+
+    private static readonly Config CommonTuning = ConfigurationFactory.ParseString("""
         # Tags (the read model follows machine events by tag) in a column of the journal row (Csv), not a tag table:
         # tag-table rows are written one by one, and 10,000 new PXE machines at 1,000/s got 1,595 ACKs that way
         # against 7,816 with Csv (scripts/bench/memory.sh). The read model only reads rows past its offset, so the
@@ -58,18 +61,32 @@ public static class ProvisionerAkka
         # ProbingSqlPlugins.cs): a rollout's new machines do not pay a snapshot load and a sequence-number query each.
         akka.persistence.journal.sql.class = "Provisioner.Cluster.Persistence.ProbingSqlJournal, Provisioner.Cluster"
         akka.persistence.snapshot-store.sql.class = "Provisioner.Cluster.Persistence.ProbingSqlSnapshotStore, Provisioner.Cluster"
-        akka.persistence.journal.sql {
-          buffer-size = 20000
-          {{(provider == JournalProvider.Sqlite ? "parallelism = 1\n  read-isolation-level = read-uncommitted\n  plugin-dispatcher = akka.persistence.dispatchers.sqlite\n  materializer-dispatcher = akka.persistence.dispatchers.sqlite" : "")}}
+        akka.persistence.journal.sql.buffer-size = 20000
+        # The read model polls the journal: 1 s keeps fleet views fresh and an idle node quiet
+        # (250 ms cost 10 % of a core on an idle node here; 1 s brought idle CPU from 21 % to 11 %).
+        akka.persistence.query.journal.sql {
+          refresh-interval = 1s
+          journal-sequence-retrieval.query-delay = 1s
         }
-        akka.persistence.snapshot-store.sql {
-          {{(provider == JournalProvider.Sqlite ? "read-isolation-level = read-uncommitted\n  plugin-dispatcher = akka.persistence.dispatchers.sqlite" : "")}}
-        }
+        """);
+
+    private static readonly Config SqliteTuning = ConfigurationFactory.ParseString("""
+        # With "unspecified" isolation the query side's reads took the database's write lock (Microsoft.Data.Sqlite
+        # begins such transactions IMMEDIATE); once a second the read model's poll stalled every journal write by
+        # ~150 ms (measured from persist to callback in the lease actor) and DHCP ACKs left in bursts. Every read is
+        # read-uncommitted (deferred): the journal's, the snapshot store's and the query side's.
+        akka.persistence.journal.sql.parallelism = 1
+        akka.persistence.journal.sql.read-isolation-level = read-uncommitted
+        akka.persistence.snapshot-store.sql.read-isolation-level = read-uncommitted
+        akka.persistence.query.journal.sql.read-isolation-level = read-uncommitted
         # Microsoft.Data.Sqlite's async calls run synchronously: every journal write (fsync included), recovery read and
-        # snapshot load holds the thread it runs on. On the .NET thread pool, whose hill-climbing shrinks it to one
-        # worker per core between bursts, that stalled DHCP replies and actor mailboxes for hundreds of milliseconds at
-        # a time (new PXE machines at 5,000/s on 2 cores: 10-16 % DISCOVERs dropped). The SQLite journal and snapshot
-        # store block threads of their own instead.
+        # snapshot load holds the thread it runs on. On the shared thread pool (which hill-climbing shrinks to a worker
+        # per core between bursts) that is a worker DHCP replies and every actor need; here a slow disk holds one of
+        # these threads instead. On this machine's disk no throughput change was measured either way
+        # (scripts/bench/RESULTS.md, ninth session).
+        akka.persistence.journal.sql.plugin-dispatcher = akka.persistence.dispatchers.sqlite
+        akka.persistence.journal.sql.materializer-dispatcher = akka.persistence.dispatchers.sqlite
+        akka.persistence.snapshot-store.sql.plugin-dispatcher = akka.persistence.dispatchers.sqlite
         akka.persistence.dispatchers.sqlite {
           type = ForkJoinDispatcher
           throughput = 100
@@ -77,17 +94,6 @@ public static class ProvisionerAkka
             thread-count = 2
             threadtype = background
           }
-        }
-        # SQLite: with "unspecified" isolation the query side's reads took the database's write lock (Microsoft.Data.Sqlite
-        # begins such transactions IMMEDIATE); once a second the read model's poll stalled every journal write by
-        # ~150 ms (measured from persist to callback in the lease actor) and DHCP ACKs left in bursts. Queries read
-        # read-uncommitted (deferred) like the journal's and the snapshot store's own reads.
-        # The read model polls the journal: 1 s keeps fleet views fresh and an idle node quiet
-        # (250 ms cost 10 % of a core on an idle node here; 1 s brought idle CPU from 21 % to 11 %).
-        akka.persistence.query.journal.sql {
-          refresh-interval = 1s
-          journal-sequence-retrieval.query-delay = 1s
-          {{(provider == JournalProvider.Sqlite ? "read-isolation-level = read-uncommitted" : "")}}
         }
         """);
 
