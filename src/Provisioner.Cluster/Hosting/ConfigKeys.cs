@@ -61,6 +61,13 @@ public sealed class ConfigKeys(Config section, string path)
         return value >= 1 ? value : throw Bad(key, $"{value} is not at least 1");
     }
 
+    /// <summary>A duration above zero; <paramref name="fallback"/> when the key is absent.</summary>
+    public TimeSpan PositiveDuration(string key, TimeSpan fallback)
+    {
+        var value = section.HasPath(key) ? Duration(key) : fallback;
+        return value > TimeSpan.Zero ? value : throw Bad(key, $"{value} is not positive");
+    }
+
     /// <summary>The key's raw text, for messages (null when absent).</summary>
     public string? Text(string key) => section.HasPath(key) ? section.GetString(key) : null;
 

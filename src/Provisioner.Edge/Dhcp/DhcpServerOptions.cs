@@ -116,8 +116,8 @@ public sealed record DhcpServerOptions
             QueueCapacity = keys.PositiveWhole("dhcp.queue-capacity", 8192),
             MaxInFlight = keys.PositiveWhole("dhcp.max-in-flight", 1024),
             WarmUpExchanges = keys.NonNegative("dhcp.warm-up", 2000),
-            MaxDiscoverWait = PositiveDuration(keys, edgeSection, "dhcp.max-discover-wait", TimeSpan.FromSeconds(2)),
-            MaxRequestWait = PositiveDuration(keys, edgeSection, "dhcp.max-request-wait", TimeSpan.FromSeconds(3)),
+            MaxDiscoverWait = keys.PositiveDuration("dhcp.max-discover-wait", TimeSpan.FromSeconds(2)),
+            MaxRequestWait = keys.PositiveDuration("dhcp.max-request-wait", TimeSpan.FromSeconds(3)),
             HttpPort = listenUri.Port,
             BootFiles = new BootFileTable(
                 File(edgeSection, "dhcp.boot-files.bios", BootFileTable.Default.Bios),
@@ -128,17 +128,6 @@ public sealed record DhcpServerOptions
                 ByArchitecture = FilesByArchitecture(keys, edgeSection, "dhcp.boot-files.by-arch"),
             },
         };
-    }
-
-    private static TimeSpan PositiveDuration(ConfigKeys keys, Config c, string key, TimeSpan fallback)
-    {
-        if (!c.HasPath(key))
-        {
-            return fallback;
-        }
-
-        var value = keys.Duration(key);
-        return value > TimeSpan.Zero ? value : throw keys.Bad(key, $"{value} is not positive");
     }
 
     /// <summary><c>by-arch { 7 = "ipxe.efi", 11 = "" }</c>: keys are option 93 values (0-65535), "" = none.</summary>

@@ -118,6 +118,8 @@ public sealed class DhcpServerOptionsTests
     [InlineData("provisioner.edge.dhcp.per-mac-rate = 0", "provisioner.edge.dhcp.per-mac-rate")]
     [InlineData("provisioner.edge.dhcp.queue-capacity = 0", "provisioner.edge.dhcp.queue-capacity")]
     [InlineData("provisioner.edge.dhcp.warm-up = -1", "provisioner.edge.dhcp.warm-up")]
+    [InlineData("provisioner.edge.dhcp.max-discover-wait = 0s", "provisioner.edge.dhcp.max-discover-wait")]
+    [InlineData("provisioner.edge.dhcp.max-request-wait = soon", "provisioner.edge.dhcp.max-request-wait")]
     [InlineData("provisioner.edge.http.listen = \"ftp://x\"", "provisioner.edge.http.listen")]
     [InlineData("provisioner.edge.dhcp.subnets = [ { id = a, network = \"10.0.0.0/24\", pool-start = \"10.0.0.10\", pool-end = \"10.0.7.1\" } ]", "provisioner.edge.dhcp.subnets.0.pool-end")]
     public void Bad_values_fail_fast_naming_the_key(string hocon, string key)
