@@ -79,22 +79,6 @@ public static class ProvisionerAkka
         akka.persistence.journal.sql.read-isolation-level = read-uncommitted
         akka.persistence.snapshot-store.sql.read-isolation-level = read-uncommitted
         akka.persistence.query.journal.sql.read-isolation-level = read-uncommitted
-        # Microsoft.Data.Sqlite's async calls run synchronously: every journal write (fsync included), recovery read and
-        # snapshot load holds the thread it runs on. On the shared thread pool (which hill-climbing shrinks to a worker
-        # per core between bursts) that is a worker DHCP replies and every actor need; here a slow disk holds one of
-        # these threads instead. On this machine's disk no throughput change was measured either way
-        # (scripts/bench/RESULTS.md, ninth session).
-        akka.persistence.journal.sql.plugin-dispatcher = akka.persistence.dispatchers.sqlite
-        akka.persistence.journal.sql.materializer-dispatcher = akka.persistence.dispatchers.sqlite
-        akka.persistence.snapshot-store.sql.plugin-dispatcher = akka.persistence.dispatchers.sqlite
-        akka.persistence.dispatchers.sqlite {
-          type = ForkJoinDispatcher
-          throughput = 100
-          dedicated-thread-pool {
-            thread-count = 2
-            threadtype = background
-          }
-        }
         """);
 
     /// <param name="newMachines">The bound on machine actors that persisted nothing, if the caller wants to read it (else one is made from <see cref="ProvisionerSettings.MaxNewLive"/>).</param>

@@ -31,20 +31,4 @@ public sealed class JournalSettingsTests
         Assert.Equal("Csv", node.System.Settings.Config.GetString("akka.persistence.journal.sql.tag-write-mode"));
         Assert.Equal("Csv", node.System.Settings.Config.GetString("akka.persistence.query.journal.sql.tag-read-mode"));
     }
-
-    [Theory]
-    [InlineData("akka.persistence.journal.sql.plugin-dispatcher")]
-    [InlineData("akka.persistence.journal.sql.materializer-dispatcher")]
-    [InlineData("akka.persistence.snapshot-store.sql.plugin-dispatcher")]
-    public async Task Sqlite_blocks_threads_of_its_own_not_the_shared_pool(string key)
-    {
-        // Microsoft.Data.Sqlite's async calls run synchronously: on the shared pool they held the workers DHCP replies need.
-        using var data = new TempDirectory();
-        await using var node = await TestNode.StartAsync(TestNode.SettingsFor(data.Path));
-
-        var dispatcher = node.System.Settings.Config.GetString(key);
-        Assert.Equal("akka.persistence.dispatchers.sqlite", dispatcher);
-        Assert.True(node.System.Dispatchers.HasDispatcher(dispatcher));
-        Assert.Equal("ForkJoinDispatcher", node.System.Settings.Config.GetString(dispatcher + ".type"));
-    }
 }
