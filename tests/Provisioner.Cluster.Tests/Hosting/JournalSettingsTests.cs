@@ -1,3 +1,5 @@
+using Akka.Actor;
+using Akka.Persistence;
 using Provisioner.Cluster.Tests.Support;
 
 namespace Provisioner.Cluster.Tests.Hosting;
@@ -30,5 +32,73 @@ public sealed class JournalSettingsTests
 
         Assert.Equal("Csv", node.System.Settings.Config.GetString("akka.persistence.journal.sql.tag-write-mode"));
         Assert.Equal("Csv", node.System.Settings.Config.GetString("akka.persistence.query.journal.sql.tag-read-mode"));
+    }
+
+    [Fact]
+    public async Task Rows_are_written_as_parameters_and_a_batch_past_the_parameter_limit_reads_back_whole()
+    {
+        // Parameters, not SQL text with hex payloads: 5 % less CPU per new PXE machine. SQLite's statements take at most
+        // 999 parameters in linq2db's reckoning (about 100 rows): 400 events in one atomic write must still all land, in order.
+        using var data = new TempDirectory();
+        await using (var node = await TestNode.StartAsync(TestNode.SettingsFor(data.Path)))
+        {
+            Assert.True(node.System.Settings.Config.GetBoolean("akka.persistence.journal.sql.prefer-parameters-on-multirow-insert"));
+            var writer = node.System.ActorOf(Props.Create(() => new Batch("batch-test", 400)));
+            Assert.Equal(400L, await writer.Ask<long>(Batch.Write, TestNode.Timeout));
+        }
+
+        await using (var node = await TestNode.StartAsync(TestNode.SettingsFor(data.Path)))
+        {
+            var reader = node.System.ActorOf(Props.Create(() => new Batch("batch-test", 0)));
+            var read = await reader.Ask<string[]>(Batch.Read, TestNode.Timeout);
+            Assert.Equal(Enumerable.Range(0, 400).Select(Batch.Payload), read);
+        }
+    }
+
+    /// <summary>Persists <c>count</c> binary-ish string events in one <c>PersistAll</c>, or reports what it recovered.</summary>
+    private sealed class Batch : UntypedPersistentActor
+    {
+        public const string Write = "write";
+        public const string Read = "read";
+        private readonly int _count;
+        private readonly List<string> _recovered = [];
+
+        public Batch(string persistenceId, int count)
+        {
+            PersistenceId = persistenceId;
+            _count = count;
+        }
+
+        public override string PersistenceId { get; }
+
+        public static string Payload(int i) => $"event {i}: " + new string((char)('\u0100' + (i % 200)), 1 + (i % 300));
+
+        protected override void OnRecover(object message)
+        {
+            if (message is string e)
+            {
+                _recovered.Add(e);
+            }
+        }
+
+        protected override void OnCommand(object message)
+        {
+            switch (message)
+            {
+                case Write:
+                    var asker = Sender;
+                    PersistAll(Enumerable.Range(0, _count).Select(Payload), _ =>
+                    {
+                        if (LastSequenceNr == _count)
+                        {
+                            asker.Tell(LastSequenceNr);
+                        }
+                    });
+                    break;
+                case Read:
+                    Sender.Tell(_recovered.ToArray());
+                    break;
+            }
+        }
     }
 }
