@@ -7,6 +7,7 @@
 #   BENCH_DHCP_CASES   which cases, in order                          (default "new known plain")
 #   BENCH_DHCP_KNOWN   machines a "known" run seeds and then renews   (default 2000)
 #   BENCH_DHCP_RMEM    net.core.rmem_default for the bench, bytes     (default 8388608, see "Socket buffers")
+#   BENCH_LOGS         shipped | quiet: how much both servers log     (default shipped, see "Logging")
 #
 # Cases (what users do, not what a server does best):
 #   new    PXE firmware the server has never seen (a rollout): every exchange is a new MAC, each DISCOVER/REQUEST
@@ -51,6 +52,12 @@
 # BENCH_DHCP_RMEM (8 MiB) and rmem_max to at least 4 MiB, and both are restored on exit (lib.sh sysctl_set; a run
 # killed with SIGKILL has them restored by the next bench start). While the bench runs, every new socket on this host
 # gets that default (perfdhcp's too). Each run prints the server's effective rb (ss -ulmn in the server namespace).
+#
+# Logging (lib.sh bench_logs): by default both servers log as shipped. Kea at INFO (the severity of Debian's
+# /etc/kea/kea-dhcp4.conf) writes a DHCP4_LEASE_ADVERT line per OFFER and a DHCP4_LEASE_ALLOC line per ACK;
+# Provisioner at its default (Information) one line per ACK. Until the tenth session Kea ran at WARN and wrote nothing
+# per lease while Provisioner paid for its line (~5 % CPU per DORA, measured). BENCH_LOGS=quiet turns the per-exchange
+# lines off on both (Kea WARN, Provisioner's DhcpHandler at Warning). The summary counts both servers' lines.
 #
 # Reported per case, rate and server: DORA completed/s (ACKs received / period), drops % of DISCOVER->OFFER and
 # REQUEST->ACK (perfdhcp), p50/p99 DISCOVER->OFFER, REQUEST->ACK and DISCOVER->ACK ms (capture), UDP receive-buffer
@@ -245,7 +252,8 @@ done
   done
   echo "(clean = the highest sweep step with DISCOVER->OFFER and REQUEST->ACK drops both <= 1 %; 2x = a run at twice that offered rate;"
   echo " 2x_done% = ACKs received / DISCOVERs sent; 2x_dora_p99 = p99 DISCOVER->ACK ms of the completed exchanges)"
-  echo "Kea log lines at WARN or above: $(grep -vc DHCP4_MULTI_THREADING_INFO "$work/kea/kea.log" 2>/dev/null || true)"
+  echo "logs: $(bench_logs) (BENCH_LOGS)"
+  echo "Kea log lines (severity $(kea_severity)): $(wc -l <"$work/kea/kea.log" 2>/dev/null || echo 0), of which WARN or above: $(grep -cE ' (WARN|ERROR|FATAL) ' "$work/kea/kea.log" 2>/dev/null || true)"
   echo "Provisioner log lines: $(wc -l <"$work/provisioner.log"), of which warn/fail/error: $(grep -ciE 'warn|fail|error' "$work/provisioner.log" || true)"
 } | tee -a "$results"
 echo "results: $results; perfdhcp outputs and server logs: $work"

@@ -134,12 +134,26 @@ build_provisioner() {
 
 # start_provisioner CONF LOG: runs `provisioner serve` in $srv_ns, waits for /healthz (60 s); sets prov_pid.
 # Its RSS/CPU are read from the child of prov_pid (timeout -> env/ip exec -> dotnet keeps one PID).
+# BENCH_LOGS: how much the DHCP servers log. "shipped" (default): as each ships, Kea at INFO (the severity of Debian's
+# /etc/kea/kea-dhcp4.conf: a DHCP4_LEASE_ADVERT line per OFFER and a DHCP4_LEASE_ALLOC line per ACK) and Provisioner
+# at Information (a line per ACK). "quiet": Kea at WARN and Provisioner's per-exchange lines off (DhcpHandler at
+# Warning), which is how the benches ran until the tenth session.
+bench_logs() {
+  case "${BENCH_LOGS:-shipped}" in
+    shipped|quiet) echo "${BENCH_LOGS:-shipped}" ;;
+    *) echo "bench: BENCH_LOGS must be shipped or quiet, not '${BENCH_LOGS}'" >&2; return 1 ;;
+  esac
+}
+
+kea_severity() { if [ "$(bench_logs)" = quiet ]; then echo WARN; else echo INFO; fi; }
+
 start_provisioner() {
-  local conf=$1 log=$2
+  local conf=$1 log=$2 quiet=""
+  [ "$(bench_logs)" = quiet ] && quiet="Logging__LogLevel__Provisioner.Edge.Dhcp.DhcpHandler=Warning"
   # BENCH_PROVISIONER_ENV: extra VAR=VALUE words for the node, e.g. "Logging__LogLevel__Default=Warning" to see
   # what per-request logging costs (default: none, the node as shipped).
   # shellcheck disable=SC2086
-  start_in "$srv_ns" "${BENCH_SERVER_LIMIT:-3600}" "$log" env ${BENCH_PROVISIONER_ENV:-} dotnet "$prov_out/provisioner.dll" serve --hocon-dir "$prov_out/hocon" --config "$conf"
+  start_in "$srv_ns" "${BENCH_SERVER_LIMIT:-3600}" "$log" env $quiet ${BENCH_PROVISIONER_ENV:-} dotnet "$prov_out/provisioner.dll" serve --hocon-dir "$prov_out/hocon" --config "$conf"
   prov_pid=$last_pid
   for _ in $(seq 1 240); do
     ip netns exec "$srv_ns" curl -fsS -m 2 http://127.0.0.1:9780/healthz >/dev/null 2>&1 && return 0
@@ -241,7 +255,7 @@ cat >"$work/kea/kea-dhcp4.conf" <<CONF
         "option-data": [ { "name": "routers", "data": "$srv_ip" } ]
       }
     ],
-    "loggers": [ { "name": "kea-dhcp4", "output_options": [ { "output": "$work/kea/kea.log" } ], "severity": "WARN" } ]
+    "loggers": [ { "name": "kea-dhcp4", "output_options": [ { "output": "$work/kea/kea.log" } ], "severity": "$(kea_severity)" } ]
   }
 }
 CONF
