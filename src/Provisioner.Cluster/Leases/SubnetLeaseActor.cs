@@ -30,6 +30,9 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly string _subnetId;
     private LeaseTableState _state;
+
+    /// <summary>Tentative offers: in memory only, never in the journal or a snapshot (lost on a restart by design).</summary>
+    private readonly OfferBook _offers = new();
     private int _inFlight;
     private int _maxInFlight;
     private long _eventsPersisted;
@@ -160,10 +163,10 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
             return;
         }
 
-        var decision = LeaseTable.Decide(_state, _subnet, command, _settings.Policy);
+        var decision = LeaseTable.Decide(_state, _offers, _subnet, command, _settings.Policy);
         if (decision.Offer is { } offer)
         {
-            _state = LeaseTable.Hold(_state, offer);
+            _offers.Hold(offer);
         }
 
         var result = new LeaseResult(_subnetId, mac, decision.Outcome, decision.Address, decision.ExpiresAt, decision.Reason);
@@ -199,6 +202,7 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
         foreach (var e in events)
         {
             _state = LeaseTable.Apply(_state, e);
+            _offers.Settle(e);
         }
 
         var remaining = events.Count;

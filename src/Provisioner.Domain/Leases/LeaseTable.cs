@@ -18,55 +18,62 @@ namespace Provisioner.Domain.Leases;
 /// then the address whose lease expired longest ago.</item>
 /// </list>
 /// A renewal that keeps the address and would extend expiry by less than half a lease time decides to no events,
-/// so a retransmitted REQUEST persists nothing.
+/// so a retransmitted REQUEST persists nothing. Tentative offers are not facts and not in the state: Decide reads them
+/// from the subnet's <see cref="OfferBook"/> and the caller holds <see cref="LeaseDecision.Offer"/> there.
 /// </summary>
 public static class LeaseTable
 {
-    public static LeaseDecision Decide(LeaseTableState state, SubnetDefinition subnet, LeaseCommand command, LeasePolicy policy)
+    public static LeaseDecision Decide(LeaseTableState state, IOfferView offers, SubnetDefinition subnet, LeaseCommand command, LeasePolicy policy)
     {
         ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(offers);
         ArgumentNullException.ThrowIfNull(subnet);
         ArgumentNullException.ThrowIfNull(command);
         ArgumentNullException.ThrowIfNull(policy);
 
+        var table = new View(state, offers);
         return command switch
         {
-            Offer c => DecideOffer(state, subnet, c, policy),
-            Request c => DecideRequest(state, subnet, c.Mac, c.Address, c.At, renewing: false),
-            Renew c => DecideRequest(state, subnet, c.Mac, c.Address, c.At, renewing: true),
+            Offer c => DecideOffer(table, subnet, c, policy),
+            Request c => DecideRequest(table, subnet, c.Mac, c.Address, c.At, renewing: false),
+            Renew c => DecideRequest(table, subnet, c.Mac, c.Address, c.At, renewing: true),
             Release c => DecideRelease(state, c),
-            Decline c => DecideDecline(state, c, policy),
+            Decline c => DecideDecline(table, c, policy),
             _ => Noted($"unknown command {command.GetType().Name}"),
         };
     }
+
+    /// <summary>The facts and the offers a decision reads, side by side.</summary>
+    private readonly record struct View(LeaseTableState State, IOfferView Offers);
 
     private static LeaseDecision Noted(string? reason = null) => new(LeaseOutcome.Noted, null, null, [], reason);
 
     private static LeaseDecision Nak(string reason) => new(LeaseOutcome.Nakked, null, null, [], reason);
 
-    private static LeaseDecision DecideOffer(LeaseTableState state, SubnetDefinition subnet, Offer c, LeasePolicy policy)
+    private static LeaseDecision DecideOffer(View table, SubnetDefinition subnet, Offer c, LeasePolicy policy)
     {
+        var (state, offers) = table;
         var now = c.At;
         IPv4Address? chosen = null;
-        if (subnet.ReservationFor(c.Mac) is { } reservation && IsAvailable(state, subnet, reservation.Address, c.Mac, now))
+        if (subnet.ReservationFor(c.Mac) is { } reservation && IsAvailable(table, subnet, reservation.Address, c.Mac, now))
         {
             chosen = reservation.Address;
         }
-        else if (state.Offers.TryGetValue(c.Mac, out var held) && held.Until > now && IsAvailable(state, subnet, IPv4Address.Parse(held.Address), c.Mac, now))
+        else if (offers.TryGetByMac(c.Mac, out var held) && held.Until > now && IsAvailable(table, subnet, IPv4Address.Parse(held.Address), c.Mac, now))
         {
             chosen = IPv4Address.Parse(held.Address);
         }
-        else if (state.ByMac.TryGetValue(c.Mac, out var previous) && IsAvailable(state, subnet, previous, c.Mac, now))
+        else if (state.ByMac.TryGetValue(c.Mac, out var previous) && IsAvailable(table, subnet, previous, c.Mac, now))
         {
             chosen = previous;
         }
-        else if (IPv4Address.TryParse(c.Requested, out var requested) && IsAvailable(state, subnet, requested, c.Mac, now))
+        else if (IPv4Address.TryParse(c.Requested, out var requested) && IsAvailable(table, subnet, requested, c.Mac, now))
         {
             chosen = requested;
         }
         else
         {
-            chosen = FirstNeverUsed(state, subnet, c.Mac, now) ?? LongestExpired(state, subnet, c.Mac, now);
+            chosen = FirstNeverUsed(table, subnet, c.Mac, now) ?? LongestExpired(table, subnet, c.Mac, now);
         }
 
         if (chosen is not { } address)
@@ -78,8 +85,9 @@ public static class LeaseTable
         return new LeaseDecision(LeaseOutcome.Offered, text, now + subnet.LeaseTime, [], Offer: new TentativeOffer(c.Mac, text, now + policy.OfferHold, now));
     }
 
-    private static LeaseDecision DecideRequest(LeaseTableState state, SubnetDefinition subnet, string mac, string addressText, DateTimeOffset now, bool renewing)
+    private static LeaseDecision DecideRequest(View table, SubnetDefinition subnet, string mac, string addressText, DateTimeOffset now, bool renewing)
     {
+        var state = table.State;
         if (!IPv4Address.TryParse(addressText, out var address))
         {
             return Nak($"'{addressText}' is not an IPv4 address");
@@ -97,12 +105,12 @@ public static class LeaseTable
 
         // The reserved address wins over whatever the client asks for, as long as it can have it.
         if (subnet.ReservationFor(mac) is { } reservation && reservation.Address != address
-            && IsAvailable(state, subnet, reservation.Address, mac, now))
+            && IsAvailable(table, subnet, reservation.Address, mac, now))
         {
             return Nak($"{mac} has reserved address {reservation.Address}");
         }
 
-        if (WhyUnavailable(state, subnet, address, mac, now) is { } why)
+        if (WhyUnavailable(table, subnet, address, mac, now) is { } why)
         {
             return Nak(why);
         }
@@ -130,15 +138,16 @@ public static class LeaseTable
         return Noted($"{c.Mac} holds no lease on {c.Address}");
     }
 
-    private static LeaseDecision DecideDecline(LeaseTableState state, Decline c, LeasePolicy policy)
+    private static LeaseDecision DecideDecline(View table, Decline c, LeasePolicy policy)
     {
+        var state = table.State;
         if (!IPv4Address.TryParse(c.Address, out var address))
         {
             return Noted($"'{c.Address}' is not an IPv4 address");
         }
 
         // Only the MAC that was given the address may take it out of service, so one client cannot drain the pool.
-        var offered = state.OfferedTo.TryGetValue(address, out var offer) && offer.Mac == c.Mac;
+        var offered = table.Offers.TryGetByAddress(address, out var offer) && offer.Mac == c.Mac;
         var held = state.Bindings.TryGetValue(address, out var binding) && binding.Mac == c.Mac && binding.ExpiresAt > c.At;
         if (!offered && !held)
         {
@@ -160,12 +169,12 @@ public static class LeaseTable
         Quarantined,
     }
 
-    private static bool IsAvailable(LeaseTableState state, SubnetDefinition subnet, IPv4Address address, string mac, DateTimeOffset now) =>
-        Check(state, subnet, address, mac, now) == Unavailable.No;
+    private static bool IsAvailable(View table, SubnetDefinition subnet, IPv4Address address, string mac, DateTimeOffset now) =>
+        Check(table, subnet, address, mac, now) == Unavailable.No;
 
     /// <summary>Null when <paramref name="mac"/> may hold <paramref name="address"/> at <paramref name="now"/>; else the reason.</summary>
-    private static string? WhyUnavailable(LeaseTableState state, SubnetDefinition subnet, IPv4Address address, string mac, DateTimeOffset now) =>
-        Check(state, subnet, address, mac, now) switch
+    private static string? WhyUnavailable(View table, SubnetDefinition subnet, IPv4Address address, string mac, DateTimeOffset now) =>
+        Check(table, subnet, address, mac, now) switch
         {
             Unavailable.No => null,
             Unavailable.NotAHost => $"{address} is not a host address for clients on {subnet.Cidr}",
@@ -173,12 +182,13 @@ public static class LeaseTable
             Unavailable.OutsidePool => $"{address} is outside the pool {subnet.PoolStart}-{subnet.PoolEnd}",
             Unavailable.Leased => $"{address} is leased to another machine",
             Unavailable.Offered => $"{address} is offered to another machine",
-            _ => string.Create(CultureInfo.InvariantCulture, $"{address} was declined and is quarantined until {state.Quarantine[address]:O}"),
+            _ => string.Create(CultureInfo.InvariantCulture, $"{address} was declined and is quarantined until {table.State.Quarantine[address]:O}"),
         };
 
     /// <summary>Allocation-free: this runs for every candidate address an offer looks at.</summary>
-    private static Unavailable Check(LeaseTableState state, SubnetDefinition subnet, IPv4Address address, string mac, DateTimeOffset now)
+    private static Unavailable Check(View table, SubnetDefinition subnet, IPv4Address address, string mac, DateTimeOffset now)
     {
+        var state = table.State;
         if (!subnet.Contains(address) || address == subnet.Network || address == subnet.Broadcast || address == subnet.Router)
         {
             return Unavailable.NotAHost;
@@ -200,7 +210,7 @@ public static class LeaseTable
             return Unavailable.Leased;
         }
 
-        if (state.OfferedTo.TryGetValue(address, out var offer) && offer.Mac != mac && offer.Until > now)
+        if (table.Offers.TryGetByAddress(address, out var offer) && offer.Mac != mac && offer.Until > now)
         {
             return Unavailable.Offered;
         }
@@ -214,15 +224,16 @@ public static class LeaseTable
     }
 
     /// <summary>
-    /// A pool address never leased and free, searched from <see cref="LeaseTableState.FreshHint"/> and wrapping round.
+    /// A pool address never leased and free, searched from <see cref="IOfferView.FreshHint"/> and wrapping round.
     /// Runs of leased addresses are jumped in O(log² n) using <see cref="LeaseTableState.BoundAddresses"/>, so the cost
     /// does not grow with the number of leases.
     /// </summary>
-    private static IPv4Address? FirstNeverUsed(LeaseTableState state, SubnetDefinition subnet, string mac, DateTimeOffset now)
+    private static IPv4Address? FirstNeverUsed(View table, SubnetDefinition subnet, string mac, DateTimeOffset now)
     {
         var first = subnet.PoolStart.Value;
         var last = subnet.PoolEnd.Value;
-        var hint = state.FreshHint >= first && state.FreshHint <= last ? state.FreshHint : first;
+        var fresh = table.Offers.FreshHint;
+        var hint = fresh >= first && fresh <= last ? fresh : first;
         return Scan(hint, last) ?? (hint > first ? Scan(first, hint - 1) : null);
 
         IPv4Address? Scan(uint from, uint to)
@@ -230,14 +241,14 @@ public static class LeaseTable
             var value = from;
             while (value <= to)
             {
-                var gap = NextUnbound(state.BoundAddresses, value);
+                var gap = NextUnbound(table.State.BoundAddresses, value);
                 if (gap is not { } candidate || candidate > to)
                 {
                     return null;
                 }
 
                 var address = new IPv4Address(candidate);
-                if (IsAvailable(state, subnet, address, mac, now))
+                if (IsAvailable(table, subnet, address, mac, now))
                 {
                     return address;
                 }
@@ -283,63 +294,22 @@ public static class LeaseTable
     }
 
     /// <summary>The pool address whose lease expired longest ago and is free, from the expiry index (oldest first).</summary>
-    private static IPv4Address? LongestExpired(LeaseTableState state, SubnetDefinition subnet, string mac, DateTimeOffset now)
+    private static IPv4Address? LongestExpired(View table, SubnetDefinition subnet, string mac, DateTimeOffset now)
     {
-        foreach (var (expiresAt, address) in state.Expiries)
+        foreach (var (expiresAt, address) in table.State.Expiries)
         {
             if (expiresAt > now)
             {
                 return null;
             }
 
-            if (subnet.InPool(address) && IsAvailable(state, subnet, address, mac, now))
+            if (subnet.InPool(address) && IsAvailable(table, subnet, address, mac, now))
             {
                 return address;
             }
         }
 
         return null;
-    }
-
-    /// <summary>Holds a tentative offer (in memory only), replacing the MAC's previous one; expired offers are swept now and then.</summary>
-    public static LeaseTableState Hold(LeaseTableState state, TentativeOffer offer)
-    {
-        ArgumentNullException.ThrowIfNull(state);
-        ArgumentNullException.ThrowIfNull(offer);
-        var address = IPv4Address.Parse(offer.Address);
-        var next = WithoutOffer(state, offer.Mac);
-        if (next.Offers.Count >= next.SweepOffersAbove)
-        {
-            // Offers are judged by their own times: whatever lapsed before this one was made is gone.
-            foreach (var (mac, old) in next.Offers)
-            {
-                if (old.Until <= offer.At)
-                {
-                    next = WithoutOffer(next, mac);
-                }
-            }
-
-            next = next with { SweepOffersAbove = Math.Max(256, 2 * next.Offers.Count) };
-        }
-
-        return next with
-        {
-            Offers = next.Offers.SetItem(offer.Mac, offer),
-            OfferedTo = next.OfferedTo.SetItem(address, offer),
-            FreshHint = address.Value >= next.FreshHint ? address.Value + 1 : next.FreshHint,
-        };
-    }
-
-    private static LeaseTableState WithoutOffer(LeaseTableState state, string mac)
-    {
-        if (!state.Offers.TryGetValue(mac, out var old))
-        {
-            return state;
-        }
-
-        var address = IPv4Address.Parse(old.Address);
-        var offeredTo = state.OfferedTo.TryGetValue(address, out var current) && current.Mac == mac ? state.OfferedTo.Remove(address) : state.OfferedTo;
-        return state with { Offers = state.Offers.Remove(mac), OfferedTo = offeredTo };
     }
 
     public static LeaseTableState Apply(LeaseTableState state, ILeaseEvent @event)
@@ -351,7 +321,7 @@ public static class LeaseTable
         {
             case LeaseGranted e when IPv4Address.TryParse(e.Address, out var address):
             {
-                var next = WithoutOffer(state, e.Mac);
+                var next = state;
                 if (next.ByMac.TryGetValue(e.Mac, out var old) && old != address && next.Bindings.TryGetValue(old, out var oldBinding) && oldBinding.Mac == e.Mac)
                 {
                     // Moving to a new address ends the old lease now.
@@ -375,7 +345,7 @@ public static class LeaseTable
 
             case AddressDeclined e when IPv4Address.TryParse(e.Address, out var address):
             {
-                var next = state.Offers.TryGetValue(e.Mac, out var offer) && offer.Address == e.Address ? WithoutOffer(state, e.Mac) : state;
+                var next = state;
                 if (next.Bindings.TryGetValue(address, out var binding) && binding.Mac == e.Mac)
                 {
                     next = next.WithBinding(address, binding with { ExpiresAt = Min(binding.ExpiresAt, e.At) });

@@ -8,8 +8,8 @@ public readonly record struct LeaseBinding(string Mac, DateTimeOffset ExpiresAt)
 
 /// <summary>
 /// One subnet's lease table, rebuilt by folding <see cref="ILeaseEvent"/>s with <see cref="LeaseTable.Apply"/>.
-/// Immutable maps so Decide stays pure and Apply is O(log n) per event. Offers are held here too but are not
-/// part of <see cref="LeaseTableSnapshot"/>: they are tentative and lost on restart by design.
+/// Immutable maps so Decide stays pure and Apply is O(log n) per event. Tentative offers are not facts and not here:
+/// the subnet's <see cref="OfferBook"/> holds them.
 /// </summary>
 public sealed record LeaseTableState
 {
@@ -31,21 +31,6 @@ public sealed record LeaseTableState
 
     /// <summary>Declined addresses and when they may be used again.</summary>
     public ImmutableDictionary<IPv4Address, DateTimeOffset> Quarantine { get; init; } = ImmutableDictionary<IPv4Address, DateTimeOffset>.Empty;
-
-    /// <summary>Tentative offers by MAC (never persisted).</summary>
-    public ImmutableDictionary<string, TentativeOffer> Offers { get; init; } = ImmutableDictionary.Create<string, TentativeOffer>(StringComparer.Ordinal);
-
-    /// <summary>Offered address → its offer, the reverse of <see cref="Offers"/>.</summary>
-    public ImmutableDictionary<IPv4Address, TentativeOffer> OfferedTo { get; init; } = ImmutableDictionary<IPv4Address, TentativeOffer>.Empty;
-
-    /// <summary>
-    /// Where the search for a never-used address starts (a hint, not a fact): just past the last address offered, so
-    /// an offer costs O(1) however many offers are outstanding. The search wraps, so nothing below it is lost.
-    /// </summary>
-    public uint FreshHint { get; init; }
-
-    /// <summary>Expired offers are swept when <see cref="Offers"/> grows past this (doubling: amortised O(1) per offer).</summary>
-    public int SweepOffersAbove { get; init; } = 256;
 
     /// <summary>
     /// First boots granted with a lease (<see cref="LeaseEvents.FirstBootGranted"/>) that their machines have not yet

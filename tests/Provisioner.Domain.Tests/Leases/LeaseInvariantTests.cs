@@ -25,6 +25,7 @@ public sealed class LeaseInvariantTests
         var random = new Random(seed);
         var subnet = Subnets.Small(TimeSpan.FromMinutes(2));
         var state = LeaseTableState.Empty(subnet.Id);
+        var offers = new OfferBook();
         var journal = new List<ILeaseEvent>();
         var now = Subnets.T0;
         var held = new Dictionary<string, (string Address, DateTimeOffset ExpiresAt)>();
@@ -52,17 +53,19 @@ public sealed class LeaseInvariantTests
             {
                 // A restart: durable state from a snapshot, offers gone.
                 state = LeaseTableState.FromSnapshot(state.ToSnapshot());
+                offers = new OfferBook();
             }
 
-            var decision = LeaseTable.Decide(state, subnet, command, LeasePolicy.Default);
+            var decision = LeaseTable.Decide(state, offers, subnet, command, LeasePolicy.Default);
             if (decision.Offer is { } offer)
             {
-                state = LeaseTable.Hold(state, offer);
+                offers.Hold(offer);
             }
 
             foreach (var e in decision.Events)
             {
                 state = LeaseTable.Apply(state, e);
+                offers.Settle(e);
                 journal.Add(e);
             }
 

@@ -33,19 +33,22 @@ internal sealed class Table(SubnetDefinition subnet)
 {
     public LeaseTableState State { get; private set; } = LeaseTableState.Empty(subnet.Id);
 
+    public OfferBook Offers { get; } = new();
+
     public List<ILeaseEvent> Journal { get; } = [];
 
     public LeaseDecision Run(LeaseCommand command)
     {
-        var decision = LeaseTable.Decide(State, subnet, command, LeasePolicy.Default);
+        var decision = LeaseTable.Decide(State, Offers, subnet, command, LeasePolicy.Default);
         if (decision.Offer is { } offer)
         {
-            State = LeaseTable.Hold(State, offer);
+            Offers.Hold(offer);
         }
 
         foreach (var e in decision.Events)
         {
             State = LeaseTable.Apply(State, e);
+            Offers.Settle(e);
             Journal.Add(e);
         }
 
@@ -118,7 +121,7 @@ public sealed class LeaseTableTests
         Assert.Equal(LeaseOutcome.Acked, ack.Outcome);
         Assert.Equal(T0.AddHours(1), ack.ExpiresAt);
         Assert.Equal([new LeaseGranted(T0, Subnets.A, "10.0.0.10", T0.AddHours(1))], ack.Events);
-        Assert.Empty(table.State.Offers);
+        Assert.Equal(0, table.Offers.Count);
     }
 
     [Fact]
@@ -214,7 +217,7 @@ public sealed class LeaseTableTests
 
         var replayed = LeaseTable.Replay("lab", table.Journal);
         var later = T0.AddHours(5);
-        var offer = LeaseTable.Decide(replayed, Subnets.Small(), new Offer(later, Subnets.B, null), LeasePolicy.Default);
+        var offer = LeaseTable.Decide(replayed, OfferBook.None, Subnets.Small(), new Offer(later, Subnets.B, null), LeasePolicy.Default);
 
         Assert.Equal("10.0.0.11", offer.Address);
     }
@@ -273,8 +276,8 @@ public sealed class LeaseTableTests
             table.Run(new Offer(T0.AddSeconds(i), $"52:54:00:00:{i / 256:x2}:{i % 256:x2}", null));
         }
 
-        Assert.True(table.State.Offers.Count < 100, $"{table.State.Offers.Count} offers held");
-        Assert.True(table.State.OfferedTo.Count <= table.State.Offers.Count);
+        Assert.True(table.Offers.Count < 100, $"{table.Offers.Count} offers held");
+        Assert.True(table.Offers.AddressCount <= table.Offers.Count);
     }
 
     [Fact]

@@ -214,10 +214,11 @@ public sealed class PendingFirstBootTests
         // A renews, B releases, C is offered and declines the address, and a grant to another MAC.
         state = Run(state, new Renew(T0.AddMinutes(40), Subnets.A, state.ActiveLeaseOf(Subnets.A, T0)!.Value.Address.ToString()), journal);
         state = Run(state, new Release(T0.AddMinutes(41), Subnets.B, state.ActiveLeaseOf(Subnets.B, T0)!.Value.Address.ToString()), journal);
-        var offer = LeaseTable.Decide(state, Subnets.Small(), new Offer(T0.AddMinutes(42), Subnets.C, null), LeasePolicy.Default);
-        state = LeaseTable.Hold(state, offer.Offer!);
-        state = Run(state, new Request(T0.AddMinutes(42), Subnets.C, offer.Address!), journal);
-        state = Run(state, new Decline(T0.AddMinutes(42), Subnets.C, offer.Address!), journal);
+        var offers = new OfferBook();
+        var offer = LeaseTable.Decide(state, offers, Subnets.Small(), new Offer(T0.AddMinutes(42), Subnets.C, null), LeasePolicy.Default);
+        offers.Hold(offer.Offer!);
+        state = Run(state, new Request(T0.AddMinutes(42), Subnets.C, offer.Address!), journal, offers);
+        state = Run(state, new Decline(T0.AddMinutes(42), Subnets.C, offer.Address!), journal, offers);
         state = LeaseTable.Apply(state, new LeaseGranted(T0.AddMinutes(43), "52:54:00:00:00:0d", "10.0.0.12", T0.AddMinutes(44)));
 
         Assert.Equal([typeof(LeaseGranted), typeof(LeaseReleased), typeof(LeaseGranted), typeof(AddressDeclined)], journal.Select(e => e.GetType()));
@@ -225,12 +226,13 @@ public sealed class PendingFirstBootTests
     }
 
     /// <summary>Decide on the small subnet and apply the events, as the actor does (offers are held by the caller).</summary>
-    private static LeaseTableState Run(LeaseTableState state, LeaseCommand command, List<ILeaseEvent> journal)
+    private static LeaseTableState Run(LeaseTableState state, LeaseCommand command, List<ILeaseEvent> journal, OfferBook? offers = null)
     {
-        var decision = LeaseTable.Decide(state, Subnets.Small(), command, LeasePolicy.Default);
+        var decision = LeaseTable.Decide(state, offers ?? OfferBook.None, Subnets.Small(), command, LeasePolicy.Default);
         foreach (var e in decision.Events)
         {
             state = LeaseTable.Apply(state, e);
+            offers?.Settle(e);
             journal.Add(e);
         }
 

@@ -26,6 +26,7 @@ internal sealed class FakeLeaseGateway(IEnumerable<SubnetDefinition> subnets) : 
 {
     private readonly Dictionary<string, SubnetDefinition> _subnets = subnets.Append(WarmUpSubnet.Definition).DistinctBy(s => s.Id).ToDictionary(s => s.Id);
     private readonly Dictionary<string, LeaseTableState> _tables = [];
+    private readonly Dictionary<string, OfferBook> _offers = [];
 
     public List<(string Subnet, LeaseCommand Command)> Calls { get; } = [];
 
@@ -92,13 +93,20 @@ internal sealed class FakeLeaseGateway(IEnumerable<SubnetDefinition> subnets) : 
         {
             Calls.Add((subnetId, command));
             var state = Table(subnetId);
-            var decision = LeaseTable.Decide(state, _subnets[subnetId], command, LeasePolicy.Default);
+            var offers = _offers.TryGetValue(subnetId, out var book) ? book : _offers[subnetId] = new OfferBook();
+            var decision = LeaseTable.Decide(state, offers, _subnets[subnetId], command, LeasePolicy.Default);
             if (decision.Offer is { } offer)
             {
-                state = LeaseTable.Hold(state, offer);
+                offers.Hold(offer);
             }
 
-            _tables[subnetId] = decision.Events.Aggregate(state, LeaseTable.Apply);
+            foreach (var fact in decision.Events)
+            {
+                state = LeaseTable.Apply(state, fact);
+                offers.Settle(fact);
+            }
+
+            _tables[subnetId] = state;
             return Task.FromResult(new LeaseAnswer(decision.Outcome, IPv4Address.TryParse(decision.Address, out var a) ? a : null, decision.ExpiresAt, decision.Reason));
         }
     }
