@@ -82,6 +82,10 @@ public static class ProvisionerAkka
         # Rows go in as parameters, not as SQL text with every payload hex-encoded that SQLite then parses back: new PXE
         # machines at 4,000/s took 5 % less CPU per DORA and dropped fewer DISCOVERs (3 interleaved runs each).
         akka.persistence.journal.sql.prefer-parameters-on-multirow-insert = on
+        # The replay filter guards against two writers of one id interleaving events (a split brain across nodes). One
+        # SQLite node is the only writer there is, and the filter is a child actor the journal creates and stops for every
+        # recovery: a burst of new machines made thousands at once (actor cells, mailboxes, the journal's children map).
+        akka.persistence.journal.sql.replay-filter.mode = off
         """);
 
     /// <param name="newMachines">The bound on machine actors that persisted nothing, if the caller wants to read it (else one is made from <see cref="ProvisionerSettings.MaxNewLive"/>).</param>

@@ -20,7 +20,6 @@ public sealed class MachineActor : UntypedPersistentActor, IWithTimers
     private static readonly TimeSpan OverLimitIdle = TimeSpan.FromMilliseconds(200);
 
     private readonly MachineActorSettings _settings;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
     private MachineState _state;
     private string? _lastRejection;
 
@@ -89,12 +88,12 @@ public sealed class MachineActor : UntypedPersistentActor, IWithTimers
                 DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
                 break;
             case SaveSnapshotFailure f:
-                _log.Warning(f.Cause, "machine {MachineId}: snapshot failed", _state.MachineId);
+                Log.Warning(f.Cause, "machine {MachineId}: snapshot failed", _state.MachineId);
                 break;
             case DeleteSnapshotsSuccess:
                 break;
             case DeleteSnapshotsFailure f:
-                _log.Warning(f.Cause, "machine {MachineId}: deleting old snapshots failed", _state.MachineId);
+                Log.Warning(f.Cause, "machine {MachineId}: deleting old snapshots failed", _state.MachineId);
                 break;
             default:
                 Unhandled(message);
@@ -146,7 +145,7 @@ public sealed class MachineActor : UntypedPersistentActor, IWithTimers
                 DecisionOutcome.Rejected,
                 BootAction.None,
                 _state.Stage,
-                $"{_settings.NewMachines.Capacity} machines that have persisted nothing are alive (machines.max-new-live): a flood of new MACs, or a rollout's DISCOVERs without REQUESTs",
+                _settings.NewMachines.RefusalReason,
                 LastSequenceNr));
             // Nothing to keep, and a flood brings the next one at once: stop now rather than after OverLimitIdle.
             Context.Parent.Tell(new Passivate(PoisonPill.Instance));
@@ -190,11 +189,11 @@ public sealed class MachineActor : UntypedPersistentActor, IWithTimers
             var rejection = $"{_state.Stage} {message.Command.GetType().Name} {decision.Reason}";
             if (rejection == _lastRejection)
             {
-                _log.Debug("machine {MachineId} stage {Stage}: {Command} rejected again: {Reason}", _state.MachineId, _state.Stage, message.Command.GetType().Name, decision.Reason);
+                Log.Debug("machine {MachineId} stage {Stage}: {Command} rejected again: {Reason}", _state.MachineId, _state.Stage, message.Command.GetType().Name, decision.Reason);
             }
             else
             {
-                _log.Info("machine {MachineId} stage {Stage}: {Command} rejected: {Reason}", _state.MachineId, _state.Stage, message.Command.GetType().Name, decision.Reason);
+                Log.Info("machine {MachineId} stage {Stage}: {Command} rejected: {Reason}", _state.MachineId, _state.Stage, message.Command.GetType().Name, decision.Reason);
             }
 
             _lastRejection = rejection;
@@ -222,11 +221,11 @@ public sealed class MachineActor : UntypedPersistentActor, IWithTimers
 
             if (_state.Stage != fromStage)
             {
-                _log.Info("machine {MachineId} stage {FromStage} -> {Stage} ({Events}) attempt {Attempt}", _state.MachineId, fromStage, _state.Stage, string.Join(", ", decision.Events.Select(ev => ev.GetType().Name)), _state.Attempt);
+                Log.Info("machine {MachineId} stage {FromStage} -> {Stage} ({Events}) attempt {Attempt}", _state.MachineId, fromStage, _state.Stage, string.Join(", ", decision.Events.Select(ev => ev.GetType().Name)), _state.Attempt);
             }
             else
             {
-                _log.Debug("machine {MachineId} stage {Stage}: recorded {Events}", _state.MachineId, _state.Stage, string.Join(", ", decision.Events.Select(ev => ev.GetType().Name)));
+                Log.Debug("machine {MachineId} stage {Stage}: recorded {Events}", _state.MachineId, _state.Stage, string.Join(", ", decision.Events.Select(ev => ev.GetType().Name)));
             }
 
             MaybeSnapshot(decision.Events.Count);

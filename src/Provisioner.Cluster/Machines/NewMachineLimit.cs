@@ -23,12 +23,16 @@ public sealed class NewMachineLimit
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         Capacity = capacity;
+        RefusalReason = $"{capacity} machines that have persisted nothing are alive (machines.max-new-live): a flood of new MACs, or a rollout's DISCOVERs without REQUESTs";
     }
 
     /// <summary>No bound (tests that do not exercise it).</summary>
     public static NewMachineLimit Unbounded => new(int.MaxValue);
 
     public int Capacity { get; }
+
+    /// <summary>Why a preview over the limit is refused (made once: a flood asks it for every new MAC).</summary>
+    public string RefusalReason { get; }
 
     /// <summary>Machine actors alive that have persisted nothing and hold a slot.</summary>
     public int Live => Volatile.Read(ref _live);

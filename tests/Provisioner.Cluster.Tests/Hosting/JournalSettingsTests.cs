@@ -35,6 +35,16 @@ public sealed class JournalSettingsTests
     }
 
     [Fact]
+    public async Task One_sqlite_node_replays_without_a_filter_actor_per_recovery()
+    {
+        // The only writer there is: no split brain to repair, and no child actor per recovering machine.
+        using var data = new TempDirectory();
+        await using var node = await TestNode.StartAsync(TestNode.SettingsFor(data.Path));
+
+        Assert.Equal("off", node.System.Settings.Config.GetString("akka.persistence.journal.sql.replay-filter.mode"));
+    }
+
+    [Fact]
     public async Task Rows_are_written_as_parameters_and_a_batch_past_the_parameter_limit_reads_back_whole()
     {
         // Parameters, not SQL text with hex payloads: 5 % less CPU per new PXE machine. SQLite's statements take at most
