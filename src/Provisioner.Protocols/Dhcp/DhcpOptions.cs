@@ -20,9 +20,12 @@ public sealed class DhcpOptions : IReadOnlyList<DhcpOption>
 
     private readonly List<DhcpOption> _items;
 
+    /// <summary>Room for a reply's options without growing (an OFFER or ACK carries 8-14): one array per reply, not four.</summary>
+    private const int ReplyCapacity = 16;
+
     public DhcpOptions()
     {
-        _items = new List<DhcpOption>();
+        _items = new List<DhcpOption>(ReplyCapacity);
     }
 
     internal DhcpOptions(List<DhcpOption> items)
