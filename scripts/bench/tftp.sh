@@ -28,6 +28,9 @@
 #              holds 10.78.31.3 - 10.78.31.252 (250 addresses): N clients are spread round-robin over min(N, 250)
 #              of them, one curl process per address (curl --interface ADDR --parallel --parallel-max K with its K
 #              URLs: 200 -> 200 addresses x 1, 2000 -> 250 addresses x 8), each transfer bounded by --max-time 120.
+#              Also printed per round: the server's CPU seconds (utime+stime, with reaped children, of every process
+#              in the server namespace) during it; a forked child counts once reaped (tftpd-hpa's may not be yet). With
+#              the clients on the same cores, wall time follows total CPU.
 # Every download is compared with the served file (cmp); a non-identical or failed transfer is a failure.
 # Ratios use the medians: Provisioner/tftpd-hpa for lockstep, Provisioner/atftpd for windowed.
 # tftpd-hpa and atftpd come from their .debs unpacked under /tmp/bench-debs (nothing installed system-wide).
@@ -138,6 +141,13 @@ timed_get() {
   awk -v b="$big_bytes" -v a="$t0" -v z="$t1" 'BEGIN { printf "%.1f", b / (z - a) / 1e6 }'
 }
 
+# server_cpu_ticks: CPU ticks (utime+stime+cutime+cstime) of every process in the server namespace now.
+server_cpu_ticks() {
+  local t=0 p
+  for p in $(ns_pids "$srv_ns"); do t=$((t + $(awk '{print $14+$15+$16+$17}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
+  echo "$t"
+}
+
 # concurrent N: N simultaneous downloads of small.bin from min(N, 250) source addresses; prints "SECONDS FAILURES".
 concurrent() {
   local n=$1 dir="$work/out/conc"
@@ -189,7 +199,9 @@ for run in $(seq 1 "$runs"); do
     want w32 && a32=$(timed_get "$work/out/big.w32" atftp --option "blksize 1468" --option "windowsize 32" -g -r big.bin -l "$work/out/big.w32" "$srv_ip")
     vals=("$cold" "$l" "$l5" "$a8" "$a32")
     for n in "${concs[@]}"; do
+      c0=$(server_cpu_ticks)
       read -r cs cf < <(concurrent "$n")
+      echo "run $run: $s c$n wall $cs s, server CPU $(awk -v t=$(( $(server_cpu_ticks) - c0 )) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }') s" >>"$work/conc-cpu.txt"
       csec[$s.$n]+="$cs "; cfail[$s.$n]=$(( ${cfail[$s.$n]:-0} + cf ))
       vals+=("$cs" "$cf")
     done
@@ -229,6 +241,7 @@ best() { printf '%s\n' "$@" | { grep -E '^[0-9.]+$' || true; } | sort -g | tail 
   done
   echo "Provisioner transfer caps: ${tftp_caps:-its defaults (none set by the bench)}; atftpd --maxthread 2048; tftpd-hpa none"
   cat "$work/rss.txt" 2>/dev/null || true
+  cat "$work/conc-cpu.txt" 2>/dev/null || true
   if [ -s "$work/conc-errors.txt" ]; then echo "client errors seen in the concurrent tests:"; cat "$work/conc-errors.txt"; fi
 } | tee -a "$results"
 rm -f "$work/root/big.bin" "$work/out/"big.* ; rm -rf "$work/out/conc"
