@@ -35,7 +35,6 @@ public sealed class MachineActor : UntypedPersistentActor, IWithTimers
         _settings = settings;
         _state = MachineState.Empty(machineId);
         PersistenceId = PersistencePrefix + machineId;
-
     }
 
     protected override void OnRecover(object message)

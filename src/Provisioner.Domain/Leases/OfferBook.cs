@@ -88,7 +88,7 @@ public sealed class OfferBook : IOfferView
                 Release(e.Mac);
                 break;
             case FirstBootLeaseGranted e:
-                Release(e.Lease.Mac);
+                Release(e.Mac);
                 break;
             case AddressDeclined e when _byMac.TryGetValue(e.Mac, out var offer) && offer.Address == e.Address:
                 Release(e.Mac);
