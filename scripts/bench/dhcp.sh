@@ -65,6 +65,7 @@
 # Per case: clean rate = the highest step with drops <= 1 % on both exchanges (offered and completed/s), the run at
 # 2 x clean (completed/s, % of started exchanges completed, p99 DORA), and Provisioner/Kea ratios of clean rates.
 source "$(dirname "$0")/lib.sh"
+bench_logs >/dev/null || exit 2   # a mistyped BENCH_LOGS would otherwise run "shipped" without a word
 
 period=${1:-12}
 rates=(${BENCH_DHCP_RATES:-250 1000 2500 5000})

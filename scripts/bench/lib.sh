@@ -132,8 +132,6 @@ build_provisioner() {
   fi
 }
 
-# start_provisioner CONF LOG: runs `provisioner serve` in $srv_ns, waits for /healthz (60 s); sets prov_pid.
-# Its RSS/CPU are read from the child of prov_pid (timeout -> env/ip exec -> dotnet keeps one PID).
 # BENCH_LOGS: how much the DHCP servers log. "shipped" (default): as each ships, Kea at INFO (the severity of Debian's
 # /etc/kea/kea-dhcp4.conf: a DHCP4_LEASE_ADVERT line per OFFER and a DHCP4_LEASE_ALLOC line per ACK) and Provisioner
 # at Information (a line per ACK). "quiet": Kea at WARN and Provisioner's per-exchange lines off (DhcpHandler at
@@ -147,6 +145,8 @@ bench_logs() {
 
 kea_severity() { if [ "$(bench_logs)" = quiet ]; then echo WARN; else echo INFO; fi; }
 
+# start_provisioner CONF LOG: runs `provisioner serve` in $srv_ns, waits for /healthz (60 s); sets prov_pid.
+# Its RSS/CPU are read from the child of prov_pid (timeout -> env/ip exec -> dotnet keeps one PID).
 start_provisioner() {
   local conf=$1 log=$2 quiet=""
   [ "$(bench_logs)" = quiet ] && quiet="Logging__LogLevel__Provisioner.Edge.Dhcp.DhcpHandler=Warning"
@@ -198,6 +198,13 @@ status_kb() {
 # ns_rss NS: total VmRSS (kB) of every process in namespace NS (a server with its workers).
 # shellcheck disable=SC2046
 ns_rss() { status_kb VmRSS $(ns_pids "$1"); }
+
+# ns_cpu_ticks NS: CPU ticks (utime+stime+cutime+cstime; a forked child counts once reaped) of every process in NS.
+ns_cpu_ticks() {
+  local t=0 p
+  for p in $(ns_pids "$1"); do t=$((t + $(awk '{print $14+$15+$16+$17}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
+  echo "$t"
+}
 
 # write_node_conf FILE EDGE: a bench node's file: data in $work/data, admin API on 127.0.0.1:9780 (inside the server
 # namespace), the edge on br0 at $srv_ip with profiles from $work/config, and EDGE (HOCON lines inside edge { }) for

@@ -141,13 +141,6 @@ timed_get() {
   awk -v b="$big_bytes" -v a="$t0" -v z="$t1" 'BEGIN { printf "%.1f", b / (z - a) / 1e6 }'
 }
 
-# server_cpu_ticks: CPU ticks (utime+stime+cutime+cstime) of every process in the server namespace now.
-server_cpu_ticks() {
-  local t=0 p
-  for p in $(ns_pids "$srv_ns"); do t=$((t + $(awk '{print $14+$15+$16+$17}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
-  echo "$t"
-}
-
 # concurrent N: N simultaneous downloads of small.bin from min(N, 250) source addresses; prints "SECONDS FAILURES".
 concurrent() {
   local n=$1 dir="$work/out/conc"
@@ -199,9 +192,9 @@ for run in $(seq 1 "$runs"); do
     want w32 && a32=$(timed_get "$work/out/big.w32" atftp --option "blksize 1468" --option "windowsize 32" -g -r big.bin -l "$work/out/big.w32" "$srv_ip")
     vals=("$cold" "$l" "$l5" "$a8" "$a32")
     for n in "${concs[@]}"; do
-      c0=$(server_cpu_ticks)
+      c0=$(ns_cpu_ticks "$srv_ns")
       read -r cs cf < <(concurrent "$n")
-      echo "run $run: $s c$n wall $cs s, server CPU $(awk -v t=$(( $(server_cpu_ticks) - c0 )) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }') s" >>"$work/conc-cpu.txt"
+      echo "run $run: $s c$n wall $cs s, server CPU $(awk -v t=$(( $(ns_cpu_ticks "$srv_ns") - c0 )) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }') s" >>"$work/conc-cpu.txt"
       csec[$s.$n]+="$cs "; cfail[$s.$n]=$(( ${cfail[$s.$n]:-0} + cf ))
       vals+=("$cs" "$cf")
     done
