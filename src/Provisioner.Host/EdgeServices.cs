@@ -128,6 +128,7 @@ public static partial class EdgeServices
                 ProfileOf(sp),
                 sp.GetRequiredService<ILogger<DhcpWarmUp>>()));
             services.AddSingleton(sp => new DhcpServer(dhcp, sp.GetRequiredService<DhcpHandler>(), sp.GetRequiredService<ILogger<DhcpServer>>(), sp.GetRequiredService<TimeProvider>()));
+            services.AddSingleton(new DhcpNode($"{settings.Hostname}:{settings.Port}"));
             services.AddHostedService<DhcpHostedService>();
         }
 
@@ -173,10 +174,25 @@ public static partial class EdgeServices
         public Task StopAsync(CancellationToken cancellationToken) => responder.DisposeAsync().AsTask();
     }
 
-    private sealed partial class DhcpHostedService(DhcpServer server, DhcpServerOptions options, ILeaseGateway leases, DhcpWarmUp warmUp, NodeReadiness readiness, ILogger<DhcpHostedService> logger) : IHostedService, IDisposable
+    /// <summary>How this node names itself when it declares its subnets: its cluster address, <c>host:port</c>.</summary>
+    private sealed record DhcpNode(string Name);
+
+    private sealed partial class DhcpHostedService(
+        DhcpServer server,
+        DhcpServerOptions options,
+        ILeaseGateway leases,
+        DhcpWarmUp warmUp,
+        DhcpHandler handler,
+        DhcpNode node,
+        TimeProvider clock,
+        NodeReadiness readiness,
+        ILogger<DhcpHostedService> logger) : IHostedService, IDisposable
     {
-        /// <summary>How long waking the subnets' lease actors may take (an edge whose core nodes are not up yet gives up).</summary>
-        private static readonly TimeSpan WakeBound = TimeSpan.FromSeconds(60);
+        /// <summary>After this long without an answer from the subnets' lease actors (core nodes not up yet?) the node says so, and keeps trying.</summary>
+        private static readonly TimeSpan DeclareWarnAfter = TimeSpan.FromSeconds(60);
+
+        /// <summary>Longest pause between two attempts to declare a subnet.</summary>
+        private static readonly TimeSpan DeclareRetryMax = TimeSpan.FromSeconds(10);
 
         /// <summary>How long the warm-up may take; the node serves after it (or after this) whatever happened.</summary>
         private static readonly TimeSpan WarmUpBound = TimeSpan.FromSeconds(15);
@@ -186,13 +202,14 @@ public static partial class EdgeServices
 
         private readonly CancellationTokenSource _stopping = new();
         private Task _preparing = Task.CompletedTask;
+        private Task _declaring = Task.CompletedTask;
 
         public Task StartAsync(CancellationToken cancellationToken)
         {
             // The socket is bound now (a wrong interface stops the node here) but read only once the node is prepared:
-            // whatever arrives meanwhile waits in its receive buffer. Prepared = every subnet's lease actor recovered
-            // and the hot path warmed up (both in the background: hosted services start one after another, and the
-            // actor system may start after this one).
+            // whatever arrives meanwhile waits in its receive buffer. Prepared = every subnet declared to (and so
+            // recovered by) its lease actor and the hot path warmed up (both in the background: hosted services start
+            // one after another, and the actor system may start after this one).
             var prepared = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             readiness.Preparing("dhcp", "waking subnets and warming up");
             server.Start(prepared.Task);
@@ -205,10 +222,11 @@ public static partial class EdgeServices
             await Task.Yield();
             try
             {
-                var wake = WakeSubnetsAsync(_stopping.Token);
+                _declaring = DeclareSubnetsAsync(_stopping.Token);
                 var warm = WarmUpAsync(_stopping.Token);
-                // Serve once both are done, or after the warm-up's bound: waking goes on in the background.
-                await Task.WhenAll(wake, warm).WaitAsync(WarmUpBound + TimeSpan.FromSeconds(5), _stopping.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                // Serve once both are done, or after the warm-up's bound: declaring goes on in the background (until the
+                // core nodes answer, a subnet's requests get no address and are counted as failed).
+                await Task.WhenAll(_declaring, warm).WaitAsync(WarmUpBound + TimeSpan.FromSeconds(5), _stopping.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
             finally
             {
@@ -234,33 +252,70 @@ public static partial class EdgeServices
             }
         }
 
-        private async Task WakeSubnetsAsync(CancellationToken cancellationToken)
+        private Task DeclareSubnetsAsync(CancellationToken cancellationToken) =>
+            Task.WhenAll(options.Subnets.Select(subnet => DeclareAsync(subnet, cancellationToken)));
+
+        /// <summary>
+        /// Declares one subnet until the cluster answers: accepted (defined, unchanged or redefined by this node) or
+        /// refused (another node defined it differently: the subnet is not served, /healthz says why).
+        /// </summary>
+        private async Task DeclareAsync(Domain.Leases.SubnetDefinition subnet, CancellationToken cancellationToken)
         {
-            using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            bound.CancelAfter(WakeBound);
-            await Task.WhenAll(options.Subnets.Select(async subnet =>
+            var started = clock.GetTimestamp();
+            var pause = TimeSpan.FromSeconds(1);
+            var warned = false;
+            while (!cancellationToken.IsCancellationRequested)
             {
                 try
                 {
-                    // Recovered now, so that first boots still pending from before a restart are handed to their machines
-                    // at once, and the first packet does not wait for the subnet's recovery.
-                    var (count, pending) = await leases.WakeAsync(subnet.Id, bound.Token).ConfigureAwait(false);
-                    LogAwake(subnet.Id, count, pending);
+                    // Also recovers the lease actor now, so that first boots still pending from before a restart are
+                    // handed to their machines at once, and the first packet does not wait for the subnet's recovery.
+                    var declared = await leases.DeclareAsync(subnet, node.Name, clock.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+                    var service = $"dhcp subnet {subnet.Id}";
+                    if (declared.Outcome == Domain.Leases.SubnetDeclarationOutcome.Refused)
+                    {
+                        var reason = declared.Reason ?? $"subnet '{subnet.Id}' is defined by node {declared.DefinedBy}";
+                        handler.RefuseSubnet(subnet.Id, reason);
+                        readiness.Failing(service, $"not served: {reason}");
+                        LogRefused(subnet.Id, node.Name, reason);
+                    }
+                    else
+                    {
+                        handler.AcceptSubnet(subnet.Id);
+                        readiness.NotFailing(service);
+                        LogDeclared(subnet.Id, declared.Outcome, declared.DefinedBy, declared.Leases, declared.PendingFirstBoots);
+                    }
+
+                    return;
                 }
-#pragma warning disable CA1031 // the server starts anyway; the subnet recovers at its first packet
-                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    return;
+                }
+#pragma warning disable CA1031 // the core nodes may not be up yet: keep trying
+                catch (Exception e)
 #pragma warning restore CA1031
                 {
-                    LogNotAwake(e, subnet.Id);
+                    if (!warned && clock.GetElapsedTime(started) >= DeclareWarnAfter)
+                    {
+                        warned = true;
+                        LogNotDeclared(e, subnet.Id, DeclareWarnAfter.TotalSeconds);
+                    }
                 }
-            })).ConfigureAwait(false);
+
+                await Task.Delay(pause, clock, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, DeclareRetryMax.Ticks));
+            }
         }
 
-        [LoggerMessage(Level = LogLevel.Information, Message = "DHCP subnet {Subnet}: {Leases} leases; {PendingFirstBoots} first boots granted since its last snapshot handed to their machines again (one already recorded changes nothing)")]
-        private partial void LogAwake(string subnet, int leases, int pendingFirstBoots);
+        [LoggerMessage(Level = LogLevel.Information, Message = "DHCP subnet {Subnet}: {Outcome} (definition of node {DefinedBy}); {Leases} leases; {PendingFirstBoots} first boots granted since its last snapshot handed to their machines again (one already recorded changes nothing)")]
+        private partial void LogDeclared(string subnet, Domain.Leases.SubnetDeclarationOutcome outcome, string definedBy, int leases, int pendingFirstBoots);
 
-        [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP subnet {Subnet}: its lease actor did not answer within a minute of the start; it will recover at the subnet's first packet")]
-        private partial void LogNotAwake(Exception e, string subnet);
+        [LoggerMessage(Level = LogLevel.Error, Message = "DHCP subnet {Subnet}: the cluster refused this node's ({Node}) definition, so this node does not serve the subnet: {Reason}. Make the definitions equal (or change the defining node first), then restart this node.")]
+        private partial void LogRefused(string subnet, string node, string reason);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP subnet {Subnet}: its lease actor has not answered for {Seconds:0} s (core nodes not up or unreachable?); requests in this subnet get no address until it does; still trying")]
+        private partial void LogNotDeclared(Exception e, string subnet, double seconds);
 
         [LoggerMessage(Level = LogLevel.Information, Message = "DHCP warmed up before serving: {Exchanges} new PXE machines' DORAs played against this node ({Failed} failed) in {Seconds:0.00} s on the scratch subnet " + WarmUpSubnet.Id + " (198.18.0.0/15), whose {Events} journal events are deleted again")]
         private partial void LogWarmedUp(int exchanges, int failed, double seconds, long events);
@@ -269,6 +324,7 @@ public static partial class EdgeServices
         {
             await _stopping.CancelAsync().ConfigureAwait(false);
             await _preparing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await _declaring.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             await server.StopAsync().ConfigureAwait(false);
         }
 

@@ -42,6 +42,7 @@ public static class ProvisionerAkka
             "Provisioner.Domain.Leases.ILeaseEvent, Provisioner.Domain" = hyperion
             "Provisioner.Domain.Leases.LeaseTableSnapshot, Provisioner.Domain" = hyperion
             "Provisioner.Domain.Leases.SubnetSnapshot, Provisioner.Domain" = hyperion
+            "Provisioner.Domain.Leases.DefinedSubnetSnapshot, Provisioner.Domain" = hyperion
           }
         }
         """);

@@ -6,7 +6,8 @@ namespace Provisioner.Cluster.Hosting;
 
 /// <summary>
 /// Loads a node's HOCON: <c>defaults.conf</c> first, then the named file on top (later keys win), with
-/// <c>include "other.conf"</c> lines inlined from the same directory and <c>${?ENV}</c> overrides resolved.
+/// <c>include "other.conf"</c> lines inlined (from the including file's directory, else from the hocon/ directory, so a
+/// site file kept anywhere can <c>include "core.conf"</c>) and <c>${?ENV}</c> overrides resolved.
 /// </summary>
 public static partial class ProvisionerConfig
 {
@@ -28,10 +29,10 @@ public static partial class ProvisionerConfig
         }
 
         var text = new StringBuilder();
-        text.AppendLine(Read(Path.Combine(directory, DefaultsFile), depth: 0));
+        text.AppendLine(Read(Path.Combine(directory, DefaultsFile), directory, depth: 0));
         if (Path.GetFileName(path) != DefaultsFile)
         {
-            text.AppendLine(Read(path, depth: 0));
+            text.AppendLine(Read(path, directory, depth: 0));
         }
 
         if (!string.IsNullOrWhiteSpace(extraHocon))
@@ -84,7 +85,7 @@ public static partial class ProvisionerConfig
             ? Directory.GetFiles(directory, "*.conf").Select(Path.GetFileNameWithoutExtension).Where(n => n is not null).Select(n => n!).Order(StringComparer.Ordinal)
             : [];
 
-    private static string Read(string path, int depth)
+    private static string Read(string path, string shipped, int depth)
     {
         if (depth > 8)
         {
@@ -97,7 +98,25 @@ public static partial class ProvisionerConfig
         }
 
         var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        return IncludeLine().Replace(File.ReadAllText(path), m => Read(Path.Combine(directory, m.Groups[1].Value), depth + 1));
+        return IncludeLine().Replace(File.ReadAllText(path), m =>
+        {
+            var name = m.Groups[1].Value;
+            var beside = Path.Combine(directory, name);
+            var fromShipped = Path.Combine(shipped, name);
+            // A site file named like a shipped one (a site's edge.conf with include "edge.conf") means the shipped one.
+            var itself = string.Equals(Path.GetFullPath(beside), Path.GetFullPath(path), StringComparison.Ordinal);
+            if ((itself || !File.Exists(beside)) && File.Exists(fromShipped))
+            {
+                return Read(fromShipped, shipped, depth + 1);
+            }
+
+            if (!File.Exists(beside))
+            {
+                throw new ConfigurationException($"{path}: include \"{name}\" found neither in {directory} nor in {shipped}");
+            }
+
+            return Read(beside, shipped, depth + 1);
+        });
     }
 
     [GeneratedRegex("""^\s*include\s+"([^"]+)"\s*$""", RegexOptions.Multiline)]

@@ -20,12 +20,19 @@ namespace Provisioner.Cluster.Leases;
 /// the grant it depends on if that is not yet durable; offers and NAKs are answered at once. A failed or rejected write stops the actor; it recovers the
 /// durable table on the next message, and the optimistic grants that never became durable are never acknowledged.
 /// Offers are held in memory only. Snapshots are taken every max(N, bindings) events, at a moment no write is in flight.
+/// <para>
+/// The subnet's definition (network, pool, options, reservations) is a fact in the same journal: edges declare their
+/// subnets (<see cref="SubnetLeaseProtocol.DeclareSubnet"/>, decided by <see cref="SubnetDeclarations"/>), so the core node
+/// that hosts this actor needs no subnet list of its own. Until a subnet is declared it answers every request with
+/// <see cref="LeaseOutcome.UnknownSubnet"/>.
+/// </para>
 /// </remarks>
 public sealed class SubnetLeaseActor : ReceivePersistentActor
 {
     public const string PersistencePrefix = "subnet-";
 
-    private readonly SubnetDefinition? _subnet;
+    private SubnetDefinition? _subnet;
+    private LeaseEvents.SubnetDefined? _defined;
     private readonly SubnetLeaseSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly string _subnetId;
@@ -39,6 +46,7 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
     private long _sinceSnapshot;
     private IActorRef? _forgetting;
 
+    /// <param name="subnet">A definition given by the host (the warm-up subnet, tests); a declared one replaces it. Null for every real subnet: its definition is in its journal.</param>
     public SubnetLeaseActor(string subnetId, SubnetDefinition? subnet, SubnetLeaseSettings settings)
     {
         _subnetId = subnetId;
@@ -51,17 +59,31 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
         {
             _state = offer.Snapshot switch
             {
+                DefinedSubnetSnapshot defined => LeaseTableState.FromSnapshot(defined.Subnet),
                 SubnetSnapshot snapshot => LeaseTableState.FromSnapshot(snapshot),
                 LeaseTableSnapshot table => LeaseTableState.FromSnapshot(table),
                 _ => _state,
             };
+            if (offer.Snapshot is DefinedSubnetSnapshot withDefinition)
+            {
+                UseDefinition(withDefinition.Definition, recovering: true);
+            }
         });
         Recover<ILeaseEvent>(e =>
         {
-            _state = LeaseTable.Apply(_state, e);
+            if (e is LeaseEvents.SubnetDefined defined)
+            {
+                UseDefinition(defined, recovering: true);
+            }
+            else
+            {
+                _state = LeaseTable.Apply(_state, e);
+            }
+
             _sinceSnapshot++;
         });
 
+        Command<DeclareSubnet>(Declare);
         Command<Offer>(m => Handle(m.Mac, new LeaseCommands.Offer(m.At, m.Mac, m.Requested)));
         Command<Request>(m => Handle(m.Mac, m.Renewing ? new LeaseCommands.Renew(m.At, m.Mac, m.Address) : new LeaseCommands.Request(m.At, m.Mac, m.Address)));
         Command<RequestFirstBoot>(m => Handle(m.Mac, new LeaseCommands.Request(m.At, m.Mac, m.Address), m));
@@ -122,6 +144,63 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
 
     public override string PersistenceId { get; }
 
+    private void Declare(DeclareSubnet message)
+    {
+        var sender = Sender;
+        var decision = SubnetDeclarations.Decide(_defined, message.Definition);
+        if (decision.Event is { } defined && SubnetDeclarations.ToDefinition(defined, out var problem) is null)
+        {
+            decision = new SubnetDeclarationDecision(SubnetDeclarationOutcome.Refused, null, _defined?.Node ?? "none", $"subnet '{_subnetId}' declared by node {defined.Node} does not hold: {problem}");
+        }
+
+        SubnetDeclared Answer() => new(_subnetId, decision.Outcome, decision.DefinedBy, decision.Reason, _state.Bindings.Count, _state.PendingBoots.Count);
+        switch (decision.Outcome)
+        {
+            case SubnetDeclarationOutcome.Unchanged:
+                sender.Tell(Answer());
+                return;
+            case SubnetDeclarationOutcome.Refused:
+                _log.Warning("subnet {SubnetId}: declaration refused: {Reason}", _subnetId, decision.Reason);
+                sender.Tell(Answer());
+                return;
+        }
+
+        if (decision.Outcome == SubnetDeclarationOutcome.Redefined)
+        {
+            _log.Warning("subnet {SubnetId}: redefined by the node that defined it: {Reason}", _subnetId, decision.Reason);
+        }
+
+        // Taken at once, like a grant: the next request already sees it; the answer waits until it is durable.
+        UseDefinition(decision.Event!, recovering: false);
+        _inFlight++;
+        PersistAsync(decision.Event!, _ =>
+        {
+            // Not counted in EventsPersisted (the lease events, what GetLeases reports): a definition is not a lease.
+            _inFlight--;
+            _sinceSnapshot++;
+            sender.Tell(Answer());
+            MaybeSnapshot();
+        });
+    }
+
+    private void UseDefinition(LeaseEvents.SubnetDefined defined, bool recovering)
+    {
+        var subnet = SubnetDeclarations.ToDefinition(defined, out var problem);
+        if (subnet is null)
+        {
+            // Only a journal written by another version can hold one: the subnet answers nothing rather than guess.
+            _log.Error("subnet {SubnetId}: the definition declared by node {Node} does not hold ({Problem}); the subnet answers no requests until it is declared again", _subnetId, defined.Node, problem);
+            return;
+        }
+
+        _defined = defined;
+        _subnet = subnet;
+        if (!recovering)
+        {
+            _log.Info("subnet {SubnetId}: defined by node {Node}: {Definition}", _subnetId, defined.Node, defined.Describe());
+        }
+    }
+
     /// <summary>Hands first boots to their machines (a child, so that this actor never waits for a machine).</summary>
     private IActorRef Recorder => _recorder ??= Context.ActorOf(Props.Create(() => new FirstBootRecorder(_subnetId, _settings.FirstBoots)), "first-boots");
 
@@ -159,7 +238,7 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
         var sender = Sender;
         if (_subnet is null)
         {
-            sender.Tell(new LeaseResult(_subnetId, mac, LeaseOutcome.UnknownSubnet, null, null, $"subnet '{_subnetId}' is not configured on this node"));
+            sender.Tell(new LeaseResult(_subnetId, mac, LeaseOutcome.UnknownSubnet, null, null, $"subnet '{_subnetId}' has not been declared by any edge node"));
             return;
         }
 
@@ -258,7 +337,7 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
         if (_inFlight == 0 && !_settings.Scratch && _sinceSnapshot >= Math.Max(_settings.SnapshotEvery, _state.Bindings.Count))
         {
             _sinceSnapshot = 0;
-            SaveSnapshot(_state.ToSubnetSnapshot());
+            SaveSnapshot(_defined is null ? _state.ToSubnetSnapshot() : new DefinedSubnetSnapshot(_state.ToSubnetSnapshot(), _defined));
         }
     }
 

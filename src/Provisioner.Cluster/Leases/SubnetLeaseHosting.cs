@@ -17,8 +17,9 @@ public static class SubnetLeaseHosting
     private const string DhcpSection = "provisioner.edge.dhcp";
 
     /// <summary>
-    /// Core nodes host the lease region, each entity created with its <see cref="Domain.Leases.SubnetDefinition"/> from
-    /// <c>provisioner.edge.dhcp.subnets</c> of this node's configuration; edge-only nodes get a proxy (role core, STACK.md P6).
+    /// Core nodes host the lease region; each entity learns its <see cref="Domain.Leases.SubnetDefinition"/> from its own
+    /// journal, where the edges that serve the subnet declared it (<see cref="SubnetLeaseProtocol.DeclareSubnet"/>). Edge-only
+    /// nodes get a proxy (role core, STACK.md P6).
     /// </summary>
     public static AkkaConfigurationBuilder AddSubnetLeaseRegion(this AkkaConfigurationBuilder builder, ProvisionerSettings settings, SubnetLeaseSettings? leaseSettings = null)
     {
@@ -31,7 +32,6 @@ public static class SubnetLeaseHosting
             return builder.WithShardRegionProxy<SubnetLeaseRegion>(SubnetTypeName, Roles.Core, extractor);
         }
 
-        var subnets = SubnetConfig.ListFromConfig(settings.Hocon).ToDictionary(s => s.Id, StringComparer.Ordinal);
         var dhcp = new ConfigKeys(settings.Hocon.HasPath(DhcpSection) ? settings.Hocon.GetConfig(DhcpSection) : Akka.Configuration.Config.Empty, DhcpSection);
         var defaults = SubnetLeaseSettings.Default;
         var actorSettings = leaseSettings ?? defaults with
@@ -49,7 +49,8 @@ public static class SubnetLeaseHosting
             SubnetTypeName,
             subnetId => subnetId == WarmUpSubnet.Id
                 ? Props.Create(() => new SubnetLeaseActor(subnetId, WarmUpSubnet.Definition, scratchSettings))
-                : Props.Create(() => new SubnetLeaseActor(subnetId, subnets.GetValueOrDefault(subnetId), actorSettings)),
+                // Every real subnet learns its definition from its journal: edges declare it (no subnet list on a core node).
+                : Props.Create(() => new SubnetLeaseActor(subnetId, null, actorSettings)),
             extractor,
             new ShardOptions
             {

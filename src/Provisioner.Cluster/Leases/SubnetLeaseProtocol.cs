@@ -47,6 +47,17 @@ public static class SubnetLeaseProtocol
     /// </summary>
     public sealed record Wake(string SubnetId) : IWithSubnetId;
 
+    /// <summary>
+    /// An edge node serves this subnet with <paramref name="Definition"/> (its <c>Node</c> names the edge): the first
+    /// declaration defines the subnet durably, later ones are checked against it (<see cref="SubnetDeclarations"/>).
+    /// Also wakes the actor as <see cref="Wake"/> does. Answered with <see cref="SubnetDeclared"/> (once durable, when written).
+    /// </summary>
+    public sealed record DeclareSubnet(string SubnetId, LeaseEvents.SubnetDefined Definition) : IWithSubnetId;
+
+    /// <param name="DefinedBy">The node whose definition is durable now.</param>
+    /// <param name="Reason">Why a declaration was refused (both definitions and nodes), or what a redefinition replaced.</param>
+    public sealed record SubnetDeclared(string SubnetId, SubnetDeclarationOutcome Outcome, string DefinedBy, string? Reason, int Leases, int PendingFirstBoots) : IProvisionerMessage;
+
     /// <param name="Leases">Bindings the table holds (current and expired).</param>
     /// <param name="PendingFirstBoots">First boots granted with a lease that their machines have not recorded yet (being handed over).</param>
     public sealed record Awake(string SubnetId, int Leases, int PendingFirstBoots) : IProvisionerMessage;

@@ -59,4 +59,19 @@ public static class MachineHistory
         var events = envelopes.Select(e => e.Event).OfType<IMachineEvent>().ToArray();
         return new MachineHistoryPage(events, version);
     }
+
+    /// <summary>
+    /// The highest sequence number of <paramref name="machineId"/> in the journal (0: nothing written), without waking its
+    /// actor: reads the machine's events (a machine writes tens of them in a life, not thousands). Core nodes only.
+    /// </summary>
+    public static async Task<long> HighestSequenceNrAsync(ActorSystem system, string machineId, string readJournalId = ProvisionerAkka.SqlReadJournalId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(system);
+        var journal = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(readJournalId);
+        return await journal
+            .CurrentEventsByPersistenceId(MachineActor.PersistencePrefix + machineId, 0, long.MaxValue)
+            .RunWith(Sink.Aggregate<EventEnvelope, long>(0L, (highest, e) => Math.Max(highest, e.SequenceNr)), system)
+            .WaitAsync(cancellationToken)
+            .ConfigureAwait(false);
+    }
 }

@@ -62,6 +62,50 @@ public static class LeaseEvents
             return new(lease.At, lease.Mac, lease.Address, lease.ExpiresAt, boot.At, boot.Architecture, boot.FirmwareIsIpxe, boot.Profile);
         }
     }
+
+    /// <summary>
+    /// The subnet's definition, as the edge node <paramref name="Node"/> (its cluster address, <c>host:port</c>) declared
+    /// it: a subnet belongs to the site that serves it, and the cluster keeps this one durable definition (see
+    /// <see cref="SubnetDeclarations"/>). Addresses dotted quads, <paramref name="Network"/> in CIDR form.
+    /// </summary>
+    public sealed record SubnetDefined(
+        DateTimeOffset At,
+        string Node,
+        string Id,
+        string Network,
+        string PoolStart,
+        string PoolEnd,
+        string? Router,
+        string[] Dns,
+        string? Domain,
+        long LeaseTimeSeconds,
+        ReservedAddress[] Reservations) : ILeaseEvent
+    {
+        /// <summary>The definition in one line, the same for equal definitions (what a refusal names and what is compared).</summary>
+        public string Describe()
+        {
+            var text = new System.Text.StringBuilder()
+                .Append(Network).Append(" pool ").Append(PoolStart).Append('-').Append(PoolEnd)
+                .Append(" router ").Append(Router ?? "none")
+                .Append(" dns ").Append(Dns.Length == 0 ? "none" : string.Join(',', Dns))
+                .Append(" domain ").Append(Domain ?? "none")
+                .Append(" lease ").Append(LeaseTimeSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('s')
+                .Append(" reservations ").Append(Reservations.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            foreach (var r in Reservations.OrderBy(r => r.Mac, StringComparer.Ordinal))
+            {
+                text.Append(' ').Append(r.Mac).Append('=').Append(r.Address);
+                if (r.Hostname is { } host)
+                {
+                    text.Append('(').Append(host).Append(')');
+                }
+            }
+
+            return text.ToString();
+        }
+    }
+
+    /// <summary>One reservation of a <see cref="SubnetDefined"/>.</summary>
+    public sealed record ReservedAddress(string Mac, string Address, string? Hostname);
 }
 
 /// <summary>Inputs to <see cref="LeaseTable.Decide"/>; each carries the time it was observed. MACs are normalised.</summary>

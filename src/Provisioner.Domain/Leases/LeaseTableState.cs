@@ -145,3 +145,9 @@ public sealed record LeaseTableSnapshot(
 /// <see cref="LeaseTableSnapshot"/>s and still read.
 /// </summary>
 public sealed record SubnetSnapshot(LeaseTableSnapshot Table, LeaseEvents.FirstBootGranted[] PendingBoots);
+
+/// <summary>
+/// A subnet's snapshot once edges declare subnets: the table and pending boots as in <see cref="SubnetSnapshot"/>, and
+/// the durable definition (recovery starts from the snapshot, so the definition must be in it). FROZEN like the events.
+/// </summary>
+public sealed record DefinedSubnetSnapshot(SubnetSnapshot Subnet, LeaseEvents.SubnetDefined Definition);

@@ -1,4 +1,5 @@
 using System.Net;
+using Provisioner.Cluster.Leases;
 using Provisioner.Domain.Leases;
 using Provisioner.Domain.Machines;
 using Provisioner.Edge.Dhcp;
@@ -34,8 +35,8 @@ public sealed class RecordingLeaseGateway(ILeaseGateway inner, ClientAddressBook
         return answer;
     }
 
-    public Task<(int Leases, int PendingFirstBoots)> WakeAsync(string subnetId, CancellationToken cancellationToken) =>
-        inner.WakeAsync(subnetId, cancellationToken);
+    public Task<SubnetLeaseProtocol.SubnetDeclared> DeclareAsync(SubnetDefinition subnet, string node, DateTimeOffset at, CancellationToken cancellationToken) =>
+        inner.DeclareAsync(subnet, node, at, cancellationToken);
 
     public Task<bool> FlushFirstBootAsync(string subnetId, MachineId mac, CancellationToken cancellationToken) =>
         inner.FlushFirstBootAsync(subnetId, mac, cancellationToken);

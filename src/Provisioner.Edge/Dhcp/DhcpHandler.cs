@@ -35,11 +35,24 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
     private enum DhcpWarning
     {
         NoSubnet,
+        RefusedSubnet,
         NoLease,
         NoBootFile,
         SilentBoot,
         Nak,
     }
+
+    /// <summary>Subnets the cluster refused this node's definition of: their requests are dropped, never answered from another node's definition.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _refused = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The cluster holds a different definition of <paramref name="subnetId"/>, made by another node: this node stops
+    /// answering the subnet (its addresses would come from a pool it does not know). <paramref name="reason"/> names both.
+    /// </summary>
+    public void RefuseSubnet(string subnetId, string reason) => _refused[subnetId] = reason;
+
+    /// <summary>The cluster accepted this node's definition of <paramref name="subnetId"/> (again).</summary>
+    public void AcceptSubnet(string subnetId) => _refused.TryRemove(subnetId, out _);
 
     public async Task<DhcpReplyPlan?> HandleAsync(DhcpPacket request, DhcpReceiveContext context, CancellationToken cancellationToken)
     {
@@ -66,6 +79,16 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
             if (_warnings.TryLog(DhcpWarning.NoSubnet, out var more))
             {
                 LogNoSubnet(mac, type, xid, request.RelayAgentAddress, more);
+            }
+
+            return null;
+        }
+
+        if (!_refused.IsEmpty && _refused.TryGetValue(subnet.Id, out var refusal))
+        {
+            if (_warnings.TryLog(DhcpWarning.RefusedSubnet, out var more))
+            {
+                LogRefusedSubnet(mac, type, xid, subnet.Id, refusal, more);
             }
 
             return null;
@@ -554,6 +577,9 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP {Mac} {MessageType} xid 0x{Xid:x8}: no configured subnet matches (giaddr {Giaddr}); silent ({Suppressed} more like it not logged since the last line)")]
     private partial void LogNoSubnet(MachineId mac, DhcpMessageType messageType, uint xid, IPv4Address giaddr, long suppressed);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "DHCP {Mac} {MessageType} xid 0x{Xid:x8}: subnet {Subnet} is not served by this node: {Reason}; silent ({Suppressed} more like it not logged since the last line)")]
+    private partial void LogRefusedSubnet(MachineId mac, DhcpMessageType messageType, uint xid, string subnet, string reason, long suppressed);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP {Mac} {MessageType} xid 0x{Xid:x8}: no lease from subnet {Subnet} ({Outcome}: {Reason}); silent ({Suppressed} more like it not logged since the last line)")]
     private partial void LogNoLease(MachineId mac, DhcpMessageType messageType, uint xid, string subnet, LeaseOutcome outcome, string? reason, long suppressed);

@@ -30,8 +30,11 @@ public interface ILeaseGateway
 
     Task<LeaseAnswer> ReleaseAsync(string subnetId, MachineId mac, IPv4Address address, DateTimeOffset at, CancellationToken cancellationToken);
 
-    /// <summary>Recovers the subnet's lease actor if it is not running (see <see cref="SubnetLeaseProtocol.Wake"/>).</summary>
-    Task<(int Leases, int PendingFirstBoots)> WakeAsync(string subnetId, CancellationToken cancellationToken);
+    /// <summary>
+    /// Declares that <paramref name="node"/> serves <paramref name="subnet"/> (see <see cref="SubnetLeaseProtocol.DeclareSubnet"/>);
+    /// also recovers the subnet's lease actor if it is not running.
+    /// </summary>
+    Task<SubnetLeaseProtocol.SubnetDeclared> DeclareAsync(SubnetDefinition subnet, string node, DateTimeOffset at, CancellationToken cancellationToken);
 
     Task<LeaseAnswer> DeclineAsync(string subnetId, MachineId mac, IPv4Address address, DateTimeOffset at, CancellationToken cancellationToken);
 
@@ -71,11 +74,11 @@ public sealed class ClusterLeaseGateway(IRequiredActor<SubnetLeaseRegion> leaseR
         return answer.Recorded;
     }
 
-    public async Task<(int Leases, int PendingFirstBoots)> WakeAsync(string subnetId, CancellationToken cancellationToken)
+    public async Task<SubnetLeaseProtocol.SubnetDeclared> DeclareAsync(SubnetDefinition subnet, string node, DateTimeOffset at, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(subnet);
         var region = await leaseRegion.GetAsync(cancellationToken).ConfigureAwait(false);
-        var awake = await region.Ask<SubnetLeaseProtocol.Awake>(new SubnetLeaseProtocol.Wake(subnetId), askTimeout, cancellationToken).ConfigureAwait(false);
-        return (awake.Leases, awake.PendingFirstBoots);
+        return await region.Ask<SubnetLeaseProtocol.SubnetDeclared>(new SubnetLeaseProtocol.DeclareSubnet(subnet.Id, SubnetDeclarations.Declare(subnet, node, at)), askTimeout, cancellationToken).ConfigureAwait(false);
     }
 
     public Task<LeaseAnswer> ReleaseAsync(string subnetId, MachineId mac, IPv4Address address, DateTimeOffset at, CancellationToken cancellationToken) =>

@@ -67,7 +67,13 @@ public static class AdminApi
                 return Results.Text($"cluster member is {cluster.SelfMember.Status}\n", statusCode: StatusCodes.Status503ServiceUnavailable);
             }
 
-            return context.RequestServices.GetService<NodeReadiness>()?.NotReadyBecause is { } preparing
+            var readiness = context.RequestServices.GetService<NodeReadiness>();
+            if (readiness?.FailingBecause is { } failing)
+            {
+                return Results.Text($"failing: {failing}\n", statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+
+            return readiness?.NotReadyBecause is { } preparing
                 ? Results.Text($"preparing: {preparing}\n", statusCode: StatusCodes.Status503ServiceUnavailable)
                 : Results.Text("ok\n");
         });
@@ -150,8 +156,47 @@ public static class AdminApi
         });
 
         MapShards(app, timeout);
+        MapWhere(app, settings, timeout);
         MapNode(app);
     }
+
+    /// <summary>
+    /// Where a machine's actor lives (pbm has no such verb; sharding knows it per shard): the machine's shard, the node
+    /// whose region hosts that shard (from the coordinator's stats), and whether the actor is live there (that region's
+    /// own state). Never wakes the actor; the sequence number comes from the live actor, or from the journal on a core node.
+    /// </summary>
+    private static void MapWhere(WebApplication app, ProvisionerSettings settings, TimeSpan timeout) =>
+        app.MapGet(Prefix + "/machines/{mac}/where", async (string mac, IRequiredActor<MachineRegion> region, ActorSystem system, CancellationToken cancellationToken) =>
+        {
+            if (!MachineId.TryParse(mac, out var id))
+            {
+                return Error(StatusCodes.Status400BadRequest, $"'{mac}' is not a MAC address (expected aa:bb:cc:dd:ee:ff)");
+            }
+
+            var shard = new MachineMessageExtractor(settings.Shards).ShardId(id.Value, messageHint: null);
+            var stats = await region.ActorRef.Ask<ClusterShardingStats>(new GetClusterShardingStats(timeout), timeout + TimeSpan.FromSeconds(1), cancellationToken);
+            var host = stats.Regions.Where(r => r.Value.Stats.ContainsKey(shard)).Select(r => r.Key).FirstOrDefault();
+            var self = Akka.Cluster.Cluster.Get(system).SelfAddress;
+            if (host is null)
+            {
+                return Results.Json(new MachineWhereDto(id.Value, shard, null, false, false, null, "no node hosts its shard now: the machine's next message starts the shard where the coordinator allocates it"), AdminJson.Options);
+            }
+
+            var regionPath = new RootActorPath(host) / "system" / "sharding" / ProvisionerAkka.MachineTypeName;
+            var state = await system.ActorSelection(regionPath).Ask<CurrentShardRegionState>(GetShardRegionState.Instance, timeout, cancellationToken);
+            var live = state.Shards.Any(s => s.ShardId == shard && s.EntityIds.Contains(id.Value));
+            long? sequence = null;
+            if (live)
+            {
+                sequence = (await region.ActorRef.Ask<MachineProtocol.MachineResult>(new MachineProtocol.GetMachine(id.Value), timeout, cancellationToken)).Version;
+            }
+            else if (settings.IsCore)
+            {
+                sequence = await MachineHistory.HighestSequenceNrAsync(system, id.Value, cancellationToken: cancellationToken).WaitAsync(timeout, cancellationToken);
+            }
+
+            return Results.Json(new MachineWhereDto(id.Value, shard, host.ToString(), host == self, live, sequence, null), AdminJson.Options);
+        });
 
     /// <summary>
     /// This node's process: memory as the OS and the GC see it, and the bound on machine actors that persisted nothing.

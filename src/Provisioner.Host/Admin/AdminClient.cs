@@ -31,6 +31,9 @@ public sealed class AdminClient(HttpClient http) : IDisposable
         return await Read<CommandResultDto>(response, ct);
     }
 
+    public Task<MachineWhereDto> GetMachineWhereAsync(string mac, CancellationToken ct = default) =>
+        GetAsync<MachineWhereDto>("api/v1/machines/" + Uri.EscapeDataString(mac) + "/where", ct);
+
     public Task<ClusterDto> GetClusterAsync(CancellationToken ct = default) => GetAsync<ClusterDto>("api/v1/cluster", ct);
 
     public Task<ShardsDto> GetShardsAsync(CancellationToken ct = default) => GetAsync<ShardsDto>("api/v1/cluster/shards", ct);

@@ -157,3 +157,9 @@ public static class AdminJson
         return options;
     }
 }
+
+/// <summary>
+/// Where a machine's actor lives: its shard, the node hosting that shard (null when none does now), whether the actor is
+/// live there (else passivated or never started), and its last sequence number (null when it could not be read here).
+/// </summary>
+public sealed record MachineWhereDto(string MachineId, string Shard, string? Node, bool IsSelf, bool Live, long? LastSequenceNr, string? Note);

@@ -33,6 +33,9 @@ public static class CommandLine
               One machine: state, profile, lease, and its last 500 events with their times.
           provisioner machine history <mac> [-o table|json]
               Only the machine's last 500 events (read from the journal: ask a core node).
+          provisioner machine where <mac> [-o table|json]
+              Which node hosts the machine's actor (its shard's node), whether it is live or passivated, its last
+              sequence number. Never wakes the actor.
           provisioner machine reprovision <mac>
               Install the machine again at its next PXE boot.
           provisioner cluster show [-o table|json]
@@ -85,6 +88,7 @@ public static class CommandLine
                 ("machine", "show") => await MachineShow(parsed, stdout, historyOnly: false),
                 ("machine", "history") => await MachineShow(parsed, stdout, historyOnly: true),
                 ("machine", "reprovision") => await MachineReprovision(parsed, stdout),
+                ("machine", "where") => await MachineWhere(parsed, stdout),
                 ("cluster", "show") => await ClusterShow(parsed, stdout),
                 ("cluster", "shards") => await ClusterShards(parsed, stdout),
                 ("node", "show") => await NodeShow(parsed, stdout, collect: false),
@@ -229,6 +233,44 @@ public static class CommandLine
         if (historyOnly && machine.EventsNote is not null)
         {
             await stdout.WriteLineAsync($"({machine.EventsNote})");
+        }
+
+        return Ok;
+    }
+
+    private static async Task<int> MachineWhere(ParsedArgs args, TextWriter stdout)
+    {
+        var mac = args.Argument(2, "a MAC address");
+        args.Expect(3, "machine where <mac>");
+        if (!MachineId.TryParse(mac, out var id))
+        {
+            throw new UsageException($"'{mac}' is not a MAC address (expected aa:bb:cc:dd:ee:ff)");
+        }
+
+        using var client = args.Client();
+        var where = await client.GetMachineWhereAsync(id.Value);
+        if (await WroteJsonAsync(args, stdout, where))
+        {
+            return Ok;
+        }
+
+        var fields = new (string Key, string Value)[]
+        {
+            ("Machine", where.MachineId),
+            ("Shard", where.Shard),
+            ("Node", where.Node is null ? "-" : where.Node + (where.IsSelf ? " (self)" : string.Empty)),
+            ("Actor", where.Live ? "live" : where.Node is null ? "not running" : "passivated (not running)"),
+            ("Sequence", where.LastSequenceNr?.ToString(CultureInfo.InvariantCulture) ?? "- (read from the journal only on a core node)"),
+        };
+        var width = fields.Max(f => f.Key.Length);
+        foreach (var (key, value) in fields)
+        {
+            await stdout.WriteLineAsync($"{key.PadRight(width)} : {value}");
+        }
+
+        if (where.Note is not null)
+        {
+            await stdout.WriteLineAsync($"({where.Note})");
         }
 
         return Ok;

@@ -285,6 +285,50 @@ public sealed class HoconFilesTests
     }
 
     [Fact]
+    public void A_site_file_kept_outside_hocon_includes_the_shipped_core_conf_and_its_own_keys_win()
+    {
+        using var site = new TempDirectory();
+        var file = Path.Combine(site.Path, "site-a-core1.conf");
+        File.WriteAllText(file, """
+            include "core.conf"
+            provisioner.node { hostname = "10.1.0.11", seed-nodes = ["akka.tcp://provisioner@10.1.0.11:4053"] }
+            """);
+
+        var settings = WithEnvironment(new(), () => ProvisionerSettings.FromConfig(ProvisionerConfig.Load(Dir, file)));
+
+        Assert.Equal([Roles.Core], settings.Roles);
+        Assert.Equal(JournalProvider.PostgreSql, settings.Journal);
+        Assert.Equal("10.1.0.11", settings.Hostname);
+        Assert.Equal(["akka.tcp://provisioner@10.1.0.11:4053"], settings.SeedNodes);
+    }
+
+    [Fact]
+    public void A_site_file_named_like_a_shipped_one_includes_the_shipped_one_instead_of_itself()
+    {
+        using var site = new TempDirectory();
+        var file = Path.Combine(site.Path, "edge.conf");
+        File.WriteAllText(file, "include \"edge.conf\"\nprovisioner.node.port = 4999\n");
+
+        var settings = WithEnvironment(new(), () => ProvisionerSettings.FromConfig(ProvisionerConfig.Load(Dir, file)));
+
+        Assert.Equal([Roles.Edge], settings.Roles);
+        Assert.Equal(4999, settings.Port);
+    }
+
+    [Fact]
+    public void A_file_beside_the_site_file_wins_over_a_shipped_one_of_the_same_name()
+    {
+        using var site = new TempDirectory();
+        File.WriteAllText(Path.Combine(site.Path, "postgres.conf"), "provisioner.persistence { journal = postgresql, connection-string = \"Host=site-db\" }\n");
+        var file = Path.Combine(site.Path, "core1.conf");
+        File.WriteAllText(file, "include \"core.conf\"\ninclude \"postgres.conf\"\n");
+
+        var settings = WithEnvironment(new(), () => ProvisionerSettings.FromConfig(ProvisionerConfig.Load(Dir, file)));
+
+        Assert.Equal("Host=site-db", settings.ConnectionString);
+    }
+
+    [Fact]
     public void A_missing_include_fails_fast_naming_the_included_file()
     {
         using var dir = SiteDirectory();

@@ -32,7 +32,10 @@ public sealed class FirstBootTests(ITestOutputHelper output)
     private static RequestFirstBoot FirstBoot(int i, int architecture = 7, bool ipxe = false, string? profile = "centos7") =>
         new("lab", LeaseNode.Mac(i), Address(i), T0, architecture, ipxe, profile);
 
-    /// <summary>The "lab" subnet's lease actor started by hand (not through the region) with <paramref name="settings"/>.</summary>
+    /// <summary>
+    /// The "lab" subnet's lease actor started by hand (not through the region) with <paramref name="settings"/> and the
+    /// definition from configuration: on a node started without declaring, so that no region entity writes the same journal.
+    /// </summary>
     private static IActorRef StartLab(LeaseNode node, SubnetLeaseSettings settings)
     {
         var lab = SubnetConfig.ListFromConfig(node.Node.Settings.Hocon).Single(s => s.Id == "lab");
@@ -84,7 +87,7 @@ public sealed class FirstBootTests(ITestOutputHelper output)
     public async Task While_the_subnet_is_still_granting_its_first_boots_are_recorded_one_at_a_time_and_all_of_them()
     {
         using var data = new TempDirectory();
-        await using var node = await LeaseNode.StartAsync(data.Path);
+        await using var node = await LeaseNode.StartAsync(data.Path, declare: false);
         // The subnet never counts as quiet again within the test: only the while-granting lane records.
         var lab = StartLab(node, SubnetLeaseSettings.Default with
         {
@@ -120,7 +123,7 @@ public sealed class FirstBootTests(ITestOutputHelper output)
     public async Task Nakked_first_boot_leaves_nothing_pending_for_its_machine()
     {
         using var data = new TempDirectory();
-        await using var node = await LeaseNode.StartAsync(data.Path);
+        await using var node = await LeaseNode.StartAsync(data.Path, declare: false);
         var lab = StartLab(node, NoHandOver);
         Assert.Equal(LeaseOutcome.Acked, (await Ask(lab, FirstBoot(1))).Outcome);
 
@@ -136,7 +139,7 @@ public sealed class FirstBootTests(ITestOutputHelper output)
     public async Task With_no_hand_over_a_first_boot_stays_pending_until_a_flush_which_answers_once_the_machine_recorded_it()
     {
         using var data = new TempDirectory();
-        await using var node = await LeaseNode.StartAsync(data.Path);
+        await using var node = await LeaseNode.StartAsync(data.Path, declare: false);
         var lab = StartLab(node, NoHandOver);
         var waiting = FirstBoot(1);
         var flushed = FirstBoot(2, architecture: 0, ipxe: true, profile: null);
@@ -166,7 +169,7 @@ public sealed class FirstBootTests(ITestOutputHelper output)
     {
         using var data = new TempDirectory();
         var boots = Enumerable.Range(1, 5).Select(i => FirstBoot(i, architecture: i % 2 == 0 ? 7 : 0, ipxe: i % 3 == 0)).ToArray();
-        await using (var node = await LeaseNode.StartAsync(data.Path))
+        await using (var node = await LeaseNode.StartAsync(data.Path, declare: false))
         {
             var lab = StartLab(node, NoHandOver);
             foreach (var boot in boots)
@@ -201,7 +204,7 @@ public sealed class FirstBootTests(ITestOutputHelper output)
         var everyEvent = NoHandOver with { SnapshotEvery = 1 };
         var (a, b, c) = (FirstBoot(1), FirstBoot(2, ipxe: true), FirstBoot(3, architecture: 0));
         string sqlite;
-        await using (var node = await LeaseNode.StartAsync(data.Path))
+        await using (var node = await LeaseNode.StartAsync(data.Path, declare: false))
         {
             sqlite = node.Node.Settings.SqlitePath;
             var lab = StartLab(node, everyEvent);
@@ -288,7 +291,7 @@ public sealed class FirstBootTests(ITestOutputHelper output)
     public async Task First_boot_flushed_to_a_machine_that_moved_on_counts_as_recorded_and_changes_nothing()
     {
         using var data = new TempDirectory();
-        await using var node = await LeaseNode.StartAsync(data.Path);
+        await using var node = await LeaseNode.StartAsync(data.Path, declare: false);
         var lab = StartLab(node, NoHandOver);
         var boot = FirstBoot(1);
         Assert.Equal(LeaseOutcome.Acked, (await Ask(lab, boot)).Outcome);
@@ -328,7 +331,7 @@ public sealed class FirstBootTests(ITestOutputHelper output)
     public async Task First_boot_of_a_mac_that_already_holds_that_lease_is_still_pending_for_its_machine()
     {
         using var data = new TempDirectory();
-        await using var node = await LeaseNode.StartAsync(data.Path);
+        await using var node = await LeaseNode.StartAsync(data.Path, declare: false);
         var lab = StartLab(node, NoHandOver);
         var mac = LeaseNode.Mac(1);
         // The plain lease a non-booting DHCP client of this MAC got (no machine event).

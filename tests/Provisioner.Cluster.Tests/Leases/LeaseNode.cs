@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using Provisioner.Cluster.Leases;
 using Provisioner.Cluster.Tests.Support;
+using Provisioner.Domain.Leases;
 
 namespace Provisioner.Cluster.Tests.Leases;
 
@@ -29,17 +30,33 @@ internal sealed class LeaseNode : IAsyncDisposable
 
     public IActorRef Region { get; }
 
+    /// <summary>The node name this fixture declares its subnets as.</summary>
+    public const string NodeName = "127.0.0.1:4053";
+
     public static string Mac(int i) => $"52:54:00:00:{i / 256:x2}:{i % 256:x2}";
 
-    public static async Task<LeaseNode> StartAsync(string dataDirectory, string extraHocon = "")
+    /// <param name="declare">Declare the configured subnets as an edge does at start (false: the lease actors know only what their journals hold).</param>
+    public static async Task<LeaseNode> StartAsync(string dataDirectory, string extraHocon = "", bool declare = true)
     {
         var node = await TestNode.StartAsync(TestNode.SettingsFor(dataDirectory, Subnets + "\n" + extraHocon), new ManualClock(T0));
         var region = await ActorRegistry.For(node.System).GetAsync<SubnetLeaseRegion>();
+
+        // As an edge does at start: every subnet of its configuration declared to its lease actor.
+        foreach (var subnet in declare ? SubnetConfig.ListFromConfig(node.Settings.Hocon) : [])
+        {
+            var declared = await region.Ask<SubnetLeaseProtocol.SubnetDeclared>(
+                new SubnetLeaseProtocol.DeclareSubnet(subnet.Id, SubnetDeclarations.Declare(subnet, NodeName, T0)), TestNode.Timeout);
+            Assert.NotEqual(SubnetDeclarationOutcome.Refused, declared.Outcome);
+        }
+
         return new LeaseNode(node, region);
     }
 
     public Task<SubnetLeaseProtocol.LeaseResult> Ask(IWithSubnetId message) =>
         Region.Ask<SubnetLeaseProtocol.LeaseResult>(message, TestNode.Timeout);
+
+    public Task<SubnetLeaseProtocol.SubnetDeclared> Declare(SubnetDefinition subnet, string node, DateTimeOffset at) =>
+        Region.Ask<SubnetLeaseProtocol.SubnetDeclared>(new SubnetLeaseProtocol.DeclareSubnet(subnet.Id, SubnetDeclarations.Declare(subnet, node, at)), TestNode.Timeout);
 
     public Task<SubnetLeaseProtocol.LeaseList> List(string subnet) =>
         Region.Ask<SubnetLeaseProtocol.LeaseList>(new SubnetLeaseProtocol.GetLeases(subnet), TestNode.Timeout);

@@ -16,6 +16,10 @@ public sealed class LeaseSerializationTests(SerializationSystem fixture) : IClas
     private const string Mac = "52:54:00:12:34:56";
     private static readonly DateTimeOffset At = new(2026, 11, 25, 10, 15, 30, 123, TimeSpan.FromHours(2));
 
+    private static readonly SubnetDefined Defined = new(
+        At, "10.9.0.2:4054", "lab", "10.0.0.0/24", "10.0.0.10", "10.0.0.250", "10.0.0.1", ["10.0.0.1"], "lab.example", 3600,
+        [new ReservedAddress(Mac, "10.0.0.5", "db1")]);
+
     public static readonly IReadOnlyList<object> Samples =
     [
         new LeaseGranted(At, Mac, "10.0.0.11", At.AddHours(1)),
@@ -30,6 +34,12 @@ public sealed class LeaseSerializationTests(SerializationSystem fixture) : IClas
         new RequestFirstBoot("lab", Mac, "10.0.0.11", At, 7, true, "centos7"),
         new FlushFirstBoot("lab", Mac),
         new FirstBootFlushed("lab", Mac, true, "machine answered late"),
+        Defined,
+        new DefinedSubnetSnapshot(
+            new SubnetSnapshot(new LeaseTableSnapshot("lab", [], [], [], [], [], []), []),
+            Defined),
+        new DeclareSubnet("lab", Defined),
+        new SubnetDeclared("lab", SubnetDeclarationOutcome.Refused, "10.9.0.2:4054", "subnet 'lab' is defined by node 10.9.0.2:4054 as …", 42, 7),
         new Wake("lab"),
         new Awake("lab", 42, 7),
         new Forget(WarmUpSubnet.Id),

@@ -131,7 +131,8 @@ public sealed class KnownMachinesTests
             Assert.True(known.IsSurelyNew(Id(LeaseNode.Mac(9))));
             Assert.NotNull(presence.Probe);
             Assert.Equal(written.Select(Id).Order(StringComparer.Ordinal), (await presence.Probe.IdsStartingWithAsync(MachineActor.PersistencePrefix)).Order(StringComparer.Ordinal));
-            Assert.Equal([SubnetLeaseActor.PersistencePrefix + "lab"], await presence.Probe.IdsStartingWithAsync(SubnetLeaseActor.PersistencePrefix));
+            // Both subnets: each holds its declared definition, and lab its lease.
+            Assert.Equal([SubnetLeaseActor.PersistencePrefix + "lab", SubnetLeaseActor.PersistencePrefix + "tiny"], (await presence.Probe.IdsStartingWithAsync(SubnetLeaseActor.PersistencePrefix)).Order(StringComparer.Ordinal));
         }
     }
 

@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Provisioner.Cluster.Hosting;
 using Provisioner.Cluster.Leases;
 using Provisioner.Cluster.Machines;
+using Provisioner.Domain.Leases;
 using Provisioner.Domain.Machines;
 using Provisioner.Edge.Dhcp;
 using Provisioner.Protocols.Dhcp;
@@ -64,6 +65,12 @@ public sealed class DhcpClusterTests(ITestOutputHelper output)
             var machines = new ClusterMachineGateway(host.Services.GetRequiredService<IRequiredActor<MachineRegion>>(), settings.AskTimeout);
             var leases = new ClusterLeaseGateway(host.Services.GetRequiredService<IRequiredActor<SubnetLeaseRegion>>(), settings.AskTimeout);
             var options = DhcpServerOptions.FromConfig(config.GetConfig("provisioner.edge")) with { MaxInFlight = 256 };
+            // As the node's DHCP service does before it serves: its subnets declared to the cluster.
+            foreach (var subnet in options.Subnets)
+            {
+                Assert.Equal(SubnetDeclarationOutcome.Defined, (await leases.DeclareAsync(subnet, "127.0.0.1:0", DateTimeOffset.UtcNow, CancellationToken.None)).Outcome);
+            }
+
             var handler = new DhcpHandler(options, leases, machines, TimeProvider.System, NullLogger<DhcpHandler>.Instance, bootPolicy: BootPolicy.For(options));
             await using var server = new DhcpServer(options, handler, NullLogger<DhcpServer>.Instance, bindAddress: IPAddress.Loopback);
             server.Start();

@@ -59,8 +59,8 @@ internal sealed class FakeLeaseGateway(IEnumerable<SubnetDefinition> subnets) : 
 
     public Task<bool> FlushFirstBootAsync(string subnetId, MachineId mac, CancellationToken cancellationToken) => Task.FromResult(false);
 
-    public Task<(int Leases, int PendingFirstBoots)> WakeAsync(string subnetId, CancellationToken cancellationToken) =>
-        Task.FromResult((Table(subnetId).Bindings.Count, 0));
+    public Task<SubnetLeaseProtocol.SubnetDeclared> DeclareAsync(SubnetDefinition subnet, string node, DateTimeOffset at, CancellationToken cancellationToken) =>
+        Task.FromResult(new SubnetLeaseProtocol.SubnetDeclared(subnet.Id, SubnetDeclarationOutcome.Unchanged, node, null, Table(subnet.Id).Bindings.Count, 0));
 
     public Task<LeaseAnswer> ReleaseAsync(string subnetId, MachineId mac, IPv4Address address, DateTimeOffset at, CancellationToken cancellationToken) =>
         Run(subnetId, new LeaseCommands.Release(at, mac.Value, address.ToString()));

@@ -79,7 +79,7 @@ public sealed class DhcpWarmUpTests
 
         public Task<LeaseAnswer> ReleaseAsync(string subnetId, MachineId mac, IPv4Address address, DateTimeOffset at, CancellationToken cancellationToken) => Never<LeaseAnswer>(cancellationToken);
 
-        public Task<(int Leases, int PendingFirstBoots)> WakeAsync(string subnetId, CancellationToken cancellationToken) => Never<(int, int)>(cancellationToken);
+        public Task<SubnetLeaseProtocol.SubnetDeclared> DeclareAsync(SubnetDefinition subnet, string node, DateTimeOffset at, CancellationToken cancellationToken) => Never<SubnetLeaseProtocol.SubnetDeclared>(cancellationToken);
 
         public Task<LeaseAnswer> DeclineAsync(string subnetId, MachineId mac, IPv4Address address, DateTimeOffset at, CancellationToken cancellationToken) => Never<LeaseAnswer>(cancellationToken);
 
