@@ -13,12 +13,16 @@ public sealed class ProvisionerNode : IAsyncDisposable
     private readonly LabNetwork _lab;
     private readonly LabProcess _process;
 
-    private ProvisionerNode(LabNetwork lab, LabProcess process, string directory)
+    private ProvisionerNode(LabNetwork lab, LabProcess process, string directory, int adminPort)
     {
         _lab = lab;
         _process = process;
         Directory = directory;
+        AdminUrl = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{adminPort}");
     }
+
+    /// <summary>The node's admin API, on the server namespace's loopback.</summary>
+    public string AdminUrl { get; }
 
     /// <summary>Data, config and assets of this node (removed on dispose).</summary>
     public string Directory { get; }
@@ -84,9 +88,22 @@ public sealed class ProvisionerNode : IAsyncDisposable
 
         var conf = Path.Combine(directory, "lab.conf");
         await File.WriteAllTextAsync(conf, EdgeHocon(lab, directory, extraHocon, extraSubnets));
+        return await StartWithConfigAsync(lab, directory, conf, DefaultAdminPort);
+    }
 
-        var process = lab.Start(lab.Server, $"dotnet {Executable} serve --hocon-dir {HoconDirectory} --config {conf}");
-        var node = new ProvisionerNode(lab, process, directory);
+    public const int DefaultAdminPort = 9780;
+
+    /// <summary>
+    /// Starts <c>provisioner serve --config <paramref name="configFile"/></c> in the server namespace, as a unit file
+    /// does (with <paramref name="environment"/>, e.g. PROVISIONER_DB), and waits until its /healthz on
+    /// <paramref name="adminPort"/> says ok.
+    /// </summary>
+    /// <param name="healthy">Wait until /healthz says ok (false: until it answers at all, e.g. to read why a node is failing).</param>
+    public static async Task<ProvisionerNode> StartWithConfigAsync(LabNetwork lab, string directory, string configFile, int adminPort, IDictionary<string, string>? environment = null, bool healthy = true)
+    {
+        ArgumentNullException.ThrowIfNull(lab);
+        var process = lab.Start(lab.Server, $"dotnet {Executable} serve --hocon-dir {HoconDirectory} --config {configFile}", environment);
+        var node = new ProvisionerNode(lab, process, directory, adminPort);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (DateTime.UtcNow < deadline)
         {
@@ -96,7 +113,7 @@ public sealed class ProvisionerNode : IAsyncDisposable
                 throw new InvalidOperationException($"provisioner serve exited ({process.Process.ExitCode}):\n{process.Output}");
             }
 
-            var health = await lab.RunAsync(lab.Server, "curl -fsS http://127.0.0.1:9780/healthz", TimeSpan.FromSeconds(5));
+            var health = await lab.RunAsync(lab.Server, $"curl {(healthy ? "-f" : string.Empty)}sS {node.AdminUrl}/healthz", TimeSpan.FromSeconds(5));
             if (health.ExitCode == 0)
             {
                 return node;
@@ -108,8 +125,15 @@ public sealed class ProvisionerNode : IAsyncDisposable
         throw new TimeoutException($"provisioner serve not healthy after 60 s:\n{process.Output}");
     }
 
+    /// <summary>GET /healthz: "ok", or why not ("preparing: …", "failing: …", "cluster member is …").</summary>
+    public async Task<string> HealthAsync()
+    {
+        var result = await _lab.RunAsync(_lab.Server, $"curl -sS {AdminUrl}/healthz", TimeSpan.FromSeconds(10));
+        return result.Output.Trim();
+    }
+
     /// <summary>A profile for tests that do not boot anything (the HTTP side still needs a valid config).</summary>
-    private static async Task WriteMinimalProfileAsync(string config)
+    public static async Task WriteMinimalProfileAsync(string config)
     {
         System.IO.Directory.CreateDirectory(Path.Combine(config, "profiles"));
         await File.WriteAllLinesAsync(Path.Combine(config, "profiles", "none.profile"),
@@ -126,7 +150,7 @@ public sealed class ProvisionerNode : IAsyncDisposable
 
     /// <summary>Runs `provisioner ARGS` inside the server namespace against this node.</summary>
     public Task<ProcessResult> Cli(string arguments) =>
-        _lab.RunAsync(_lab.Server, $"dotnet {Executable} {arguments} --server http://127.0.0.1:9780", TimeSpan.FromSeconds(60));
+        _lab.RunAsync(_lab.Server, $"dotnet {Executable} {arguments} --server {AdminUrl}", TimeSpan.FromSeconds(60));
 
     public async Task<MachineDto?> GetMachineAsync(string mac)
     {
@@ -203,7 +227,7 @@ public sealed class ProvisionerNode : IAsyncDisposable
     /// </summary>
     public async Task<(int Status, MachineDto? Machine)> GetMachineFromApiAsync(string mac)
     {
-        var result = await _lab.RunAsync(_lab.Server, $"curl -sS -w \"\\n%{{http_code}}\" http://127.0.0.1:9780/api/v1/machines/{mac}", TimeSpan.FromSeconds(10));
+        var result = await _lab.RunAsync(_lab.Server, $"curl -sS -w \"\\n%{{http_code}}\" {AdminUrl}/api/v1/machines/{mac}", TimeSpan.FromSeconds(10));
         var split = result.Output.LastIndexOf('\n');
         if (result.ExitCode != 0 || split < 0 || !int.TryParse(result.Output[(split + 1)..].Trim(), CultureInfo.InvariantCulture, out var status))
         {

@@ -1,0 +1,107 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Provisioner.Host.Admin;
+using Provisioner.Lab.Tests.Support;
+
+namespace Provisioner.Lab.Tests.Cluster;
+
+/// <summary>
+/// Core and edge nodes as separate processes of the real executable on a private PostgreSQL, started from site files
+/// that include the shipped core.conf and edge.conf (as deploy/ does).
+/// </summary>
+[Collection(LabCollection.Name)]
+public sealed partial class ClusterTests
+{
+    private static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(40);
+
+    [Fact]
+    public async Task Two_cores_and_an_edge_lease_a_pxe_client_on_the_edges_subnet_and_its_machine_lives_on_a_core_node()
+    {
+        await using var cluster = await ClusterLab.CreateAsync(clients: 1);
+        var core1 = await cluster.StartCoreAsync(1);
+        var core2 = await cluster.StartCoreAsync(2);
+        var edge = await cluster.StartEdgeAsync(1);
+
+        // Every node sees all three, from any node.
+        var members = await ClusterOf(edge);
+        Assert.Equal(
+            [(ClusterLab.CoreAddress(1), "core"), (ClusterLab.CoreAddress(2), "core"), (ClusterLab.EdgeAddress(1), "edge")],
+            members.Members.Where(m => m.Status == "Up").Select(m => (m.Address, string.Join(',', m.Roles))).Order().ToArray());
+
+        // A PXE client (option 60 PXEClient, option 93 = 0) on the edge's segment: the subnet is known to the cluster only
+        // because the edge declared it (the core nodes' site files name no subnet).
+        var (address, mac) = await PxeUdhcpc(cluster.Lab, cluster.Lab.Clients[0]);
+        Assert.StartsWith($"10.77.{cluster.Lab.Subnet}.1", address, StringComparison.Ordinal);
+
+        var where = await Where(core2, mac);
+        Assert.Contains(where.Node, new[] { ClusterLab.CoreAddress(1), ClusterLab.CoreAddress(2) });
+        Assert.True(where.Live, $"machine {mac} not live: {JsonSerializer.Serialize(where)}\n{cluster.Logs}");
+        Assert.Equal(where.Node, (await Where(edge, mac)).Node);
+
+        // Its journey is read from PostgreSQL by a core node: Discovered with the lease the edge handed out.
+        var machine = await core1.WaitForMachineAsync(mac, m => m.Address == address, TimeSpan.FromSeconds(20));
+        Assert.Equal("lab", machine.Subnet);
+        Assert.Contains(machine.Events, e => e.Type == "Discovered");
+    }
+
+    [Fact]
+    public async Task A_second_edge_declaring_the_same_subnet_differently_is_refused_naming_both_and_serves_none_of_it()
+    {
+        await using var cluster = await ClusterLab.CreateAsync(clients: 1);
+        await cluster.StartCoreAsync(1);
+        await cluster.StartEdgeAsync(1);
+
+        // Same id, a larger pool: the first edge's definition stands, the second edge says why it does not serve.
+        var second = await cluster.StartEdgeAsync(2, ClusterLab.LabSubnet(cluster.Lab, poolEnd: "250"), dhcpPort: 6767, healthy: false);
+        var health = await Eventually(second.HealthAsync, h => h.StartsWith("failing:", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+
+        Assert.Contains($"subnet 'lab' is defined by node 127.0.0.1:{ClusterLab.EdgePortBase + 1}", health, StringComparison.Ordinal);
+        Assert.Contains($"node 127.0.0.1:{ClusterLab.EdgePortBase + 2} declares {cluster.Lab.Network} pool 10.77.{cluster.Lab.Subnet}.100-10.77.{cluster.Lab.Subnet}.250", health, StringComparison.Ordinal);
+        Assert.Contains("the cluster refused this node's", second.Log, StringComparison.Ordinal);
+
+        // The first edge still serves the segment from its own definition.
+        var (address, _) = await PxeUdhcpc(cluster.Lab, cluster.Lab.Clients[0]);
+        Assert.Matches(@"^10\.77\.\d+\.1\d\d$", address);
+    }
+
+    private static async Task<ClusterDto> ClusterOf(ProvisionerNode node)
+    {
+        var result = await node.Cli("cluster show -o json");
+        Assert.True(result.ExitCode == 0, result.Output + result.Error);
+        return JsonSerializer.Deserialize<ClusterDto>(result.Output, AdminJson.Options)!;
+    }
+
+    private static async Task<MachineWhereDto> Where(ProvisionerNode node, string mac)
+    {
+        var result = await node.Cli($"machine where {mac} -o json");
+        Assert.True(result.ExitCode == 0, result.Output + result.Error);
+        return JsonSerializer.Deserialize<MachineWhereDto>(result.Output, AdminJson.Options)!;
+    }
+
+    /// <summary>busybox udhcpc as PXE firmware announces itself (vendor class PXEClient, architecture 0): its address and MAC.</summary>
+    private static async Task<(string Address, string Mac)> PxeUdhcpc(LabNetwork lab, string ns)
+    {
+        var link = await lab.RunAsync(ns, "cat /sys/class/net/eth0/address");
+        var mac = link.Output.Trim();
+        var result = await lab.RunAsync(ns, "udhcpc -i eth0 -n -q -f -t 5 -T 2 -s /bin/true -V PXEClient:Arch:00000:UNDI:002001 -x 0x5d:0000", ClientTimeout);
+        var match = LeaseLine().Match(result.Output + result.Error);
+        Assert.True(match.Success, $"udhcpc got no lease (exit {result.ExitCode}):\n{result.Output}\n{result.Error}");
+        return (match.Groups[1].Value, mac);
+    }
+
+    private static async Task<T> Eventually<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        var last = await read();
+        while (!done(last) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(500);
+            last = await read();
+        }
+
+        return done(last) ? last : throw new TimeoutException($"not within {within.TotalSeconds:0} s; last: {last}");
+    }
+
+    [GeneratedRegex(@"lease of (\d+\.\d+\.\d+\.\d+) obtained")]
+    private static partial Regex LeaseLine();
+}
