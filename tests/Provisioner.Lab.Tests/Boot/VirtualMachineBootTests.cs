@@ -29,20 +29,8 @@ public sealed class VirtualMachineBootTests(ITestOutputHelper output)
         await LabProfiles.WriteAsync(dir.Path, lab);
         await using var node = await ProvisionerNode.StartAsync(lab, dir.Path);
 
-        var tap = $"t{lab.Id}";
-        await lab.RunAsync(lab.Server, $"ip tuntap add dev {tap} mode tap");
-        await lab.RunAsync(lab.Server, $"ip link set {tap} master br0 up");
-
-        var serial = Path.Combine(dir.Path, "serial.log");
-        var sercon = Path.Combine(dir.Path, "sercon-port");
-        await File.WriteAllBytesAsync(sercon, BitConverter.GetBytes((long)0x3f8));
-        var firmware = uefi
-            ? $"-bios /usr/share/ovmf/OVMF.fd -device virtio-net-pci,netdev=n0,mac={mac},romfile="
-            : $"-device virtio-net-pci,netdev=n0,mac={mac} -fw_cfg name=etc/sercon-port,file={sercon}";
         var started = Stopwatch.StartNew();
-        var vm = lab.Start(lab.Server,
-            $"qemu-system-x86_64 -machine accel=tcg -m 768 -display none -monitor none -serial file:{serial} " +
-            $"-netdev tap,id=n0,ifname={tap},script=no,downscript=no {firmware} -boot n");
+        var vm = await StartVmAsync(lab, dir.Path, mac, uefi);
         try
         {
             var machine = await node.WaitForMachineAsync(mac, m => m.Stage.ToString() == "Rebooted", BootTimeout);
@@ -79,17 +67,45 @@ public sealed class VirtualMachineBootTests(ITestOutputHelper output)
         }
         finally
         {
-            if (File.Exists(serial))
-            {
-                var text = await File.ReadAllTextAsync(serial);
-                output.WriteLine("--- serial (last 3000 chars) ---");
-                output.WriteLine(text.Length > 3000 ? text[^3000..] : text);
-            }
+            await StopVmAsync(vm, dir.Path, output);
+        }
+    }
 
-            if (!vm.Process.HasExited)
-            {
-                vm.Process.Kill(entireProcessTree: true);
-            }
+    /// <summary>
+    /// Powers on a qemu (TCG) VM on a tap device on the lab bridge, booting from the network: BIOS with QEMU's iPXE ROM,
+    /// or UEFI with OVMF's own PXE (no option ROM). Its serial console goes to <c>serial.log</c> in <paramref name="directory"/>.
+    /// </summary>
+    internal static async Task<LabProcess> StartVmAsync(LabNetwork lab, string directory, string mac, bool uefi)
+    {
+        var tap = $"t{lab.Id}";
+        await lab.RunAsync(lab.Server, $"ip tuntap add dev {tap} mode tap");
+        await lab.RunAsync(lab.Server, $"ip link set {tap} master br0 up");
+
+        var serial = Path.Combine(directory, "serial.log");
+        var sercon = Path.Combine(directory, "sercon-port");
+        await File.WriteAllBytesAsync(sercon, BitConverter.GetBytes((long)0x3f8));
+        var firmware = uefi
+            ? $"-bios /usr/share/ovmf/OVMF.fd -device virtio-net-pci,netdev=n0,mac={mac},romfile="
+            : $"-device virtio-net-pci,netdev=n0,mac={mac} -fw_cfg name=etc/sercon-port,file={sercon}";
+        return lab.Start(lab.Server,
+            $"qemu-system-x86_64 -machine accel=tcg -m 768 -display none -monitor none -serial file:{serial} " +
+            $"-netdev tap,id=n0,ifname={tap},script=no,downscript=no {firmware} -boot n");
+    }
+
+    /// <summary>Prints the end of the VM's serial console and kills it (by PID) if it still runs.</summary>
+    internal static async Task StopVmAsync(LabProcess vm, string directory, ITestOutputHelper output)
+    {
+        var serial = Path.Combine(directory, "serial.log");
+        if (File.Exists(serial))
+        {
+            var text = await File.ReadAllTextAsync(serial);
+            output.WriteLine("--- serial (last 3000 chars) ---");
+            output.WriteLine(text.Length > 3000 ? text[^3000..] : text);
+        }
+
+        if (!vm.Process.HasExited)
+        {
+            vm.Process.Kill(entireProcessTree: true);
         }
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Provisioner.Host.Admin;
 using Provisioner.Lab.Tests.Support;
+using Xunit.Abstractions;
 
 namespace Provisioner.Lab.Tests.Cluster;
 
@@ -10,7 +11,7 @@ namespace Provisioner.Lab.Tests.Cluster;
 /// that include the shipped core.conf and edge.conf (as deploy/ does).
 /// </summary>
 [Collection(LabCollection.Name)]
-public sealed partial class ClusterTests
+public sealed partial class ClusterTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(40);
 
@@ -64,6 +65,96 @@ public sealed partial class ClusterTests
         Assert.Matches(@"^10\.77\.\d+\.1\d\d$", address);
     }
 
+    [Fact]
+    public async Task A_bios_vm_boots_to_rebooted_through_the_edge_while_its_actor_lives_on_a_core_node()
+    {
+        const string mac = "52:54:00:77:10:01";
+        await using var cluster = await ClusterLab.CreateAsync(clients: 0);
+        await Boot.LabProfiles.WriteAsync(cluster.EdgeDirectory(1), cluster.Lab);
+        var core1 = await cluster.StartCoreAsync(1);
+        await cluster.StartCoreAsync(2);
+        var edge = await cluster.StartEdgeAsync(1);
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var vm = await Boot.VirtualMachineBootTests.StartVmAsync(cluster.Lab, cluster.Directory, mac, uefi: false);
+        try
+        {
+            var machine = await core1.WaitForMachineAsync(mac, m => m.Stage.ToString() == "Rebooted", TimeSpan.FromSeconds(240));
+            output.WriteLine($"BIOS power-on -> Rebooted through the edge: {started.Elapsed.TotalSeconds:0.0} s");
+            var types = machine.Events.Select(e => e.Type).ToArray();
+            Assert.Equal(
+                ["Discovered", "BootScriptServed", "KernelFetched", "InitrdFetched", "KickstartFetched", "Installed", "Rebooted"],
+                types.Where(t => t is "Discovered" or "BootScriptServed" or "KernelFetched" or "InitrdFetched" or "KickstartFetched" or "Installed" or "Rebooted").Distinct().ToArray());
+            Assert.Equal("lab", machine.Subnet);
+
+            var where = await Where(edge, mac);
+            output.WriteLine($"machine {mac}: actor on {where.Node} (live: {where.Live}, sequence {where.LastSequenceNr})");
+            Assert.Contains(where.Node, new[] { ClusterLab.CoreAddress(1), ClusterLab.CoreAddress(2) });
+            Assert.Equal(machine.Events.Count, where.LastSequenceNr);
+        }
+        finally
+        {
+            await Boot.VirtualMachineBootTests.StopVmAsync(vm, cluster.Directory, output);
+        }
+    }
+
+    [Fact]
+    public async Task Kill_9_of_the_core_hosting_a_machine_moves_its_actor_keeps_every_lease_and_stage_and_the_core_rejoins()
+    {
+        await using var cluster = await ClusterLab.CreateAsync(clients: 4);
+        var cores = new List<ProvisionerNode> { await cluster.StartCoreAsync(1), await cluster.StartCoreAsync(2), await cluster.StartCoreAsync(3) };
+        var edge = await cluster.StartEdgeAsync(1);
+        var leased = new List<(string Address, string Mac, string Ns)>();
+        foreach (var ns in cluster.Lab.Clients)
+        {
+            var (address, mac) = await PxeUdhcpc(cluster.Lab, ns);
+            leased.Add((address, mac, ns));
+        }
+
+        Assert.Equal(leased.Count, leased.Select(l => l.Address).Distinct().Count());
+        var before = new Dictionary<string, MachineWhereDto>();
+        foreach (var (_, mac, _) in leased)
+        {
+            before[mac] = await Where(edge, mac);
+        }
+
+        // The core hosting the most machines dies without a word (kill -9 of its PID).
+        var victim = before.Values.GroupBy(w => w.Node).OrderByDescending(g => g.Count()).First().Key!;
+        var index = Enumerable.Range(1, 3).Single(i => ClusterLab.CoreAddress(i) == victim);
+        var moved = before.Where(kv => kv.Value.Node == victim).Select(kv => kv.Key).ToArray();
+        var killedAt = System.Diagnostics.Stopwatch.StartNew();
+        cores[index - 1].Kill();
+        Assert.Equal(137, await cores[index - 1].WaitForExitAsync(TimeSpan.FromSeconds(10)));
+
+        // Each machine it hosted is served again from another core: its actor recovers there from PostgreSQL.
+        var survivor = cores[index % 3];
+        foreach (var mac in moved)
+        {
+            var machine = await survivor.WaitForMachineAsync(mac, m => m.Address is not null, TimeSpan.FromSeconds(60));
+            Assert.Contains(machine.Events, e => e.Type == "Discovered");
+        }
+
+        output.WriteLine($"kill -9 of {victim} ({moved.Length} machines) -> all served again after {killedAt.Elapsed.TotalSeconds:0.0} s");
+        foreach (var mac in moved)
+        {
+            var where = await Where(edge, mac);
+            Assert.NotEqual(victim, where.Node);
+        }
+
+        // Every lease survived: each client asking for its address again gets it (the subnet's actor, wherever it now
+        // lives, recovered its table from the journal), and no address went to two machines.
+        foreach (var (address, mac, ns) in leased)
+        {
+            var (again, sameMac) = await PxeUdhcpc(cluster.Lab, ns, requested: address);
+            Assert.Equal((address, mac), (again, sameMac));
+        }
+
+        // The killed core starts again and rejoins the running cluster.
+        await cluster.StartCoreAsync(index);
+        var members = await Eventually(() => ClusterOf(edge), c => c.Members.Count(m => m.Status == "Up") == 4 && c.Unreachable.Count == 0, TimeSpan.FromSeconds(60));
+        Assert.Contains(members.Members, m => m.Address == victim && m.Status == "Up");
+    }
+
     private static async Task<ClusterDto> ClusterOf(ProvisionerNode node)
     {
         var result = await node.Cli("cluster show -o json");
@@ -79,11 +170,12 @@ public sealed partial class ClusterTests
     }
 
     /// <summary>busybox udhcpc as PXE firmware announces itself (vendor class PXEClient, architecture 0): its address and MAC.</summary>
-    private static async Task<(string Address, string Mac)> PxeUdhcpc(LabNetwork lab, string ns)
+    private static async Task<(string Address, string Mac)> PxeUdhcpc(LabNetwork lab, string ns, string? requested = null)
     {
         var link = await lab.RunAsync(ns, "cat /sys/class/net/eth0/address");
         var mac = link.Output.Trim();
-        var result = await lab.RunAsync(ns, "udhcpc -i eth0 -n -q -f -t 5 -T 2 -s /bin/true -V PXEClient:Arch:00000:UNDI:002001 -x 0x5d:0000", ClientTimeout);
+        var request = requested is null ? string.Empty : $"-r {requested}";
+        var result = await lab.RunAsync(ns, $"udhcpc -i eth0 -n -q -f -t 5 -T 2 -s /bin/true -V PXEClient:Arch:00000:UNDI:002001 -x 0x5d:0000 {request}", ClientTimeout);
         var match = LeaseLine().Match(result.Output + result.Error);
         Assert.True(match.Success, $"udhcpc got no lease (exit {result.ExitCode}):\n{result.Output}\n{result.Error}");
         return (match.Groups[1].Value, mac);

@@ -28,8 +28,11 @@ public sealed class ClusterLab : IAsyncDisposable
     /// <summary>What the nodes get as PROVISIONER_DB.</summary>
     public string ConnectionString { get; private set; } = string.Empty;
 
-    /// <summary>The seed every node joins: core node 1.</summary>
-    public static string Seed => Address(CorePortBase + 1);
+    /// <summary>
+    /// The seeds every node lists: the first three core nodes (as deploy/ advises: all cores). With core node 1 alone as
+    /// the seed, a restarted core 1 would form a cluster of its own instead of rejoining the running one.
+    /// </summary>
+    public static string Seeds => string.Join(", ", Enumerable.Range(1, 3).Select(i => $"\"{CoreAddress(i)}\""));
 
     public static string Address(int port) => string.Create(CultureInfo.InvariantCulture, $"akka.tcp://provisioner@127.0.0.1:{port}");
 
@@ -70,7 +73,7 @@ public sealed class ClusterLab : IAsyncDisposable
         await File.WriteAllTextAsync(site, string.Create(CultureInfo.InvariantCulture, $$"""
             include "core.conf"
             provisioner {
-              node { hostname = "127.0.0.1", port = {{CorePortBase + index}}, seed-nodes = ["{{Seed}}"] }
+              node { hostname = "127.0.0.1", port = {{CorePortBase + index}}, seed-nodes = [{{Seeds}}] }
               admin.listen = "http://127.0.0.1:{{9780 + index}}"
               persistence.data-dir = "{{directory}}/data"
             }
@@ -86,7 +89,7 @@ public sealed class ClusterLab : IAsyncDisposable
     /// <param name="dhcpPort">67 for the edge that serves the segment; another port for an edge that must not answer it.</param>
     public async Task<ProvisionerNode> StartEdgeAsync(int index, string? subnets = null, int dhcpPort = 67, bool healthy = true, string extraHocon = "")
     {
-        var directory = NodeDirectory($"edge{index}");
+        var directory = EdgeDirectory(index);
         var config = Path.Combine(directory, "config");
         if (!File.Exists(Path.Combine(config, "rules.conf")))
         {
@@ -98,7 +101,7 @@ public sealed class ClusterLab : IAsyncDisposable
         await File.WriteAllTextAsync(site, string.Create(CultureInfo.InvariantCulture, $$"""
             include "edge.conf"
             provisioner {
-              node { hostname = "127.0.0.1", port = {{EdgePortBase + index}}, seed-nodes = ["{{Seed}}"] }
+              node { hostname = "127.0.0.1", port = {{EdgePortBase + index}}, seed-nodes = [{{Seeds}}] }
               admin.listen = "http://127.0.0.1:{{9790 + index}}"
               persistence.data-dir = "{{directory}}/data"
               edge {
@@ -125,6 +128,9 @@ public sealed class ClusterLab : IAsyncDisposable
     public string Logs => string.Join("\n", _nodes.Select(n => $"===== {n.Directory}\n{n.Log}"));
 
     private Dictionary<string, string> Environment() => new() { ["PROVISIONER_DB"] = ConnectionString };
+
+    /// <summary>Where edge node <paramref name="index"/> keeps its data, config (profiles) and assets; may be filled before it starts.</summary>
+    public string EdgeDirectory(int index) => NodeDirectory($"edge{index}");
 
     private string NodeDirectory(string name)
     {
