@@ -17,7 +17,7 @@ namespace Provisioner.Cluster.Hosting;
 /// <summary>Registry key for the machine shard region (or its proxy on edge-only nodes).</summary>
 public sealed class MachineRegion;
 
-/// <summary>Registry key for the machine directory (read model), present on core nodes.</summary>
+/// <summary>Registry key for the machine directory (read model): the proxy of its cluster singleton, on every node.</summary>
 public sealed class MachineDirectoryKey;
 
 /// <summary>Wires a Provisioner node into Akka.Hosting: remoting, cluster, persistence, sharding, serialization, read model.</summary>
@@ -115,7 +115,9 @@ public static class ProvisionerAkka
             {
                 Roles = settings.Roles.ToArray(),
                 SeedNodes = settings.SeedNodes.ToArray(),
-                SplitBrainResolver = new KeepMajorityOption(),
+                // The majority of core nodes decides, not of all members: a site with more edges than there are cores
+                // must never win a partition and down every core.
+                SplitBrainResolver = new KeepMajorityOption { Role = Roles.Core },
             });
 
         var (connectionString, providerName) = settings.Journal switch
@@ -154,14 +156,17 @@ public static class ProvisionerAkka
                     // Machine actors passivate themselves, but only when no stage deadline is pending.
                     ShouldPassivateIdleEntities = false,
                 });
-            builder.WithActors((system, registry) =>
-                registry.Register<MachineDirectoryKey>(system.ActorOf(
-                    Props.Create(() => new MachineDirectory(SqlReadJournalId, () => registry.GetAsync<MachineRegion>(CancellationToken.None), clock)),
-                    "machine-directory")));
+            // One directory per cluster, on a core node, reached from every node through the singleton's proxy.
+            builder.WithSingleton<MachineDirectoryKey>(
+                MachineDirectory.Id,
+                (_, registry, _) => Props.Create(() => new MachineDirectory(SqlReadJournalId, () => registry.GetAsync<MachineRegion>(CancellationToken.None), clock, null)),
+                new ClusterSingletonOptions { Role = Roles.Core },
+                createProxyToo: true);
         }
         else
         {
             builder.WithShardRegionProxy<MachineRegion>(MachineTypeName, Roles.Core, extractor);
+            builder.WithSingletonProxy<MachineDirectoryKey>(MachineDirectory.Id, new ClusterSingletonOptions { Role = Roles.Core });
         }
 
         builder.AddSubnetLeaseRegion(settings);

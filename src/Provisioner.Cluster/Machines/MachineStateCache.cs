@@ -145,7 +145,7 @@ public sealed class MachineStateCache
             }
 
             // First read, or the last watch went unanswered (its readers have timed out): ask again.
-            pending?.Answers.ForEach(a => a.TrySetCanceled());
+            pending?.Answers.ForEach(a => a.TrySetException(Unanswered(load.MachineId)));
             _pending[load.MachineId] = new Pending(now, [load.Answer]);
             if (!_entries.ContainsKey(load.MachineId))
             {
@@ -223,6 +223,9 @@ public sealed class MachineStateCache
             }
         }
 
+        private AskTimeoutException Unanswered(string machineId) =>
+            new($"machine {machineId}: no state within {_askTimeoutMs / 1000.0:0.#} s");
+
         /// <summary>Watches nobody answered (readers long gone): forget them, and their placeholder copies.</summary>
         private void SweepUnanswered()
         {
@@ -239,7 +242,8 @@ public sealed class MachineStateCache
             foreach (var machineId in expired ?? [])
             {
                 _pending.Remove(machineId, out var pending);
-                pending!.Answers.ForEach(a => a.TrySetCanceled());
+                // As the reader's own timeout says it (the sweep may come first): an ask timeout, not a cancellation.
+                pending!.Answers.ForEach(a => a.TrySetException(Unanswered(machineId)));
                 Drop(machineId, null);
             }
         }

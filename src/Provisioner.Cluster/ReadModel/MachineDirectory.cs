@@ -1,6 +1,7 @@
 using Akka;
 using Akka.Actor;
 using Akka.Event;
+using Akka.Persistence;
 using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
 using Akka.Streams;
@@ -27,7 +28,26 @@ public static class DirectoryProtocol
     public sealed record ListMachines(MachineStage? Stage = null) : IProvisionerMessage;
 
     /// <param name="CaughtUp">False while the directory is still reading the journal after a start: the list may be incomplete.</param>
-    public sealed record MachineList(IReadOnlyList<MachineSummary> Machines, long Offset, bool CaughtUp) : IProvisionerMessage;
+    public sealed record MachineList(IReadOnlyList<MachineSummary> Machines, long Offset, bool CaughtUp) : IProvisionerMessage
+    {
+        /// <summary>The journal offset the directory started from (its snapshot's; 0: it read the whole journal).</summary>
+        public long StartedAtOffset { get; init; }
+
+        /// <summary>Machine events the directory has read from the journal since it started.</summary>
+        public long EventsRead { get; init; }
+    }
+}
+
+/// <summary>
+/// The directory's snapshot: every machine's state and the journal offset they were folded up to. A start loads it and
+/// reads only the journal after that offset. Bound to Hyperion as a message type (new type, nothing renamed).
+/// </summary>
+public sealed record DirectorySnapshot(long Offset, MachineState[] Machines) : IProvisionerMessage;
+
+/// <param name="SnapshotInterval">How often a changed directory is snapshotted once it has caught up (and right after its first catch-up).</param>
+public sealed record MachineDirectorySettings(TimeSpan SnapshotInterval)
+{
+    public static MachineDirectorySettings Default { get; } = new(TimeSpan.FromMinutes(1));
 }
 
 /// <summary>
@@ -38,9 +58,21 @@ public static class DirectoryProtocol
 /// Only machine events are read: following every event (<c>AllEvents</c>) also read each lease grant, and under a
 /// DHCP storm that once-a-second batch of thousands of lease rows stalled the node long enough to send its DHCP
 /// replies in bursts. A failed stream restarts from the last offset it folded.
+/// <para>
+/// One per cluster: a singleton on the core nodes (every node reaches it through a proxy, so any node answers
+/// <c>machine list</c>), persistent through snapshots only (<see cref="DirectorySnapshot"/>: every machine's state and
+/// the offset). A start, or a move to another core after a crash, loads the last snapshot and reads only the journal
+/// after its offset, instead of replaying the whole journal.
+/// </para>
 /// </summary>
-public sealed class MachineDirectory : ReceiveActor, IWithTimers
+public sealed class MachineDirectory : ReceivePersistentActor, IWithTimers
 {
+    /// <summary>The singleton's name.</summary>
+    public const string Id = "machine-directory";
+
+    /// <summary>Its snapshots' persistence id: not under <see cref="MachineActor.PersistencePrefix"/>, where machine ids are counted.</summary>
+    public const string SnapshotId = "fleet-directory";
+
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, MachineState> _machines = new(StringComparer.Ordinal);
     private readonly string _readJournalId;
@@ -49,24 +81,43 @@ public sealed class MachineDirectory : ReceiveActor, IWithTimers
     private readonly Func<Task<IActorRef>>? _wakeInstalling;
     private readonly TimeProvider _clock;
     private UniqueKillSwitch? _stream;
+    private readonly MachineDirectorySettings _settings;
+    private long _startedAt;
+    private long _eventsRead;
+    private long _snapshotOffset;
+    private bool _snapshotting;
 
     /// <param name="wakeInstalling">
     /// After the first catch-up, hand every machine that is mid-install a <c>CheckDeadline</c> through this region,
     /// so its stage deadline runs again after a node restart (actors are not remembered across restarts).
     /// </param>
-    public MachineDirectory(string readJournalId, Func<Task<IActorRef>>? wakeInstalling = null, TimeProvider? clock = null)
+    public MachineDirectory(string readJournalId, Func<Task<IActorRef>>? wakeInstalling = null, TimeProvider? clock = null, MachineDirectorySettings? settings = null)
     {
         _readJournalId = readJournalId;
         _wakeInstalling = wakeInstalling;
         _clock = clock ?? TimeProvider.System;
+        _settings = settings ?? MachineDirectorySettings.Default;
 
-        Receive<StreamInit>(_ => Sender.Tell(Ack.Instance));
-        Receive<EventEnvelope>(envelope =>
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is DirectorySnapshot snapshot)
+            {
+                foreach (var machine in snapshot.Machines)
+                {
+                    _machines[machine.MachineId] = machine;
+                }
+
+                _offset = _snapshotOffset = _startedAt = snapshot.Offset;
+            }
+        });
+
+        Command<StreamInit>(_ => Sender.Tell(Ack.Instance));
+        Command<EventEnvelope>(envelope =>
         {
             Fold(envelope);
             Sender.Tell(Ack.Instance);
         });
-        Receive<StreamCompleted>(c =>
+        Command<StreamCompleted>(c =>
         {
             if (c.Live)
             {
@@ -75,8 +126,14 @@ public sealed class MachineDirectory : ReceiveActor, IWithTimers
 
             var first = !_caughtUp;
             _caughtUp = true;
-            _log.Info("machine directory caught up: {Machines} machines at journal offset {Offset}", _machines.Count, _offset);
+            _log.Info("machine directory caught up: {Machines} machines at journal offset {Offset} ({Events} events read after the snapshot's offset {From})", _machines.Count, _offset, _eventsRead, _startedAt);
             RunStream(live: true);
+            if (first)
+            {
+                Snapshot();
+                Timers.StartPeriodicTimer("snapshot", SnapshotTick.Instance, _settings.SnapshotInterval);
+            }
+
             if (first && _wakeInstalling is not null)
             {
                 var installing = _machines.Values.Where(m => m.Stage.IsInstalling()).Select(m => m.MachineId).ToArray();
@@ -86,7 +143,7 @@ public sealed class MachineDirectory : ReceiveActor, IWithTimers
                 }
             }
         });
-        Receive<WakeInstalling>(w =>
+        Command<WakeInstalling>(w =>
         {
             var now = _clock.GetUtcNow();
             foreach (var id in w.Machines)
@@ -96,20 +153,55 @@ public sealed class MachineDirectory : ReceiveActor, IWithTimers
 
             _log.Info("machine directory: woke {Count} machines that were mid-install so their deadlines run again", w.Machines.Count);
         });
-        Receive<StreamFailed>(f =>
+        Command<StreamFailed>(f =>
         {
             _log.Warning(f.Cause, "machine directory: journal stream failed at offset {Offset}; retrying in 3 s", _offset);
             Timers.StartSingleTimer("restart", RestartStream.Instance, TimeSpan.FromSeconds(3));
         });
-        Receive<RestartStream>(_ => RunStream(live: _caughtUp));
-        Receive<DirectoryProtocol.ListMachines>(q => Sender.Tell(List(q.Stage)));
+        Command<RestartStream>(_ => RunStream(live: _caughtUp));
+        Command<DirectoryProtocol.ListMachines>(q => Sender.Tell(List(q.Stage)));
+        Command<SnapshotTick>(_ => Snapshot());
+        // Nothing is ever persisted but snapshots, so each has sequence number 0 and replaces the one before.
+        Command<SaveSnapshotSuccess>(_ => _snapshotting = false);
+        Command<SaveSnapshotFailure>(f =>
+        {
+            _snapshotting = false;
+            _log.Warning(f.Cause, "machine directory: snapshot at offset {Offset} failed; the next start reads the journal from an older offset", _offset);
+        });
     }
+
+    public override string PersistenceId => SnapshotId;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    protected override void PreStart() => RunStream(live: false);
+    protected override void OnReplaySuccess()
+    {
+        if (_startedAt > 0)
+        {
+            _log.Info("machine directory: {Machines} machines from its snapshot at journal offset {Offset}; reading the journal after it", _machines.Count, _startedAt);
+        }
 
-    protected override void PostStop() => _stream?.Shutdown();
+        RunStream(live: false);
+    }
+
+    protected override void PostStop()
+    {
+        _stream?.Shutdown();
+        base.PostStop();
+    }
+
+    /// <summary>Saves every machine and the offset when something was folded since the last snapshot (one at a time).</summary>
+    private void Snapshot()
+    {
+        if (_snapshotting || _offset == _snapshotOffset)
+        {
+            return;
+        }
+
+        _snapshotting = true;
+        _snapshotOffset = _offset;
+        SaveSnapshot(new DirectorySnapshot(_offset, _machines.Values.ToArray()));
+    }
 
     private void Fold(EventEnvelope envelope)
     {
@@ -129,6 +221,7 @@ public sealed class MachineDirectory : ReceiveActor, IWithTimers
             return;
         }
 
+        _eventsRead++;
         var id = envelope.PersistenceId[MachineActor.PersistencePrefix.Length..];
         var state = _machines.TryGetValue(id, out var known) ? known : MachineState.Empty(id);
         _machines[id] = Machine.Apply(state, e);
@@ -141,7 +234,7 @@ public sealed class MachineDirectory : ReceiveActor, IWithTimers
             .Select(m => new MachineSummary(m.MachineId, m.Stage, m.Profile, m.Address, m.Attempt, m.FirstSeenAt, m.LastChangedAt, m.FailureReason))
             .OrderBy(m => m.MachineId, StringComparer.Ordinal)
             .ToArray();
-        return new DirectoryProtocol.MachineList(machines, _offset, _caughtUp);
+        return new DirectoryProtocol.MachineList(machines, _offset, _caughtUp) { StartedAtOffset = _startedAt, EventsRead = _eventsRead };
     }
 
     private void RunStream(bool live)
@@ -169,6 +262,11 @@ public sealed class MachineDirectory : ReceiveActor, IWithTimers
     private sealed class RestartStream
     {
         public static readonly RestartStream Instance = new();
+    }
+
+    private sealed class SnapshotTick
+    {
+        public static readonly SnapshotTick Instance = new();
     }
 
     private sealed record StreamCompleted(bool Live);

@@ -114,7 +114,8 @@ public sealed class SerializerPinTests(SerializationSystem fixture) : IClassFixt
         new DirectoryProtocol.MachineList(
             [SampleSummary("52:54:00:00:00:01", MachineStage.Installed), SampleSummary("52:54:00:00:00:02", MachineStage.Failed)],
             Offset: 42,
-            CaughtUp: true),
+            CaughtUp: true) { StartedAtOffset = 40, EventsRead = 2 },
+        new DirectorySnapshot(42, [SampleState()]),
 
         // Subnet leases: messages, persisted events, snapshot.
         .. Provisioner.Cluster.Tests.Leases.LeaseSerializationTests.Samples,

@@ -43,6 +43,10 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
         var machine = await core1.WaitForMachineAsync(mac, m => m.Address == address, TimeSpan.FromSeconds(20));
         Assert.Equal("lab", machine.Subnet);
         Assert.Contains(machine.Events, e => e.Type == "Discovered");
+
+        // The fleet view (one directory per cluster, a singleton on a core node) answers on the edge too.
+        var list = await Eventually(() => ListOf(edge), l => l.Machines.Any(m => m.MachineId == mac), TimeSpan.FromSeconds(20));
+        Assert.Equal(address, list.Machines.Single(m => m.MachineId == mac).Address);
     }
 
     [Fact]
@@ -160,6 +164,13 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
         var result = await node.Cli("cluster show -o json");
         Assert.True(result.ExitCode == 0, result.Output + result.Error);
         return JsonSerializer.Deserialize<ClusterDto>(result.Output, AdminJson.Options)!;
+    }
+
+    private static async Task<MachineListDto> ListOf(ProvisionerNode node)
+    {
+        var result = await node.Cli("machine list -o json");
+        Assert.True(result.ExitCode == 0, result.Output + result.Error);
+        return JsonSerializer.Deserialize<MachineListDto>(result.Output, AdminJson.Options)!;
     }
 
     private static async Task<MachineWhereDto> Where(ProvisionerNode node, string mac)
