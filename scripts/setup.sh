@@ -14,6 +14,8 @@ packages=(
   iproute2 iputils-ping tcpdump procps
   # cluster journal for multi-node tests
   postgresql
+  # systemd-analyze verifies deploy/systemd's unit (DeployFilesTests); nothing is started
+  systemd
   # benchmarks
   nginx wrk dnsmasq-base
 )
