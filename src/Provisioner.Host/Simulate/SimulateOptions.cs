@@ -156,7 +156,8 @@ public sealed record SimulateOptions
             },
         };
 
-        if (MacValue(options.MacBase) + (ulong)options.Machines - 1 > 0xFFFF_FFFF_FFFFUL)
+        // The MACs count up in the low five bytes only: past them the first byte (its multicast bit) would change.
+        if ((MacValue(options.MacBase) & 0xFF_FFFF_FFFFUL) + (ulong)options.Machines - 1 > 0xFF_FFFF_FFFFUL)
         {
             throw new UsageException($"--mac-base {MachineId.FromBytes(options.MacBase.ToArray())} leaves no room for {options.Machines} machines");
         }
