@@ -47,8 +47,9 @@ public sealed record SimulateOptions
 
         Retransmission (as firmware): PXE DISCOVER 4, 8, 16, 32 s and REQUEST 1, 2, 3, 4 s (PXE 2.1); iPXE DISCOVER
         1, 2, 4, 8 s and REQUEST 0.25 s doubling to 8 s; TFTP RRQ and ACK 0.25 s doubling to 8 s, from every block.
-        HTTP: script, kernel and initrd tried once (iPXE), kickstart and phone-home retried 5 times 3 s apart on a
-        timeout or a 408, 429 or 5xx (curl --retry 5 --retry-delay 3, as the shipped kickstart's %post).
+        HTTP: script, kernel and initrd tried once (iPXE: a failed fetch fails the boot); kickstart and phone-home
+        retried up to 5 times 3 s apart after a failed connection or a 408, 429, 500, 502, 503 or 504 (as the shipped
+        kickstart's %post: curl --retry 5 --retry-delay 3). Each machine has its own HTTP connections.
 
         Report: machines completed and failed (by stage and reason), wall time, machines completed per second,
         latency p50/p90/p99/max per stage (dhcp, tftp, ipxe-dhcp, script, kernel, initrd, kickstart, phone-home,

@@ -168,9 +168,10 @@ public sealed record SimulationReport(
         ? "-"
         : ms switch
         {
-            < 10 => ms.ToString("0.0", CultureInfo.InvariantCulture) + "ms",
-            < 1000 => ms.ToString("0", CultureInfo.InvariantCulture) + "ms",
-            < 10_000 => (ms / 1000).ToString("0.00", CultureInfo.InvariantCulture) + "s",
+            // Each bound is where the rounded text would reach the next unit (999.6 ms is "1.00s", not "1000ms").
+            < 9.95 => ms.ToString("0.0", CultureInfo.InvariantCulture) + "ms",
+            < 999.5 => ms.ToString("0", CultureInfo.InvariantCulture) + "ms",
+            < 9995 => (ms / 1000).ToString("0.00", CultureInfo.InvariantCulture) + "s",
             _ => (ms / 1000).ToString("0.0", CultureInfo.InvariantCulture) + "s",
         };
 }

@@ -178,6 +178,9 @@ public sealed class SimulationReportTests
     [InlineData(12.4, "12ms")]
     [InlineData(1250, "1.25s")]
     [InlineData(61_000, "61.0s")]
+    [InlineData(9.96, "10ms")]
+    [InlineData(999.6, "1.00s")]
+    [InlineData(9996, "10.0s")]
     public void Durations_read_as_people_read_them(double ms, string expected)
     {
         Assert.Equal(expected, SimulationReport.Duration(ms));
