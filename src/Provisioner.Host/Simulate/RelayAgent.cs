@@ -19,12 +19,12 @@ public sealed class RelayAgent : IDisposable
     private readonly ConcurrentDictionary<uint, Waiter> _waiting = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _receiving;
-    private long _sent;
-    private long _received;
-    private long _unmatched;
+    private readonly PacketCounters _counters;
 
-    public RelayAgent(IPEndPoint relay, IPEndPoint server)
+    public RelayAgent(IPEndPoint relay, IPEndPoint server, PacketCounters counters)
     {
+        ArgumentNullException.ThrowIfNull(counters);
+        _counters = counters;
         ArgumentNullException.ThrowIfNull(relay);
         ArgumentNullException.ThrowIfNull(server);
         Relay = IPv4Address.TryFrom(relay.Address, out var giaddr) ? giaddr : throw new ArgumentException($"{relay} is not IPv4", nameof(relay));
@@ -48,13 +48,6 @@ public sealed class RelayAgent : IDisposable
     /// <summary>giaddr of every request.</summary>
     public IPv4Address Relay { get; }
 
-    public long Sent => Interlocked.Read(ref _sent);
-
-    public long Received => Interlocked.Read(ref _received);
-
-    /// <summary>Replies no exchange was waiting for (late answers to a retransmission, duplicates).</summary>
-    public long Unmatched => Interlocked.Read(ref _unmatched);
-
     /// <summary>
     /// Sends the request <paramref name="build"/> makes (given the seconds since <paramref name="started"/>, for the
     /// 'secs' field) and sends it again on <paramref name="schedule"/> until a reply of an <paramref name="expected"/>
@@ -73,14 +66,14 @@ public sealed class RelayAgent : IDisposable
 
         try
         {
-            foreach (var wait in schedule.Waits)
+            for (var send = 0; send < schedule.Sends; send++)
             {
                 var seconds = (ushort)Math.Min(started().TotalSeconds, ushort.MaxValue);
                 await _socket.SendToAsync(build(seconds).ToArray(), SocketFlags.None, _server, ct).ConfigureAwait(false);
-                Interlocked.Increment(ref _sent);
+                _counters.DhcpSent(retransmission: send > 0);
                 try
                 {
-                    return await waiter.Reply.Task.WaitAsync(wait, ct).ConfigureAwait(false);
+                    return await waiter.Reply.Task.WaitAsync(schedule.Waits[send], ct).ConfigureAwait(false);
                 }
                 catch (TimeoutException)
                 {
@@ -116,7 +109,6 @@ public sealed class RelayAgent : IDisposable
                 continue; // an ICMP error (port unreachable) for an earlier send: the exchange retransmits or gives up
             }
 
-            Interlocked.Increment(ref _received);
             if (DhcpPacket.TryParse(buffer.AsSpan(0, length), out var packet, out _)
                 && _waiting.TryGetValue(packet.TransactionId, out var waiter)
                 && FirmwarePackets.Answers(packet, packet.TransactionId, waiter.Mac, waiter.Expected))
@@ -125,7 +117,7 @@ public sealed class RelayAgent : IDisposable
             }
             else
             {
-                Interlocked.Increment(ref _unmatched);
+                _counters.DhcpUnmatched();
             }
         }
     }

@@ -56,7 +56,7 @@ public sealed class SimulatedMachine(MachineRecord record, byte[] mac, Simulatio
         record.EndStage(context.Now);
 
         record.Begin(SimStage.Tftp, context.Now);
-        await TftpClient.DownloadAsync(pxe.NextServer.ToIPAddress(), pxe.BootFile, pxe.Address.ToIPAddress(), context.Sources, ct).ConfigureAwait(false);
+        await TftpClient.DownloadAsync(pxe.NextServer.ToIPAddress(), pxe.BootFile, pxe.Address.ToIPAddress(), context.Sources, context.Counters, ct).ConfigureAwait(false);
         record.EndStage(context.Now);
 
         // 2. iPXE, loaded: its own DHCP (user class iPXE, a new xid), answered with the boot script's URL.
@@ -129,8 +129,8 @@ public sealed class SimulatedMachine(MachineRecord record, byte[] mac, Simulatio
     }
 }
 
-/// <summary>What every machine of a run shares: the options, the relay socket, the clock, the xid salt and the source addresses.</summary>
-public sealed class SimulationContext(SimulateOptions options, RelayAgent relay, SourceAddresses sources, uint xidSalt)
+/// <summary>What every machine of a run shares: the options, the relay socket, the clock, the xid salt, the source addresses and the packet counters.</summary>
+public sealed class SimulationContext(SimulateOptions options, RelayAgent relay, SourceAddresses sources, PacketCounters counters, uint xidSalt)
 {
     private readonly long _start = System.Diagnostics.Stopwatch.GetTimestamp();
 
@@ -139,6 +139,8 @@ public sealed class SimulationContext(SimulateOptions options, RelayAgent relay,
     public RelayAgent Relay { get; } = relay;
 
     public SourceAddresses Sources { get; } = sources;
+
+    public PacketCounters Counters { get; } = counters;
 
     /// <summary>Since the run started.</summary>
     public TimeSpan Now => System.Diagnostics.Stopwatch.GetElapsedTime(_start);

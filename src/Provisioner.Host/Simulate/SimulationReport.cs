@@ -42,6 +42,9 @@ public sealed record SimulationReport(
     public const int ExamplesPerFailure = 3;
     public const int ListedAtMost = 10;
 
+    /// <summary>DHCP and TFTP packets of the run, retransmissions among them (null when not counted).</summary>
+    public Retransmissions? Packets { get; init; }
+
     public bool Ok => Failed == 0 && Duplicates.Count == 0 && (Admin is null || Admin.NotInstalledCount == 0);
 
     public static SimulationReport Build(IReadOnlyCollection<MachineRecord> machines, double rate, TimeSpan wall, string sources, AdminCheckReport? admin = null)
@@ -113,6 +116,11 @@ public sealed record SimulationReport(
                 ? string.Create(inv, $"{Addresses} ACKed, none held by two machines")
                 : string.Create(inv, $"{Addresses} ACKed, {Duplicates.Count} held by two or more machines")),
         };
+        if (Packets is { } packets)
+        {
+            fields.Add(("Packets", string.Create(inv, $"DHCP {packets.DhcpSent} sent, {packets.DhcpRetransmitted} of them retransmissions, {packets.DhcpUnmatched} replies unasked for; TFTP {packets.TftpRetransmitted} retransmissions")));
+        }
+
         if (Admin is { } admin)
         {
             fields.Add(("Installed", string.Create(inv, $"{admin.Installed} of {admin.Checked} read back Installed from {admin.Server}")));

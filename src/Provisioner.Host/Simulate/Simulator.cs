@@ -19,10 +19,11 @@ public static class Simulator
     {
         ArgumentNullException.ThrowIfNull(options);
         var records = Enumerable.Range(0, options.Machines).Select(i => new MachineRecord(i, MachineId.FromBytes(options.Mac(i)).Value)).ToArray();
+        var counters = new PacketCounters();
         RelayAgent relay;
         try
         {
-            relay = new RelayAgent(options.Relay, options.DhcpServer);
+            relay = new RelayAgent(options.Relay, options.DhcpServer, counters);
         }
         catch (System.Net.Sockets.SocketException e)
         {
@@ -32,7 +33,7 @@ public static class Simulator
         using (relay)
         {
             var sources = new SourceAddresses();
-            var context = new SimulationContext(options, relay, sources, (uint)RandomNumberGenerator.GetInt32(int.MaxValue) << 1);
+            var context = new SimulationContext(options, relay, sources, counters, (uint)RandomNumberGenerator.GetInt32(int.MaxValue) << 1);
             using var slots = new SemaphoreSlim(options.InFlight);
             var running = new List<Task>(options.Machines);
             var clock = Stopwatch.StartNew();
@@ -73,7 +74,7 @@ public static class Simulator
             await Task.WhenAll(running).ConfigureAwait(false);
             var wall = clock.Elapsed;
             var admin = options.Admin is null ? null : await CheckInstalledAsync(options, records, CancellationToken.None).ConfigureAwait(false);
-            return SimulationReport.Build(records, options.Rate, wall, sources.Describe(), admin);
+            return SimulationReport.Build(records, options.Rate, wall, sources.Describe(), admin) with { Packets = counters.Snapshot() };
         }
     }
 

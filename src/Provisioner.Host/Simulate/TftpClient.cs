@@ -14,10 +14,11 @@ public static class TftpClient
     public const int Port = 69;
 
     /// <summary>The NBP's size in bytes; throws <see cref="SimulationFailedException"/> when the download fails.</summary>
-    public static async Task<long> DownloadAsync(IPAddress server, string file, IPAddress? source, SourceAddresses sources, CancellationToken ct)
+    public static async Task<long> DownloadAsync(IPAddress server, string file, IPAddress? source, SourceAddresses sources, PacketCounters counters, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(server);
         ArgumentNullException.ThrowIfNull(sources);
+        ArgumentNullException.ThrowIfNull(counters);
         var download = new TftpDownload(file);
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         sources.Bind(socket, source);
@@ -47,6 +48,7 @@ public static class TftpClient
                     }
 
                     await socket.SendToAsync(download.LastSent, SocketFlags.None, peer ?? serverPort, ct).ConfigureAwait(false);
+                    counters.TftpRetransmitted();
                     continue;
                 }
                 catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)

@@ -171,6 +171,15 @@ public sealed class SimulationReportTests
         Assert.Contains("phone-home  1     4.0ms  4.0ms  4.0ms  4.0ms", text);
         Assert.Contains("total       1     32ms   32ms   32ms   32ms", text);
         Assert.Contains("phone-home  1         HTTP 409 Conflict  52:54:01:00:00:01", text);
+        Assert.DoesNotContain("Packets", text);
+    }
+
+    [Fact]
+    public void Packets_line_tells_retransmissions_apart()
+    {
+        var report = SimulationReport.Build([Completed(0, "10.88.0.10")], 1, S(1), "x") with { Packets = new Retransmissions(5, 1, 2, 3) };
+
+        Assert.Contains("Packets   : DHCP 5 sent, 1 of them retransmissions, 2 replies unasked for; TFTP 3 retransmissions", report.Render());
     }
 
     [Theory]

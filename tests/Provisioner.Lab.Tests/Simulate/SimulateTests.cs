@@ -71,6 +71,7 @@ public sealed class SimulateTests(ITestOutputHelper output)
         Assert.Equal(100, report.Admin.Installed);
         Assert.All(report.Stages, s => Assert.Equal(100, s.Count));
         Assert.True(report.MachinesPerSecond > 0);
+        Assert.True(report.Packets is { DhcpSent: >= 400 }, $"DHCP packets: {report.Packets}"); // two DORAs per machine at least
         // Sent from their leased addresses, the NBP downloads were tied to their machines (NbpServed recorded).
         Assert.DoesNotContain("but no machine is known at that address", node.Log);
     }
