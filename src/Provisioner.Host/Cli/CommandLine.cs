@@ -46,6 +46,10 @@ public static class CommandLine
               The node answering: resident memory, managed heap, and machine actors that persisted nothing.
           provisioner node gc [-o table|json]
               Diagnostic: a full, compacting garbage collection on that node (it pauses), then node show.
+          provisioner simulate --dhcp-server IP[:PORT] --relay-address IP[:PORT] [--machines N] [--rate R] ...
+              A boot storm: N simulated machines PXE-boot through a DHCP relay against a real edge (DHCP, TFTP, HTTP,
+              kickstart, phone-home) with firmware timers; reports machines/s and per-stage latency percentiles.
+              Its own options: provisioner simulate --help.
 
         Options for the client verbs:
           --server URL     admin API of a node (env PROVISIONER_SERVER, default http://127.0.0.1:9780)
@@ -93,6 +97,7 @@ public static class CommandLine
                 ("cluster", "shards") => await ClusterShards(parsed, stdout),
                 ("node", "show") => await NodeShow(parsed, stdout, collect: false),
                 ("node", "gc") => await NodeShow(parsed, stdout, collect: true),
+                ("simulate", _) => await Simulate.SimulateCommand.RunAsync(parsed.Rest, stdout, stderr),
                 _ => throw new UsageException($"unknown command '{string.Join(' ', parsed.Words)}'"),
             };
         }
@@ -416,6 +421,9 @@ public static class CommandLine
 
         public List<string> Words { get; } = [];
 
+        /// <summary>Everything after a leading <c>simulate</c>: that verb parses its own options.</summary>
+        public IReadOnlyList<string> Rest { get; private set; } = [];
+
         public bool HelpRequested { get; private set; }
 
         public bool Json => (Option("output") ?? "table") switch
@@ -431,6 +439,13 @@ public static class CommandLine
             for (var i = 0; i < args.Length; i++)
             {
                 var arg = args[i];
+                if (arg == "simulate" && parsed.Words.Count == 0)
+                {
+                    parsed.Words.Add(arg);
+                    parsed.Rest = args[(i + 1)..];
+                    break;
+                }
+
                 if (arg is "-h" or "--help" or "help")
                 {
                     parsed.HelpRequested = true;

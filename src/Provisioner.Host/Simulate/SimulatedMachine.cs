@@ -1,0 +1,153 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Provisioner.Protocols.Dhcp;
+
+namespace Provisioner.Host.Simulate;
+
+/// <summary>
+/// One machine's boot, stage by stage (<see cref="SimStage"/>), as its firmware, iPXE, the installer and %post would
+/// do it, recorded in its <see cref="MachineRecord"/>. It ends, one way or the other, within the machine's deadline.
+/// </summary>
+public sealed class SimulatedMachine(MachineRecord record, byte[] mac, SimulationContext context)
+{
+    private static readonly DhcpMessageType[] Offer = [DhcpMessageType.Offer];
+    private static readonly DhcpMessageType[] AckOrNak = [DhcpMessageType.Ack, DhcpMessageType.Nak];
+
+    public async Task RunAsync(CancellationToken interrupted)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(interrupted);
+        deadline.CancelAfter(context.Options.TimeoutPerMachine);
+        var ct = deadline.Token;
+        try
+        {
+            await BootAsync(ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            record.Fail(interrupted.IsCancellationRequested
+                ? "interrupted"
+                : string.Create(CultureInfo.InvariantCulture, $"not installed within --timeout-per-machine {context.Options.TimeoutPerMachine.TotalSeconds:0.##} s"), context.Now);
+        }
+        catch (SimulationFailedException e)
+        {
+            record.Fail(e.Message, context.Now);
+        }
+        catch (SocketException e)
+        {
+            record.Fail("socket: " + e.SocketErrorCode, context.Now);
+        }
+        catch (IOException e)
+        {
+            record.Fail("I/O: " + e.Message, context.Now);
+        }
+        catch (HttpRequestException e)
+        {
+            record.Fail("HTTP: " + e.Message, context.Now);
+        }
+    }
+
+    private async Task BootAsync(CancellationToken ct)
+    {
+        // 1. The NIC's PXE ROM: DHCP through the relay, then TFTP of the NBP the ACK names.
+        record.Begin(SimStage.Dhcp, context.Now);
+        var started = context.Now;
+        var pxe = await DhcpAsync(context.Xid(0, record.Index), ipxe: false, FirmwareTimers.PxeDiscover, FirmwareTimers.PxeRequest, started, ct).ConfigureAwait(false);
+        record.EndStage(context.Now);
+
+        record.Begin(SimStage.Tftp, context.Now);
+        await TftpClient.DownloadAsync(pxe.NextServer.ToIPAddress(), pxe.BootFile, pxe.Address.ToIPAddress(), context.Sources, context.Counters, ct).ConfigureAwait(false);
+        record.EndStage(context.Now);
+
+        // 2. iPXE, loaded: its own DHCP (user class iPXE, a new xid), answered with the boot script's URL.
+        record.Begin(SimStage.IpxeDhcp, context.Now);
+        var ipxe = await DhcpAsync(context.Xid(1, record.Index), ipxe: true, FirmwareTimers.IpxeDiscover, FirmwareTimers.IpxeRequest, context.Now, ct).ConfigureAwait(false);
+        if (!Uri.TryCreate(ipxe.BootFile, UriKind.Absolute, out var scriptUrl) || (scriptUrl.Scheme != Uri.UriSchemeHttp && scriptUrl.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new SimulationFailedException("iPXE was given a boot file that is not an http:// script URL");
+        }
+
+        record.EndStage(context.Now);
+
+        // 3. iPXE over HTTP: the script, then the kernel and initrd it names; 4. the installer and its %post.
+        using var http = new MachineHttp(ipxe.Address.ToIPAddress(), context.Sources);
+        record.Begin(SimStage.Script, context.Now);
+        var script = await http.GetTextAsync(scriptUrl, MachineHttp.IpxeAgent, retry: false, ct).ConfigureAwait(false);
+        var files = BootScriptReader.Read(script, scriptUrl, out var problem) ?? throw new SimulationFailedException(problem ?? "unreadable boot script");
+        record.EndStage(context.Now);
+
+        record.Begin(SimStage.Kernel, context.Now);
+        await http.DownloadAsync(files.Kernel, ct).ConfigureAwait(false);
+        record.EndStage(context.Now);
+
+        record.Begin(SimStage.Initrd, context.Now);
+        await http.DownloadAsync(files.Initrd, ct).ConfigureAwait(false);
+        record.EndStage(context.Now);
+
+        record.Begin(SimStage.Kickstart, context.Now);
+        var kickstart = await http.GetTextAsync(files.Kickstart, MachineHttp.InstallerAgent, retry: true, ct).ConfigureAwait(false);
+        var phoneHome = BootScriptReader.PhoneHome(kickstart) ?? throw new SimulationFailedException("the kickstart has no /phone-home/ URL");
+        record.EndStage(context.Now);
+
+        record.Begin(SimStage.PhoneHome, context.Now);
+        await http.GetTextAsync(phoneHome, "curl/7.29.0 (provisioner simulate)", retry: true, ct).ConfigureAwait(false);
+        record.EndStage(context.Now);
+        record.Complete(context.Now);
+    }
+
+    /// <summary>DISCOVER → OFFER → REQUEST → ACK on the given timers; the ACK's boot answer, its address recorded.</summary>
+    private async Task<BootAnswer> DhcpAsync(uint xid, bool ipxe, RetransmitSchedule discover, RetransmitSchedule request, TimeSpan started, CancellationToken ct)
+    {
+        var options = context.Options;
+        var who = ipxe ? "iPXE" : "PXE";
+        TimeSpan Since() => context.Now - started;
+        var offer = await context.Relay.ExchangeAsync(
+            xid, mac, secs => FirmwarePackets.Discover(mac, xid, context.Relay.Relay, options.Architecture, ipxe, secs), Offer, discover, Since, ct).ConfigureAwait(false)
+            ?? throw new SimulationFailedException(string.Create(CultureInfo.InvariantCulture, $"no OFFER to {discover.Sends} {who} DISCOVERs ({discover.GiveUpAfter.TotalSeconds:0.##} s)"));
+        if (offer.Options.ServerIdentifier is null)
+        {
+            throw new SimulationFailedException("OFFER without a server identifier (option 54)");
+        }
+
+        var reply = await context.Relay.ExchangeAsync(
+            xid, mac, secs => FirmwarePackets.Request(mac, xid, context.Relay.Relay, options.Architecture, ipxe, secs, offer), AckOrNak, request, Since, ct).ConfigureAwait(false)
+            ?? throw new SimulationFailedException(string.Create(CultureInfo.InvariantCulture, $"no ACK to {request.Sends} {who} REQUESTs ({request.GiveUpAfter.TotalSeconds:0.##} s)"));
+        if (reply.MessageType == DhcpMessageType.Nak)
+        {
+            var message = reply.Options.Get((DhcpOptionCode)56) is { } text ? System.Text.Encoding.ASCII.GetString(text.Span) : "no message";
+            throw new SimulationFailedException($"{who} REQUEST NAKed: {message}");
+        }
+
+        if (reply.YourAddress != offer.YourAddress)
+        {
+            throw new SimulationFailedException($"{who} ACK of another address than the OFFER's");
+        }
+
+        var answer = FirmwarePackets.ReadBoot(reply, out var problem) ?? throw new SimulationFailedException($"{who} {problem}");
+        record.Acked(answer.Address.ToString());
+        return answer;
+    }
+}
+
+/// <summary>What every machine of a run shares: the options, the relay socket, the clock, the xid salt, the source addresses and the packet counters.</summary>
+public sealed class SimulationContext(SimulateOptions options, RelayAgent relay, SourceAddresses sources, PacketCounters counters, uint xidSalt)
+{
+    private readonly long _start = System.Diagnostics.Stopwatch.GetTimestamp();
+
+    public SimulateOptions Options { get; } = options;
+
+    public RelayAgent Relay { get; } = relay;
+
+    public SourceAddresses Sources { get; } = sources;
+
+    public PacketCounters Counters { get; } = counters;
+
+    /// <summary>Since the run started.</summary>
+    public TimeSpan Now => System.Diagnostics.Stopwatch.GetElapsedTime(_start);
+
+    /// <summary>
+    /// A transaction id unique in this run per (exchange, machine): the PXE ROM's (0) and iPXE's (1) of each machine,
+    /// salted so that two runs (or a run and a restart) do not reuse each other's.
+    /// </summary>
+    public uint Xid(int exchange, int index) => xidSalt ^ ((uint)exchange << 28) ^ (uint)index;
+}
