@@ -216,12 +216,23 @@ public sealed partial class DeployFilesTests
         Assert.Contains("SplitBrainResolverProvider", config.GetString("akka.cluster.downing-provider-class"), StringComparison.Ordinal);
         Assert.Equal("keep-majority", config.GetString("akka.cluster.split-brain-resolver.active-strategy"));
         Assert.Equal(Roles.Core, config.GetString("akka.cluster.split-brain-resolver.keep-majority.role"));
-        Assert.Equal(TimeSpan.FromSeconds(20), config.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
+        Assert.Equal(TimeSpan.FromSeconds(5), config.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
         Assert.Equal("on", config.GetString("akka.cluster.split-brain-resolver.down-all-when-unstable"));
         Assert.Equal(TimeSpan.FromSeconds(1), config.GetTimeSpan("akka.cluster.failure-detector.heartbeat-interval"));
         Assert.Equal(TimeSpan.FromSeconds(3), config.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
         // A downed node runs coordinated shutdown, and the process then exits: hence Restart=always.
         Assert.True(config.GetBoolean("akka.cluster.run-coordinated-shutdown-when-down"));
+    }
+
+    [Fact]
+    public async Task Without_a_site_rule_the_code_alone_counts_only_core_nodes()
+    {
+        using var data = new TempDirectory();
+        var settings = CleanEnvironment.Run(() => TestNode.SettingsFor(data.Path));
+
+        await using var node = await TestNode.StartAsync(settings);
+
+        Assert.Equal(Roles.Core, node.System.Settings.Config.GetString("akka.cluster.split-brain-resolver.keep-majority.role"));
     }
 
     [Fact]
