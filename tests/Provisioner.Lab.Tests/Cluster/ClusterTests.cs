@@ -26,7 +26,7 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
         // Every node sees all three, from any node.
         var members = await ClusterOf(edge);
         Assert.Equal(
-            [(ClusterLab.CoreAddress(1), "core"), (ClusterLab.CoreAddress(2), "core"), (ClusterLab.EdgeAddress(1), "edge")],
+            [(cluster.CoreAddress(1), "core"), (cluster.CoreAddress(2), "core"), (cluster.EdgeAddress(1), "edge")],
             members.Members.Where(m => m.Status == "Up").Select(m => (m.Address, string.Join(',', m.Roles))).Order().ToArray());
 
         // A PXE client (option 60 PXEClient, option 93 = 0) on the edge's segment: the subnet is known to the cluster only
@@ -35,7 +35,7 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
         Assert.StartsWith($"10.77.{cluster.Lab.Subnet}.1", address, StringComparison.Ordinal);
 
         var where = await Where(core2, mac);
-        Assert.Contains(where.Node, new[] { ClusterLab.CoreAddress(1), ClusterLab.CoreAddress(2) });
+        Assert.Contains(where.Node, new[] { cluster.CoreAddress(1), cluster.CoreAddress(2) });
         Assert.True(where.Live, $"machine {mac} not live: {JsonSerializer.Serialize(where)}\n{cluster.Logs}");
         Assert.Equal(where.Node, (await Where(edge, mac)).Node);
 
@@ -60,8 +60,8 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
         var second = await cluster.StartEdgeAsync(2, ClusterLab.LabSubnet(cluster.Lab, poolEnd: "250"), dhcpPort: 6767, healthy: false);
         var health = await Eventually(second.HealthAsync, h => h.StartsWith("failing:", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
 
-        Assert.Contains($"subnet 'lab' is defined by node 127.0.0.1:{ClusterLab.EdgePortBase + 1}", health, StringComparison.Ordinal);
-        Assert.Contains($"node 127.0.0.1:{ClusterLab.EdgePortBase + 2} declares {cluster.Lab.Network} pool 10.77.{cluster.Lab.Subnet}.100-10.77.{cluster.Lab.Subnet}.250", health, StringComparison.Ordinal);
+        Assert.Contains($"subnet 'lab' is defined by node {cluster.Lab.ServerAddress}:{ClusterLab.EdgePortBase + 1}", health, StringComparison.Ordinal);
+        Assert.Contains($"node {cluster.Lab.ServerAddress}:{ClusterLab.EdgePortBase + 2} declares {cluster.Lab.Network} pool 10.77.{cluster.Lab.Subnet}.100-10.77.{cluster.Lab.Subnet}.250", health, StringComparison.Ordinal);
         Assert.Contains("the cluster refused this node's", second.Log, StringComparison.Ordinal);
 
         // The first edge still serves the segment from its own definition.
@@ -93,7 +93,7 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
 
             var where = await Where(edge, mac);
             output.WriteLine($"machine {mac}: actor on {where.Node} (live: {where.Live}, sequence {where.LastSequenceNr})");
-            Assert.Contains(where.Node, new[] { ClusterLab.CoreAddress(1), ClusterLab.CoreAddress(2) });
+            Assert.Contains(where.Node, new[] { cluster.CoreAddress(1), cluster.CoreAddress(2) });
             Assert.Equal(machine.Events.Count, where.LastSequenceNr);
         }
         finally
@@ -124,7 +124,7 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
 
         // The core hosting the most machines dies without a word (kill -9 of its PID).
         var victim = before.Values.GroupBy(w => w.Node).OrderByDescending(g => g.Count()).First().Key!;
-        var index = Enumerable.Range(1, 3).Single(i => ClusterLab.CoreAddress(i) == victim);
+        var index = Enumerable.Range(1, 3).Single(i => cluster.CoreAddress(i) == victim);
         var moved = before.Where(kv => kv.Value.Node == victim).Select(kv => kv.Key).ToArray();
         var killedAt = System.Diagnostics.Stopwatch.StartNew();
         cores[index - 1].Kill();
@@ -164,6 +164,57 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
         var result = await node.Cli("cluster show -o json");
         Assert.True(result.ExitCode == 0, result.Output + result.Error);
         return JsonSerializer.Deserialize<ClusterDto>(result.Output, AdminJson.Options)!;
+    }
+
+    [Fact]
+    public async Task Two_edges_of_one_site_serve_one_subnet_and_when_one_is_killed_its_clients_are_served_by_the_other()
+    {
+        await using var cluster = await ClusterLab.CreateAsync(clients: 4);
+        await cluster.StartCoreAsync(1);
+        var core2 = await cluster.StartCoreAsync(2);
+        await cluster.StartCoreAsync(3);
+        // Two hosts on the segment, each an edge declaring the same subnet (equal definitions: both accepted).
+        var edges = new[] { await cluster.StartEdgeAsync(1, ownHost: true), await cluster.StartEdgeAsync(2, ownHost: true) };
+
+        var leased = new List<(string Address, string Mac, string Ns)>();
+        foreach (var ns in cluster.Lab.Clients.Take(3))
+        {
+            var (address, mac) = await PxeUdhcpc(cluster.Lab, ns);
+            leased.Add((address, mac, ns));
+        }
+
+        Assert.Equal(3, leased.Select(l => l.Address).Distinct().Count());
+        static int Acks(ProvisionerNode edge) => edge.Log.Split('\n').Count(l => l.Contains("-> Ack ", StringComparison.Ordinal));
+        var acksBefore = edges.Select(Acks).ToArray();
+        output.WriteLine($"ACKs logged by edge 1 / edge 2 before the kill: {acksBefore[0]} / {acksBefore[1]}");
+
+        // Edge 1 dies. Each client asks for its address again (INIT-REBOOT, broadcast, as firmware does after a
+        // failed boot): the surviving edge answers with the same address from the same lease table, and a new
+        // machine is leased a new one.
+        edges[0].Kill();
+        Assert.Equal(137, await edges[0].WaitForExitAsync(TimeSpan.FromSeconds(10)));
+        var killed = System.Diagnostics.Stopwatch.StartNew();
+        foreach (var (address, mac, ns) in leased)
+        {
+            Assert.Equal((address, mac), await PxeUdhcpc(cluster.Lab, ns, requested: address));
+        }
+
+        var (fresh, freshMac) = await PxeUdhcpc(cluster.Lab, cluster.Lab.Clients[3]);
+        output.WriteLine($"after the kill: {leased.Count} renewals and a new machine served by edge 2 within {killed.Elapsed.TotalSeconds:0.0} s");
+        Assert.DoesNotContain(fresh, leased.Select(l => l.Address));
+        // All four ACKs after the kill came from edge 2.
+        Assert.Equal(acksBefore[1] + 4, Acks(edges[1]));
+
+        // Every machine's journey is intact, read on a core node.
+        foreach (var mac in leased.Select(l => l.Mac).Append(freshMac))
+        {
+            var machine = await core2.WaitForMachineAsync(mac, m => m.Address is not null, TimeSpan.FromSeconds(20));
+            Assert.Contains(machine.Events, e => e.Type == "Discovered");
+        }
+
+        // The split-brain resolver removes the dead edge; the cores and the other edge stay.
+        var members = await Eventually(() => ClusterOf(edges[1]), c => c.Members.All(m => m.Address != cluster.EdgeAddress(1)), TimeSpan.FromSeconds(60));
+        Assert.Equal(4, members.Members.Count(m => m.Status == "Up"));
     }
 
     private static async Task<MachineListDto> ListOf(ProvisionerNode node)

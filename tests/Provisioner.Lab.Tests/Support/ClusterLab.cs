@@ -6,8 +6,9 @@ namespace Provisioner.Lab.Tests.Support;
 /// A multi-node Provisioner in one lab: a private PostgreSQL (scripts/lab/postgres.sh, on the server namespace's
 /// loopback), core nodes and edge nodes, each a separate `provisioner serve` process started as a unit file starts it:
 /// a site file that includes the shipped <c>core.conf</c> or <c>edge.conf</c>, and PROVISIONER_DB in the environment.
-/// Every node runs in the server namespace (cluster traffic on its loopback); edges serve br0. Disposing kills every
-/// node by PID, stops the database and deletes what the lab created.
+/// Core nodes run in the server namespace and speak Akka.Remote on its bridge address (the database on its loopback);
+/// an edge runs there too and serves br0, or on a host of its own on the segment (a namespace with eth0 on the bridge),
+/// as two edges of one site do. Disposing kills every node by PID, stops the database and deletes what the lab created.
 /// </summary>
 public sealed class ClusterLab : IAsyncDisposable
 {
@@ -16,6 +17,7 @@ public sealed class ClusterLab : IAsyncDisposable
     public const int EdgePortBase = 4070;
 
     private readonly List<ProvisionerNode> _nodes = [];
+    private readonly Dictionary<int, string> _hostNamespaces = [];
     private readonly LabDirectory _directory = new();
     private bool _postgres;
 
@@ -32,13 +34,21 @@ public sealed class ClusterLab : IAsyncDisposable
     /// The seeds every node lists: the first three core nodes (as deploy/ advises: all cores). With core node 1 alone as
     /// the seed, a restarted core 1 would form a cluster of its own instead of rejoining the running one.
     /// </summary>
-    public static string Seeds => string.Join(", ", Enumerable.Range(1, 3).Select(i => $"\"{CoreAddress(i)}\""));
+    public string Seeds => string.Join(", ", Enumerable.Range(1, 3).Select(i => $"\"{CoreAddress(i)}\""));
 
-    public static string Address(int port) => string.Create(CultureInfo.InvariantCulture, $"akka.tcp://provisioner@127.0.0.1:{port}");
+    public static string Address(string host, int port) => string.Create(CultureInfo.InvariantCulture, $"akka.tcp://provisioner@{host}:{port}");
 
-    public static string CoreAddress(int index) => Address(CorePortBase + index);
+    public string CoreAddress(int index) => Address(Lab.ServerAddress, CorePortBase + index);
 
-    public static string EdgeAddress(int index) => Address(EdgePortBase + index);
+    /// <summary>Edge <paramref name="index"/>'s cluster address (its host's address when it has a host of its own).</summary>
+    public string EdgeAddress(int index) => Address(EdgeHost(index), EdgePortBase + index);
+
+    /// <summary>The address edge <paramref name="index"/> binds: the server's bridge address, or its own host's (.10 + index).</summary>
+    public string EdgeHost(int index) => _ownHosts.Contains(index) ? OwnHostAddress(index) : Lab.ServerAddress;
+
+    private string OwnHostAddress(int index) => string.Create(CultureInfo.InvariantCulture, $"10.77.{Lab.Subnet}.{10 + index}");
+
+    private readonly HashSet<int> _ownHosts = [];
 
     public static async Task<ClusterLab> CreateAsync(int clients = 1)
     {
@@ -73,7 +83,7 @@ public sealed class ClusterLab : IAsyncDisposable
         await File.WriteAllTextAsync(site, string.Create(CultureInfo.InvariantCulture, $$"""
             include "core.conf"
             provisioner {
-              node { hostname = "127.0.0.1", port = {{CorePortBase + index}}, seed-nodes = [{{Seeds}}] }
+              node { hostname = "{{Lab.ServerAddress}}", port = {{CorePortBase + index}}, seed-nodes = [{{Seeds}}] }
               admin.listen = "http://127.0.0.1:{{9780 + index}}"
               persistence.data-dir = "{{directory}}/data"
             }
@@ -87,8 +97,22 @@ public sealed class ClusterLab : IAsyncDisposable
     /// objects for <c>dhcp.subnets</c>; by default the lab's own segment as subnet "lab").
     /// </summary>
     /// <param name="dhcpPort">67 for the edge that serves the segment; another port for an edge that must not answer it.</param>
-    public async Task<ProvisionerNode> StartEdgeAsync(int index, string? subnets = null, int dhcpPort = 67, bool healthy = true, string extraHocon = "")
+    /// <param name="ownHost">Run on a host of its own on the segment (10.77.N.(10 + index), interface eth0), not in the server namespace.</param>
+    public async Task<ProvisionerNode> StartEdgeAsync(int index, string? subnets = null, int dhcpPort = 67, bool healthy = true, string extraHocon = "", bool ownHost = false)
     {
+        string? ns = null;
+        if (ownHost)
+        {
+            if (_ownHosts.Add(index))
+            {
+                _hostNamespaces[index] = await Lab.AddHostAsync(OwnHostAddress(index));
+            }
+
+            ns = _hostNamespaces[index];
+        }
+
+        var host = EdgeHost(index);
+        var device = ownHost ? "eth0" : "br0";
         var directory = EdgeDirectory(index);
         var config = Path.Combine(directory, "config");
         if (!File.Exists(Path.Combine(config, "rules.conf")))
@@ -101,22 +125,22 @@ public sealed class ClusterLab : IAsyncDisposable
         await File.WriteAllTextAsync(site, string.Create(CultureInfo.InvariantCulture, $$"""
             include "edge.conf"
             provisioner {
-              node { hostname = "127.0.0.1", port = {{EdgePortBase + index}}, seed-nodes = [{{Seeds}}] }
+              node { hostname = "{{host}}", port = {{EdgePortBase + index}}, seed-nodes = [{{Seeds}}] }
               admin.listen = "http://127.0.0.1:{{9790 + index}}"
               persistence.data-dir = "{{directory}}/data"
               edge {
-                interface = br0
-                address = "{{Lab.ServerAddress}}"
+                interface = {{device}}
+                address = "{{host}}"
                 config-dir = "{{config}}"
                 dhcp { enabled = on, port = {{dhcpPort}}, subnets = [ {{subnets}} ] }
                 tftp { enabled = on, root = "{{directory}}/tftp", port = {{(dhcpPort == 67 ? 69 : 6900 + index)}} }
-                http { enabled = on, listen = "http://{{Lab.ServerAddress}}:{{8080 + index}}", assets = "{{directory}}/assets" }
+                http { enabled = on, listen = "http://{{host}}:{{8080 + index}}", assets = "{{directory}}/assets" }
               }
             }
             {{extraHocon}}
             """));
         System.IO.Directory.CreateDirectory(Path.Combine(directory, "assets"));
-        return Track(await ProvisionerNode.StartWithConfigAsync(Lab, directory, site, 9790 + index, Environment(), healthy));
+        return Track(await ProvisionerNode.StartWithConfigAsync(Lab, directory, site, 9790 + index, Environment(), healthy, ns));
     }
 
     /// <summary>The lab segment as a subnet object (pool .100-.199).</summary>

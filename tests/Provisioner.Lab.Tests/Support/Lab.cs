@@ -35,7 +35,9 @@ public sealed class LabNetwork : IAsyncDisposable
 
     public string Network => $"10.77.{Subnet}.0/24";
 
-    public IReadOnlyList<string> Clients => _namespaces.Where(n => n != Server).ToArray();
+    public IReadOnlyList<string> Clients => _namespaces.Where(n => n != Server && !_hosts.Contains(n)).ToArray();
+
+    private readonly List<string> _hosts = [];
 
     public static bool IsRoot => Environment.UserName == "root" || Environment.GetEnvironmentVariable("USER") == "root" || geteuid() == 0;
 
@@ -90,6 +92,25 @@ public sealed class LabNetwork : IAsyncDisposable
         }
 
         await Sh($"ip -n {Server} link set v{index}{Id} master br0 up");
+        await Sh($"ip -n {ns} link set eth0 up");
+        return ns;
+    }
+
+    /// <summary>
+    /// Adds another server host on the segment: a namespace with <c>eth0</c> on the bridge holding
+    /// <paramref name="address"/>/24 (not one of <see cref="Clients"/>); returns its name.
+    /// </summary>
+    public async Task<string> AddHostAsync(string address)
+    {
+        var index = _hosts.Count;
+        var ns = $"{Id}-h{index}";
+        await Sh($"ip netns add {ns}");
+        _namespaces.Add(ns);
+        _hosts.Add(ns);
+        await Sh($"ip -n {ns} link set lo up");
+        await Sh($"ip -n {Server} link add h{index}{Id} type veth peer name eth0 netns {ns}");
+        await Sh($"ip -n {Server} link set h{index}{Id} master br0 up");
+        await Sh($"ip -n {ns} addr add {address}/24 dev eth0");
         await Sh($"ip -n {ns} link set eth0 up");
         return ns;
     }

@@ -13,15 +13,19 @@ public sealed class ProvisionerNode : IAsyncDisposable
     private readonly LabNetwork _lab;
     private readonly LabProcess _process;
 
-    private ProvisionerNode(LabNetwork lab, LabProcess process, string directory, int adminPort)
+    private ProvisionerNode(LabNetwork lab, LabProcess process, string directory, int adminPort, string? ns = null)
     {
         _lab = lab;
+        Namespace = ns ?? lab.Server;
         _process = process;
         Directory = directory;
         AdminUrl = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{adminPort}");
     }
 
-    /// <summary>The node's admin API, on the server namespace's loopback.</summary>
+    /// <summary>The namespace the node runs in (the lab's server namespace unless it was started on a host of its own).</summary>
+    public string Namespace { get; }
+
+    /// <summary>The node's admin API, on its namespace's loopback.</summary>
     public string AdminUrl { get; }
 
     /// <summary>Data, config and assets of this node (removed on dispose).</summary>
@@ -99,11 +103,13 @@ public sealed class ProvisionerNode : IAsyncDisposable
     /// <paramref name="adminPort"/> says ok.
     /// </summary>
     /// <param name="healthy">Wait until /healthz says ok (false: until it answers at all, e.g. to read why a node is failing).</param>
-    public static async Task<ProvisionerNode> StartWithConfigAsync(LabNetwork lab, string directory, string configFile, int adminPort, IDictionary<string, string>? environment = null, bool healthy = true)
+    /// <param name="ns">The namespace to run in (default: the lab's server namespace).</param>
+    public static async Task<ProvisionerNode> StartWithConfigAsync(LabNetwork lab, string directory, string configFile, int adminPort, IDictionary<string, string>? environment = null, bool healthy = true, string? ns = null)
     {
         ArgumentNullException.ThrowIfNull(lab);
-        var process = lab.Start(lab.Server, $"dotnet {Executable} serve --hocon-dir {HoconDirectory} --config {configFile}", environment);
-        var node = new ProvisionerNode(lab, process, directory, adminPort);
+        ns ??= lab.Server;
+        var process = lab.Start(ns, $"dotnet {Executable} serve --hocon-dir {HoconDirectory} --config {configFile}", environment);
+        var node = new ProvisionerNode(lab, process, directory, adminPort, ns);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (DateTime.UtcNow < deadline)
         {
@@ -113,7 +119,7 @@ public sealed class ProvisionerNode : IAsyncDisposable
                 throw new InvalidOperationException($"provisioner serve exited ({process.Process.ExitCode}):\n{process.Output}");
             }
 
-            var health = await lab.RunAsync(lab.Server, $"curl {(healthy ? "-f" : string.Empty)}sS {node.AdminUrl}/healthz", TimeSpan.FromSeconds(5));
+            var health = await lab.RunAsync(ns, $"curl {(healthy ? "-f" : string.Empty)}sS {node.AdminUrl}/healthz", TimeSpan.FromSeconds(5));
             if (health.ExitCode == 0)
             {
                 return node;
@@ -128,7 +134,7 @@ public sealed class ProvisionerNode : IAsyncDisposable
     /// <summary>GET /healthz: "ok", or why not ("preparing: …", "failing: …", "cluster member is …").</summary>
     public async Task<string> HealthAsync()
     {
-        var result = await _lab.RunAsync(_lab.Server, $"curl -sS {AdminUrl}/healthz", TimeSpan.FromSeconds(10));
+        var result = await _lab.RunAsync(Namespace, $"curl -sS {AdminUrl}/healthz", TimeSpan.FromSeconds(10));
         return result.Output.Trim();
     }
 
@@ -150,7 +156,7 @@ public sealed class ProvisionerNode : IAsyncDisposable
 
     /// <summary>Runs `provisioner ARGS` inside the server namespace against this node.</summary>
     public Task<ProcessResult> Cli(string arguments) =>
-        _lab.RunAsync(_lab.Server, $"dotnet {Executable} {arguments} --server {AdminUrl}", TimeSpan.FromSeconds(60));
+        _lab.RunAsync(Namespace, $"dotnet {Executable} {arguments} --server {AdminUrl}", TimeSpan.FromSeconds(60));
 
     public async Task<MachineDto?> GetMachineAsync(string mac)
     {
@@ -227,7 +233,7 @@ public sealed class ProvisionerNode : IAsyncDisposable
     /// </summary>
     public async Task<(int Status, MachineDto? Machine)> GetMachineFromApiAsync(string mac)
     {
-        var result = await _lab.RunAsync(_lab.Server, $"curl -sS -w \"\\n%{{http_code}}\" {AdminUrl}/api/v1/machines/{mac}", TimeSpan.FromSeconds(10));
+        var result = await _lab.RunAsync(Namespace, $"curl -sS -w \"\\n%{{http_code}}\" {AdminUrl}/api/v1/machines/{mac}", TimeSpan.FromSeconds(10));
         var split = result.Output.LastIndexOf('\n');
         if (result.ExitCode != 0 || split < 0 || !int.TryParse(result.Output[(split + 1)..].Trim(), CultureInfo.InvariantCulture, out var status))
         {
