@@ -27,6 +27,28 @@ public sealed class MachineRecord(int index, string mac)
 
     public string? FailureReason { get; private set; }
 
+    /// <summary>Boot attempts that failed before the one the machine is on (each followed by a power-on), with where and why.</summary>
+    public IReadOnlyList<(SimStage Stage, string Reason)> Reboots => _reboots;
+
+    private readonly List<(SimStage Stage, string Reason)> _reboots = [];
+
+    /// <summary>
+    /// The boot attempt under way failed for <paramref name="reason"/> and the machine powers on again: the stages start
+    /// over (their times are the last attempt's); the total still counts from the first power-on.
+    /// </summary>
+    public void Reboot(string reason, TimeSpan now)
+    {
+        if (EndedAt is not null)
+        {
+            throw new InvalidOperationException($"{Mac} has already ended");
+        }
+
+        StartedAt ??= now;
+        _reboots.Add((Current ?? SimStages.All[0], reason));
+        Array.Clear(_durations);
+        Current = null;
+    }
+
     /// <summary>Every address the edge ACKed this machine, once each, in order.</summary>
     public IReadOnlyList<string> Addresses => _addresses;
 

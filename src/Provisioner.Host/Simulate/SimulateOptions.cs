@@ -14,6 +14,9 @@ public sealed record SimulateOptions
     public const int MaxMachines = 1_000_000;
     public const int DhcpPort = 67;
 
+    /// <summary>Each boot attempt has transaction ids of its own, 4 bits' worth of exchanges per machine.</summary>
+    public const int MaxReboots = 7;
+
     public static readonly byte[] DefaultMacBase = [0x52, 0x54, 0x01, 0x00, 0x00, 0x00];
 
     public const string Help = """
@@ -41,6 +44,10 @@ public sealed record SimulateOptions
           --arch 0|7|9|11              option 93: 0 BIOS (default), 7/9 x64 UEFI, 11 ARM64 UEFI
           --timeout-per-machine T      a machine not installed after T fails where it is (default 120s; 90s, 2m, 500ms)
           --in-flight N                machines booting at once at most; later ones wait to power on (default 1000)
+          --reboots N                  a machine whose boot failed (no answer, an HTTP error, a dead edge) powers on
+                                       again, as a server does when its boot order comes round, up to N times
+                                       (default 0: the first failure is final; at most 7); within --timeout-per-machine
+          --reboot-after T             time from a failed boot to the next DISCOVER (POST, NIC init; default 5s)
           --admin URL                  afterwards read every machine from this admin API: each must be Installed
           --token TOKEN                bearer token for --admin (env PROVISIONER_ADMIN_TOKEN)
           -o, --output table|json      the report's format (default table)
@@ -72,6 +79,11 @@ public sealed record SimulateOptions
     public TimeSpan TimeoutPerMachine { get; init; } = TimeSpan.FromSeconds(120);
 
     public int InFlight { get; init; } = 1000;
+
+    /// <summary>Boot attempts a machine makes after a failed one (0: none).</summary>
+    public int Reboots { get; init; }
+
+    public TimeSpan RebootAfter { get; init; } = TimeSpan.FromSeconds(5);
 
     public Uri? Admin { get; init; }
 
@@ -147,6 +159,8 @@ public sealed record SimulateOptions
             Architecture = Get("arch") is { } arch ? Arch(arch) : 0,
             TimeoutPerMachine = Get("timeout-per-machine") is { } timeout ? Duration("timeout-per-machine", timeout) : TimeSpan.FromSeconds(120),
             InFlight = Get("in-flight") is { } inFlight ? Int("in-flight", inFlight, 1, MaxMachines) : 1000,
+            Reboots = Get("reboots") is { } reboots ? Int("reboots", reboots, 0, MaxReboots) : 0,
+            RebootAfter = Get("reboot-after") is { } rebootAfter ? Duration("reboot-after", rebootAfter) : TimeSpan.FromSeconds(5),
             Admin = Get("admin") is { } admin ? AdminUrl(admin) : null,
             Token = Get("token") ?? environment("PROVISIONER_ADMIN_TOKEN"),
             Json = (Get("output") ?? "table") switch
@@ -167,7 +181,7 @@ public sealed record SimulateOptions
     }
 
     private static readonly HashSet<string> Names =
-        ["dhcp-server", "relay-address", "machines", "rate", "mac-base", "arch", "timeout-per-machine", "in-flight", "admin", "token", "output"];
+        ["dhcp-server", "relay-address", "machines", "rate", "mac-base", "arch", "timeout-per-machine", "in-flight", "reboots", "reboot-after", "admin", "token", "output"];
 
     /// <summary>A duration: 120s, 2m, 500ms, 1h, or a number of seconds.</summary>
     public static TimeSpan Duration(string option, string text)

@@ -21,7 +21,24 @@ public sealed class SimulatedMachine(MachineRecord record, byte[] mac, Simulatio
         var ct = deadline.Token;
         try
         {
-            await BootAsync(ct).ConfigureAwait(false);
+            while (true)
+            {
+                var failure = await TryBootAsync(ct).ConfigureAwait(false);
+                if (failure is null)
+                {
+                    return;
+                }
+
+                if (record.Reboots.Count >= context.Options.Reboots)
+                {
+                    record.Fail(failure, context.Now);
+                    return;
+                }
+
+                // As a server whose network boot failed: it falls through its boot order and powers on again.
+                record.Reboot(failure, context.Now);
+                await Task.Delay(context.Options.RebootAfter, ct).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -29,21 +46,31 @@ public sealed class SimulatedMachine(MachineRecord record, byte[] mac, Simulatio
                 ? "interrupted"
                 : string.Create(CultureInfo.InvariantCulture, $"not installed within --timeout-per-machine {context.Options.TimeoutPerMachine.TotalSeconds:0.##} s"), context.Now);
         }
+    }
+
+    /// <summary>One boot attempt: null when the machine completed, else why the attempt failed.</summary>
+    private async Task<string?> TryBootAsync(CancellationToken ct)
+    {
+        try
+        {
+            await BootAsync(ct).ConfigureAwait(false);
+            return null;
+        }
         catch (SimulationFailedException e)
         {
-            record.Fail(e.Message, context.Now);
+            return e.Message;
         }
         catch (SocketException e)
         {
-            record.Fail("socket: " + e.SocketErrorCode, context.Now);
+            return "socket: " + e.SocketErrorCode;
         }
         catch (IOException e)
         {
-            record.Fail("I/O: " + e.Message, context.Now);
+            return "I/O: " + e.Message;
         }
         catch (HttpRequestException e)
         {
-            record.Fail("HTTP: " + e.Message, context.Now);
+            return "HTTP: " + e.Message;
         }
     }
 
@@ -52,7 +79,7 @@ public sealed class SimulatedMachine(MachineRecord record, byte[] mac, Simulatio
         // 1. The NIC's PXE ROM: DHCP through the relay, then TFTP of the NBP the ACK names.
         record.Begin(SimStage.Dhcp, context.Now);
         var started = context.Now;
-        var pxe = await DhcpAsync(context.Xid(0, record.Index), ipxe: false, FirmwareTimers.PxeDiscover, FirmwareTimers.PxeRequest, started, ct).ConfigureAwait(false);
+        var pxe = await DhcpAsync(context.Xid(2 * record.Reboots.Count, record.Index), ipxe: false, FirmwareTimers.PxeDiscover, FirmwareTimers.PxeRequest, started, ct).ConfigureAwait(false);
         record.EndStage(context.Now);
 
         record.Begin(SimStage.Tftp, context.Now);
@@ -61,7 +88,7 @@ public sealed class SimulatedMachine(MachineRecord record, byte[] mac, Simulatio
 
         // 2. iPXE, loaded: its own DHCP (user class iPXE, a new xid), answered with the boot script's URL.
         record.Begin(SimStage.IpxeDhcp, context.Now);
-        var ipxe = await DhcpAsync(context.Xid(1, record.Index), ipxe: true, FirmwareTimers.IpxeDiscover, FirmwareTimers.IpxeRequest, context.Now, ct).ConfigureAwait(false);
+        var ipxe = await DhcpAsync(context.Xid((2 * record.Reboots.Count) + 1, record.Index), ipxe: true, FirmwareTimers.IpxeDiscover, FirmwareTimers.IpxeRequest, context.Now, ct).ConfigureAwait(false);
         if (!Uri.TryCreate(ipxe.BootFile, UriKind.Absolute, out var scriptUrl) || (scriptUrl.Scheme != Uri.UriSchemeHttp && scriptUrl.Scheme != Uri.UriSchemeHttps))
         {
             throw new SimulationFailedException("iPXE was given a boot file that is not an http:// script URL");
@@ -146,8 +173,9 @@ public sealed class SimulationContext(SimulateOptions options, RelayAgent relay,
     public TimeSpan Now => System.Diagnostics.Stopwatch.GetElapsedTime(_start);
 
     /// <summary>
-    /// A transaction id unique in this run per (exchange, machine): the PXE ROM's (0) and iPXE's (1) of each machine,
-    /// salted so that two runs (or a run and a restart) do not reuse each other's.
+    /// A transaction id unique in this run per (exchange, machine): the PXE ROM's (2 × boot attempt) and iPXE's (the next)
+    /// of each machine, so a late reply to a failed attempt never completes the next one; salted so that two runs (or a
+    /// run and a restart) do not reuse each other's.
     /// </summary>
     public uint Xid(int exchange, int index) => xidSalt ^ ((uint)exchange << 28) ^ (uint)index;
 }

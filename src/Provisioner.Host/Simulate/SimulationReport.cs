@@ -42,12 +42,29 @@ public sealed record SimulationReport(
     public const int ExamplesPerFailure = 3;
     public const int ListedAtMost = 10;
 
+    /// <summary>Machines that failed a boot attempt and powered on again (--reboots), and the attempts that failed, by stage and reason.</summary>
+    public int MachinesRebooted { get; init; }
+
+    public IReadOnlyList<FailureGroup> FailedAttempts { get; init; } = [];
+
     /// <summary>DHCP and TFTP packets of the run, retransmissions among them (null when not counted).</summary>
     public Retransmissions? Packets { get; init; }
 
     public bool Ok => Failed == 0 && Duplicates.Count == 0 && (Admin is null || Admin.NotInstalledCount == 0);
 
-    public static SimulationReport Build(IReadOnlyCollection<MachineRecord> machines, double rate, TimeSpan wall, string sources, AdminCheckReport? admin = null)
+    public static SimulationReport Build(IReadOnlyCollection<MachineRecord> machines, double rate, TimeSpan wall, string sources, AdminCheckReport? admin = null) =>
+        BuildCore(machines, rate, wall, sources, admin) with
+        {
+            MachinesRebooted = machines.Count(m => m.Reboots.Count > 0),
+            FailedAttempts = machines
+                .SelectMany(m => m.Reboots.Select(r => (m.Mac, Stage: r.Stage.Name(), r.Reason)))
+                .GroupBy(r => (r.Stage, r.Reason))
+                .OrderByDescending(g => g.Count())
+                .Select(g => new FailureGroup(g.Key.Stage, g.Key.Reason, g.Count(), g.Select(r => r.Mac).Distinct(StringComparer.Ordinal).Take(ExamplesPerFailure).ToArray()))
+                .ToArray(),
+        };
+
+    private static SimulationReport BuildCore(IReadOnlyCollection<MachineRecord> machines, double rate, TimeSpan wall, string sources, AdminCheckReport? admin)
     {
         ArgumentNullException.ThrowIfNull(machines);
         var completed = machines.Count(m => m.Completed);
@@ -121,6 +138,11 @@ public sealed record SimulationReport(
             fields.Add(("Packets", string.Create(inv, $"DHCP {packets.DhcpSent} sent, {packets.DhcpRetransmitted} of them retransmissions, {packets.DhcpUnmatched} replies unasked for; TFTP {packets.TftpRetransmitted} retransmissions")));
         }
 
+        if (FailedAttempts.Count > 0)
+        {
+            fields.Add(("Reboots", string.Create(inv, $"{MachinesRebooted} machines powered on again after {FailedAttempts.Sum(f => f.Machines)} failed boot attempts")));
+        }
+
         if (Admin is { } admin)
         {
             fields.Add(("Installed", string.Create(inv, $"{admin.Installed} of {admin.Checked} read back Installed from {admin.Server}")));
@@ -144,6 +166,14 @@ public sealed record SimulationReport(
             text.Append(CommandLine.Table(
                 ["FAILED IN", "MACHINES", "REASON", "E.G."],
                 Failures.Select(f => new[] { f.Stage, f.Machines.ToString(inv), f.Reason, string.Join(' ', f.Examples) })));
+        }
+
+        if (FailedAttempts.Count > 0)
+        {
+            text.AppendLine();
+            text.Append(CommandLine.Table(
+                ["ATTEMPT FAILED IN", "ATTEMPTS", "REASON", "E.G."],
+                FailedAttempts.Select(f => new[] { f.Stage, f.Machines.ToString(inv), f.Reason, string.Join(' ', f.Examples) })));
         }
 
         if (Duplicates.Count > 0)
