@@ -217,6 +217,72 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
         Assert.Equal(4, members.Members.Count(m => m.Status == "Up"));
     }
 
+    [Fact]
+    public async Task A_storm_of_simulated_machines_survives_kill_9_of_a_core_every_machine_installed_no_address_twice()
+    {
+        const int machines = 240;
+        const string token = "storm-token";
+        await using var cluster = await ClusterLab.CreateAsync(clients: 1);
+        var lab = cluster.Lab;
+        var n = lab.Subnet;
+        var client = lab.Clients[0];
+        var relayed = $"10.88.{n}.0/24";
+        var relay = $"10.88.{n}.1";
+        var clientAddress = $"10.77.{n}.20";
+        foreach (var (ns, command) in new[] { (client, $"ip addr add {clientAddress}/24 dev eth0"), (client, $"ip route add local {relayed} dev lo"), (lab.Server, $"ip route add {relayed} via {clientAddress}") })
+        {
+            var done = await lab.RunAsync(ns, command);
+            Assert.True(done.ExitCode == 0, $"{command}: {done.Output}{done.Error}");
+        }
+
+        await Simulate.SimulateTests.WriteProfileAsync(cluster.EdgeDirectory(1));
+        var cores = new List<ProvisionerNode> { await cluster.StartCoreAsync(1), await cluster.StartCoreAsync(2), await cluster.StartCoreAsync(3) };
+        var subnets = ClusterLab.LabSubnet(lab) + $$"""
+            { id = relayed, network = "{{relayed}}", pool-start = "10.88.{{n}}.10", pool-end = "10.88.{{n}}.250", router = "{{relay}}", lease-time = 1h }
+            """;
+        await cluster.StartEdgeAsync(1, subnets, extraHocon: $"provisioner.admin {{ listen = \"http://0.0.0.0:9791\", token = \"{token}\" }}");
+
+        // The storm: machines power on at 20/s; a machine whose boot fails (its actor's core just died) powers on again.
+        var report = Path.Combine(cluster.Directory, "storm.json");
+        var storm = lab.Start(client,
+            $"sh -c \"dotnet {ProvisionerNode.Executable} simulate --dhcp-server {lab.ServerAddress} --relay-address {relay} --machines {machines} --rate 20"
+            + $" --reboots 5 --reboot-after 2s --timeout-per-machine 240s --admin http://{lab.ServerAddress}:9791 --token {token} -o json > {report}\"");
+
+        // Mid-storm: kill -9 the core hosting the most machine actors.
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        var shards = await ShardsOf(cores[1]);
+        var victim = shards.Regions.Single(r => r.Type == "machine").Nodes.OrderByDescending(node => node.Entities).First();
+        var index = Enumerable.Range(1, 3).Single(i => cluster.CoreAddress(i) == victim.Address);
+        cores[index - 1].Kill();
+        output.WriteLine($"kill -9 of {victim.Address} hosting {victim.Entities} machine actors, 6 s into the storm");
+
+        using (var within = new CancellationTokenSource(TimeSpan.FromSeconds(420)))
+        {
+            await storm.Process.WaitForExitAsync(within.Token);
+        }
+
+        var json = File.Exists(report) ? await File.ReadAllTextAsync(report) : string.Empty;
+        var result = json.TrimStart().StartsWith('{') ? JsonSerializer.Deserialize<Provisioner.Host.Simulate.SimulationReport>(json, AdminJson.Options) : null;
+        Assert.True(result is not null, $"no report (exit {storm.Process.ExitCode}):\n{storm.Output}\n{json}");
+        output.WriteLine(result.Render());
+        Assert.True(storm.Process.ExitCode == 0, $"simulate exited {storm.Process.ExitCode}:\n{result.Render()}");
+        Assert.Equal((machines, 0), (result.Completed, result.Failed));
+        Assert.Empty(result.Duplicates);
+        Assert.Equal(machines, result.Admin!.Installed);
+
+        // The killed core starts again and rejoins.
+        await cluster.StartCoreAsync(index);
+        var members = await Eventually(() => ClusterOf(cores[index % 3]), c => c.Members.Count(m => m.Status == "Up") == 4 && c.Unreachable.Count == 0, TimeSpan.FromSeconds(60));
+        Assert.Contains(members.Members, m => m.Address == victim.Address && m.Status == "Up");
+    }
+
+    private static async Task<ShardsDto> ShardsOf(ProvisionerNode node)
+    {
+        var result = await node.Cli("cluster shards -o json");
+        Assert.True(result.ExitCode == 0, result.Output + result.Error);
+        return JsonSerializer.Deserialize<ShardsDto>(result.Output, AdminJson.Options)!;
+    }
+
     private static async Task<MachineListDto> ListOf(ProvisionerNode node)
     {
         var result = await node.Cli("machine list -o json");

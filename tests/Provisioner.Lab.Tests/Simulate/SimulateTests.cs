@@ -77,7 +77,7 @@ public sealed class SimulateTests(ITestOutputHelper output)
     }
 
     /// <summary>A profile whose kernel and initrd the node serves itself (/assets/sim/...), and whose kickstart phones home.</summary>
-    private static async Task WriteProfileAsync(string directory)
+    internal static async Task WriteProfileAsync(string directory)
     {
         var config = Path.Combine(directory, "config");
         var assets = Path.Combine(directory, "assets", "sim");
