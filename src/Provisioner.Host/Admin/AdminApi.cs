@@ -156,8 +156,43 @@ public static class AdminApi
         });
 
         MapShards(app, timeout);
+        MapMembership(app);
         MapWhere(app, settings, timeout);
         MapNode(app);
+    }
+
+    /// <summary>
+    /// <c>POST …/cluster/leave</c> and <c>…/cluster/down</c> with <c>{ "node": "akka.tcp://provisioner@host:port" }</c>
+    /// (or <c>host:port</c>): a graceful leave (its shards hand over first, then it exits), or marking a node down that is
+    /// gone for good (a crashed machine the split-brain resolver has not downed). Any node can ask for any member.
+    /// </summary>
+    private static void MapMembership(WebApplication app)
+    {
+        foreach (var verb in new[] { "leave", "down" })
+        {
+            app.MapPost(Prefix + "/cluster/" + verb, (MembershipRequestDto request, ActorSystem system) =>
+            {
+                var cluster = Akka.Cluster.Cluster.Get(system);
+                var members = cluster.State.Members.Select(m => m.Address).ToArray();
+                var text = request.Node?.Trim() ?? string.Empty;
+                var address = members.FirstOrDefault(a => a.ToString() == text || $"{a.Host}:{a.Port}" == text);
+                if (address is null)
+                {
+                    return Error(StatusCodes.Status404NotFound, $"'{text}' is not a member (members: {string.Join(", ", members.Select(a => a.ToString()))})");
+                }
+
+                if (verb == "leave")
+                {
+                    cluster.Leave(address);
+                }
+                else
+                {
+                    cluster.Down(address);
+                }
+
+                return Results.Json(new MembershipResultDto(address.ToString(), verb == "leave" ? "leaving" : "downed"), AdminJson.Options, statusCode: StatusCodes.Status202Accepted);
+            });
+        }
     }
 
     /// <summary>

@@ -38,6 +38,13 @@ public sealed class AdminClient(HttpClient http) : IDisposable
 
     public Task<ShardsDto> GetShardsAsync(CancellationToken ct = default) => GetAsync<ShardsDto>("api/v1/cluster/shards", ct);
 
+    /// <param name="verb">"leave" or "down".</param>
+    public async Task<MembershipResultDto> ChangeMembershipAsync(string verb, string node, CancellationToken ct = default)
+    {
+        using var response = await Send(() => http.PostAsJsonAsync(new Uri("api/v1/cluster/" + verb, UriKind.Relative), new MembershipRequestDto(node), AdminJson.Options, ct));
+        return await Read<MembershipResultDto>(response, ct);
+    }
+
     public Task<NodeDto> GetNodeAsync(CancellationToken ct = default) => GetAsync<NodeDto>("api/v1/node", ct);
 
     public async Task<NodeDto> CollectGarbageAsync(CancellationToken ct = default)

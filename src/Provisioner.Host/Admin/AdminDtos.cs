@@ -163,3 +163,9 @@ public static class AdminJson
 /// live there (else passivated or never started), and its last sequence number (null when it could not be read here).
 /// </summary>
 public sealed record MachineWhereDto(string MachineId, string Shard, string? Node, bool IsSelf, bool Live, long? LastSequenceNr, string? Note);
+
+/// <summary>Which member to ask to leave, or to mark down: its full address or host:port.</summary>
+public sealed record MembershipRequestDto(string? Node);
+
+/// <summary>The member asked, and what was done: "leaving" (it hands its shards over, then exits) or "downed".</summary>
+public sealed record MembershipResultDto(string Node, string Action);

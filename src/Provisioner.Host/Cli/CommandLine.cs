@@ -42,6 +42,12 @@ public static class CommandLine
               Cluster members, their roles and status.
           provisioner cluster shards [-o table|json]
               Per entity type (machine, subnet) and node: shards and live actors (passivated machines are not counted).
+          provisioner cluster leave <node>
+              A graceful leave: the member (akka.tcp://provisioner@host:port, or host:port) hands its shards over and
+              exits. Use it before taking a node down for maintenance.
+          provisioner cluster down <node>
+              Marks a member down that is gone for good (its machine died and the split-brain resolver has not downed
+              it); its shards start on the other core nodes. Never for a node that is still running.
           provisioner node show [-o table|json]
               The node answering: resident memory, managed heap, and machine actors that persisted nothing.
           provisioner node gc [-o table|json]
@@ -95,6 +101,8 @@ public static class CommandLine
                 ("machine", "where") => await MachineWhere(parsed, stdout),
                 ("cluster", "show") => await ClusterShow(parsed, stdout),
                 ("cluster", "shards") => await ClusterShards(parsed, stdout),
+                ("cluster", "leave") => await ClusterMembership(parsed, stdout, "leave"),
+                ("cluster", "down") => await ClusterMembership(parsed, stdout, "down"),
                 ("node", "show") => await NodeShow(parsed, stdout, collect: false),
                 ("node", "gc") => await NodeShow(parsed, stdout, collect: true),
                 ("simulate", _) => await Simulate.SimulateCommand.RunAsync(parsed.Rest, stdout, stderr),
@@ -334,6 +342,23 @@ public static class CommandLine
         await stdout.WriteAsync(Table(
             ["ADDRESS", "STATUS", "ROLES", "REACHABLE"],
             cluster.Members.Select(m => new[] { m.Address + (m.IsSelf ? " (self)" : string.Empty), m.Status, string.Join(',', m.Roles), cluster.Unreachable.Contains(m.Address) ? "no" : "yes" })));
+        return Ok;
+    }
+
+    private static async Task<int> ClusterMembership(ParsedArgs args, TextWriter stdout, string verb)
+    {
+        var node = args.Argument(2, "a node (akka.tcp://provisioner@host:port or host:port)");
+        args.Expect(3, $"cluster {verb} <node>");
+        using var client = args.Client();
+        var result = await client.ChangeMembershipAsync(verb, node);
+        if (await WroteJsonAsync(args, stdout, result))
+        {
+            return Ok;
+        }
+
+        await stdout.WriteLineAsync(verb == "leave"
+            ? $"{result.Node}: leaving (its shards move to the other nodes, then it exits)"
+            : $"{result.Node}: marked down (its shards start on the other core nodes)");
         return Ok;
     }
 

@@ -41,6 +41,32 @@ public sealed class ClusterShardsCliTests
     }
 
     [Fact]
+    public async Task Cluster_leave_and_down_name_the_members_when_asked_for_another_and_need_a_node()
+    {
+        await using var node = await LiveNode.StartAsync();
+        var (clusterExit, clusterJson, _) = await node.Run("cluster", "show", "-o", "json");
+        Assert.Equal(CommandLine.Ok, clusterExit);
+        var self = JsonSerializer.Deserialize<ClusterDto>(clusterJson, AdminJson.Options)!.Self;
+
+        foreach (var verb in new[] { "leave", "down" })
+        {
+            var (exit, _, error) = await node.Run("cluster", verb, "10.9.9.9:4053");
+            Assert.Equal(CommandLine.Failed, exit);
+            Assert.Contains("'10.9.9.9:4053' is not a member (members: " + self + ")", error, StringComparison.Ordinal);
+
+            var (usage, _, usageError) = await node.Run("cluster", verb);
+            Assert.Equal(CommandLine.Usage, usage);
+            Assert.Contains("a node", usageError, StringComparison.Ordinal);
+        }
+
+        // Asking the node itself to leave, by host:port: accepted, and the member starts leaving.
+        var address = new Uri(self.Replace("akka.tcp://provisioner@", "tcp://", StringComparison.Ordinal));
+        var (leaveExit, leaveJson, leaveError) = await node.Run("cluster", "leave", $"{address.Host}:{address.Port}", "-o", "json");
+        Assert.True(leaveExit == CommandLine.Ok, leaveError);
+        Assert.Equal(new MembershipResultDto(self, "leaving"), JsonSerializer.Deserialize<MembershipResultDto>(leaveJson, AdminJson.Options));
+    }
+
+    [Fact]
     public async Task Node_show_and_node_gc_report_memory_and_the_new_machine_bound()
     {
         await using var node = await LiveNode.StartAsync("provisioner.machines.max-new-live = 1234");
