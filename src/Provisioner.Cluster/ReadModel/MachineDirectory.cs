@@ -24,8 +24,20 @@ public sealed record MachineSummary(
 
 public static class DirectoryProtocol
 {
-    /// <summary>List machine summaries, optionally only those in one stage. Answered with <see cref="MachineList"/>.</summary>
-    public sealed record ListMachines(MachineStage? Stage = null) : IProvisionerMessage;
+    /// <summary>
+    /// One page of machine summaries in MAC order, optionally only those in one stage: the first <see cref="Limit"/> after
+    /// <see cref="After"/> (exclusive; null = from the start). Answered with <see cref="MachineList"/>, whose
+    /// <see cref="MachineList.Next"/> continues. Pages keep every reply far below Akka.Remote's 128,000-byte frame (a
+    /// whole fleet in one message was dropped as oversized past ~1,200 machines when the directory lived on another node).
+    /// </summary>
+    public sealed record ListMachines(MachineStage? Stage = null) : IProvisionerMessage
+    {
+        public const int MaxLimit = 500;
+
+        public string? After { get; init; }
+
+        public int Limit { get; init; } = MaxLimit;
+    }
 
     /// <param name="CaughtUp">False while the directory is still reading the journal after a start: the list may be incomplete.</param>
     public sealed record MachineList(IReadOnlyList<MachineSummary> Machines, long Offset, bool CaughtUp) : IProvisionerMessage
@@ -35,6 +47,9 @@ public static class DirectoryProtocol
 
         /// <summary>Machine events the directory has read from the journal since it started.</summary>
         public long EventsRead { get; init; }
+
+        /// <summary>Where the next page starts (<see cref="ListMachines.After"/>); null when this page is the last.</summary>
+        public string? Next { get; init; }
     }
 }
 
@@ -75,6 +90,7 @@ public sealed class MachineDirectory : ReceivePersistentActor, IWithTimers
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, MachineState> _machines = new(StringComparer.Ordinal);
+    private string[]? _sorted;
     private readonly string _readJournalId;
     private long _offset;
     private bool _caughtUp;
@@ -106,6 +122,8 @@ public sealed class MachineDirectory : ReceivePersistentActor, IWithTimers
                 {
                     _machines[machine.MachineId] = machine;
                 }
+
+                _sorted = null;
 
                 _offset = _snapshotOffset = _startedAt = snapshot.Offset;
             }
@@ -159,7 +177,7 @@ public sealed class MachineDirectory : ReceivePersistentActor, IWithTimers
             Timers.StartSingleTimer("restart", RestartStream.Instance, TimeSpan.FromSeconds(3));
         });
         Command<RestartStream>(_ => RunStream(live: _caughtUp));
-        Command<DirectoryProtocol.ListMachines>(q => Sender.Tell(List(q.Stage)));
+        Command<DirectoryProtocol.ListMachines>(q => Sender.Tell(List(q)));
         Command<SnapshotTick>(_ => Snapshot());
         // Nothing is ever persisted but snapshots, so each has sequence number 0 and replaces the one before.
         Command<SaveSnapshotSuccess>(_ => _snapshotting = false);
@@ -223,18 +241,48 @@ public sealed class MachineDirectory : ReceivePersistentActor, IWithTimers
 
         _eventsRead++;
         var id = envelope.PersistenceId[MachineActor.PersistencePrefix.Length..];
-        var state = _machines.TryGetValue(id, out var known) ? known : MachineState.Empty(id);
+        if (!_machines.TryGetValue(id, out var known))
+        {
+            known = MachineState.Empty(id);
+            _sorted = null;
+        }
+
+        var state = known;
         _machines[id] = Machine.Apply(state, e);
     }
 
-    private DirectoryProtocol.MachineList List(MachineStage? stage)
+    private DirectoryProtocol.MachineList List(DirectoryProtocol.ListMachines query)
     {
-        var machines = _machines.Values
-            .Where(m => stage is null || m.Stage == stage)
-            .Select(m => new MachineSummary(m.MachineId, m.Stage, m.Profile, m.Address, m.Attempt, m.FirstSeenAt, m.LastChangedAt, m.FailureReason))
-            .OrderBy(m => m.MachineId, StringComparer.Ordinal)
-            .ToArray();
-        return new DirectoryProtocol.MachineList(machines, _offset, _caughtUp) { StartedAtOffset = _startedAt, EventsRead = _eventsRead };
+        // The ids in MAC order, sorted again only when a machine was added since the last list.
+        _sorted ??= _machines.Keys.Order(StringComparer.Ordinal).ToArray();
+        var limit = Math.Clamp(query.Limit, 1, DirectoryProtocol.ListMachines.MaxLimit);
+        var start = 0;
+        if (query.After is { } after)
+        {
+            start = Array.BinarySearch(_sorted, after, StringComparer.Ordinal);
+            start = start >= 0 ? start + 1 : ~start;
+        }
+
+        var page = new List<MachineSummary>(Math.Min(limit, _sorted.Length - start));
+        string? next = null;
+        for (var i = start; i < _sorted.Length; i++)
+        {
+            var m = _machines[_sorted[i]];
+            if (query.Stage is { } stage && m.Stage != stage)
+            {
+                continue;
+            }
+
+            if (page.Count == limit)
+            {
+                next = page[^1].MachineId;
+                break;
+            }
+
+            page.Add(new MachineSummary(m.MachineId, m.Stage, m.Profile, m.Address, m.Attempt, m.FirstSeenAt, m.LastChangedAt, m.FailureReason));
+        }
+
+        return new DirectoryProtocol.MachineList(page, _offset, _caughtUp) { StartedAtOffset = _startedAt, EventsRead = _eventsRead, Next = next };
     }
 
     private void RunStream(bool live)

@@ -91,8 +91,19 @@ public static class AdminApi
                 filter = parsed;
             }
 
-            var list = await directory.ActorRef.Ask<DirectoryProtocol.MachineList>(new DirectoryProtocol.ListMachines(filter), timeout);
-            return Results.Json(new MachineListDto(list.CaughtUp, list.Offset, list.Machines), AdminJson.Options);
+            // Page by page (each reply well under Akka.Remote's frame size when the directory lives on another node).
+            var machines = new List<MachineSummary>();
+            DirectoryProtocol.MachineList page;
+            string? after = null;
+            do
+            {
+                page = await directory.ActorRef.Ask<DirectoryProtocol.MachineList>(new DirectoryProtocol.ListMachines(filter) { After = after }, timeout);
+                machines.AddRange(page.Machines);
+                after = page.Next;
+            }
+            while (after is not null);
+
+            return Results.Json(new MachineListDto(page.CaughtUp, page.Offset, machines), AdminJson.Options);
         });
 
         app.MapGet(Prefix + "/machines/{mac}", async (string mac, IRequiredActor<MachineRegion> region, ActorSystem system, IServiceProvider services, CancellationToken cancellationToken) =>

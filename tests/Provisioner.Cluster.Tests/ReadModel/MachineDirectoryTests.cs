@@ -109,6 +109,54 @@ public sealed class MachineDirectoryTests
     }
 
     [Fact]
+    public async Task The_list_comes_in_pages_that_chain_in_mac_order_with_and_without_a_stage()
+    {
+        using var data = new TempDirectory();
+        await using var node = await StartAsync(TestNode.SettingsFor(data.Path));
+        await DriveFleetAsync(node);
+        var all = await ListAllAsync(node, data.Path);
+        Assert.Null(all.Next);
+
+        async Task<List<string>> Paged(MachineStage? stage, int limit)
+        {
+            var ids = new List<string>();
+            string? after = null;
+            do
+            {
+                var page = await node.Directory.Ask<DirectoryProtocol.MachineList>(new DirectoryProtocol.ListMachines(stage) { After = after, Limit = limit }, TestNode.Timeout);
+                Assert.InRange(page.Machines.Count, 0, limit);
+                ids.AddRange(page.Machines.Select(m => m.MachineId));
+                after = page.Next;
+            }
+            while (after is not null);
+
+            return ids;
+        }
+
+        Assert.Equal(all.Machines.Select(m => m.MachineId), await Paged(null, 2));
+        Assert.Equal(all.Machines.Select(m => m.MachineId), await Paged(null, 1));
+        Assert.Equal([Uefi], await Paged(MachineStage.KernelFetched, 1));
+        // A page may start after an id that is not a machine: the next one in MAC order.
+        var fromMiddle = await node.Directory.Ask<DirectoryProtocol.MachineList>(new DirectoryProtocol.ListMachines { After = "52:54:00:00:00:0a0" }, TestNode.Timeout);
+        Assert.Equal([Reprovisioned, Uefi, Restarted], fromMiddle.Machines.Select(m => m.MachineId));
+    }
+
+    [Fact]
+    public void A_full_page_of_summaries_fits_well_inside_akka_remotes_frame()
+    {
+        var summaries = Enumerable.Range(0, DirectoryProtocol.ListMachines.MaxLimit)
+            .Select(i => new MachineSummary($"52:54:00:{i / 65536:x2}:{i / 256 % 256:x2}:{i % 256:x2}", MachineStage.KickstartFetched, "centos7-compute-large", $"10.{i / 65536}.{i / 256 % 256}.{i % 256}", 3, T0, T0.AddMinutes(7), "stage KernelFetched timed out after 600 s on attempt 2"))
+            .ToArray();
+        using var system = ActorSystem.Create("page-size", Provisioner.Cluster.Hosting.ProvisionerAkka.SerializationHocon);
+        var page = new DirectoryProtocol.MachineList(summaries, long.MaxValue, true) { Next = summaries[^1].MachineId };
+
+        var bytes = system.Serialization.FindSerializerFor(page).ToBinary(page).Length;
+
+        // Akka.Remote drops anything over 128,000 bytes (akka.remote.dot-netty.tcp.maximum-frame-size).
+        Assert.True(bytes < 100_000, $"a page of {summaries.Length} summaries is {bytes} bytes");
+    }
+
+    [Fact]
     public async Task Listing_by_stage_returns_only_the_machines_in_that_stage_sorted_by_mac()
     {
         using var data = new TempDirectory();

@@ -110,11 +110,11 @@ public sealed class SerializerPinTests(SerializationSystem fixture) : IClassFixt
         new MachineProtocol.WatchMachine(Mac),
         new MachineProtocol.MachineChanged(Mac, SampleState(), 42),
         SampleSummary(Mac, MachineStage.KernelFetched),
-        new DirectoryProtocol.ListMachines(MachineStage.Installed),
+        new DirectoryProtocol.ListMachines(MachineStage.Installed) { After = "52:54:00:00:00:01", Limit = 100 },
         new DirectoryProtocol.MachineList(
             [SampleSummary("52:54:00:00:00:01", MachineStage.Installed), SampleSummary("52:54:00:00:00:02", MachineStage.Failed)],
             Offset: 42,
-            CaughtUp: true) { StartedAtOffset = 40, EventsRead = 2 },
+            CaughtUp: true) { StartedAtOffset = 40, EventsRead = 2, Next = "52:54:00:00:00:02" },
         new DirectorySnapshot(42, [SampleState()]),
 
         // Subnet leases: messages, persisted events, snapshot.

@@ -220,14 +220,16 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
     [Fact]
     public async Task A_storm_of_simulated_machines_survives_kill_9_of_a_core_every_machine_installed_no_address_twice()
     {
-        const int machines = 240;
+        const int machines = 520; // more than one page of the fleet list (500)
         const string token = "storm-token";
         await using var cluster = await ClusterLab.CreateAsync(clients: 1);
         var lab = cluster.Lab;
         var n = lab.Subnet;
         var client = lab.Clients[0];
-        var relayed = $"10.88.{n}.0/24";
-        var relay = $"10.88.{n}.1";
+        // A /16 behind the relay: more addresses than machines (a /24's 241 ran out at machine 242).
+        var net = 100 + (n % 100);
+        var relayed = $"10.{net}.0.0/16";
+        var relay = $"10.{net}.0.1";
         var clientAddress = $"10.77.{n}.20";
         foreach (var (ns, command) in new[] { (client, $"ip addr add {clientAddress}/24 dev eth0"), (client, $"ip route add local {relayed} dev lo"), (lab.Server, $"ip route add {relayed} via {clientAddress}") })
         {
@@ -238,15 +240,16 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
         await Simulate.SimulateTests.WriteProfileAsync(cluster.EdgeDirectory(1));
         var cores = new List<ProvisionerNode> { await cluster.StartCoreAsync(1), await cluster.StartCoreAsync(2), await cluster.StartCoreAsync(3) };
         var subnets = ClusterLab.LabSubnet(lab) + $$"""
-            { id = relayed, network = "{{relayed}}", pool-start = "10.88.{{n}}.10", pool-end = "10.88.{{n}}.250", router = "{{relay}}", lease-time = 1h }
+            { id = relayed, network = "{{relayed}}", pool-start = "10.{{net}}.0.10", pool-end = "10.{{net}}.3.250", router = "{{relay}}", lease-time = 1h }
             """;
-        await cluster.StartEdgeAsync(1, subnets, extraHocon: $"provisioner.admin {{ listen = \"http://0.0.0.0:9791\", token = \"{token}\" }}");
+        var edge = await cluster.StartEdgeAsync(1, subnets, extraHocon: $"provisioner.admin {{ listen = \"http://0.0.0.0:9791\", token = \"{token}\" }}");
+        edge.Token = token;
 
         // The storm: machines power on at 20/s; a machine whose boot fails (its actor's core just died) powers on again.
         var report = Path.Combine(cluster.Directory, "storm.json");
         var storm = lab.Start(client,
             $"sh -c \"dotnet {ProvisionerNode.Executable} simulate --dhcp-server {lab.ServerAddress} --relay-address {relay} --machines {machines} --rate 20"
-            + $" --reboots 5 --reboot-after 2s --timeout-per-machine 240s --admin http://{lab.ServerAddress}:9791 --token {token} -o json > {report}\"");
+            + $" --reboots 5 --reboot-after 2s --timeout-per-machine 300s --admin http://{lab.ServerAddress}:9791 --token {token} -o json > {report}\"");
 
         // Mid-storm: kill -9 the core hosting the most machine actors.
         await Task.Delay(TimeSpan.FromSeconds(6));
@@ -269,6 +272,10 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
         Assert.Equal((machines, 0), (result.Completed, result.Failed));
         Assert.Empty(result.Duplicates);
         Assert.Equal(machines, result.Admin!.Installed);
+
+        // The fleet view from the edge (the directory lives on a core): every machine, in pages under Akka's frame size.
+        var list = await Eventually(() => ListOf(edge), l => l.Machines.Count(m => m.Stage.ToString() == "Installed") == machines, TimeSpan.FromSeconds(60));
+        Assert.Equal(machines, list.Machines.Count);
 
         // The killed core starts again and rejoins.
         await cluster.StartCoreAsync(index);

@@ -156,7 +156,10 @@ public sealed class ProvisionerNode : IAsyncDisposable
 
     /// <summary>Runs `provisioner ARGS` inside the server namespace against this node.</summary>
     public Task<ProcessResult> Cli(string arguments) =>
-        _lab.RunAsync(Namespace, $"dotnet {Executable} {arguments} --server {AdminUrl}", TimeSpan.FromSeconds(60));
+        _lab.RunAsync(Namespace, $"dotnet {Executable} {arguments} --server {AdminUrl}{(Token is null ? string.Empty : " --token " + Token)}", TimeSpan.FromSeconds(60));
+
+    /// <summary>The admin token the CLI passes, when the node requires one.</summary>
+    public string? Token { get; set; }
 
     public async Task<MachineDto?> GetMachineAsync(string mac)
     {
