@@ -60,7 +60,11 @@ public static class DirectoryProtocol
 public sealed record DirectorySnapshot(long Offset, MachineState[] Machines) : IProvisionerMessage;
 
 /// <param name="SnapshotInterval">How often a changed directory is snapshotted once it has caught up (and right after its first catch-up).</param>
-public sealed record MachineDirectorySettings(TimeSpan SnapshotInterval)
+/// <param name="WakePerSecond">
+/// Machines mid-install woken per second after a start (each recovers its actor from the journal). All at once, 28,000
+/// of them after a cluster restart saturated the cores and PostgreSQL until heartbeats failed and nodes were downed.
+/// </param>
+public sealed record MachineDirectorySettings(TimeSpan SnapshotInterval, int WakePerSecond = 200)
 {
     public static MachineDirectorySettings Default { get; } = new(TimeSpan.FromMinutes(1));
 }
@@ -154,7 +158,8 @@ public sealed class MachineDirectory : ReceivePersistentActor, IWithTimers
 
             if (first && _wakeInstalling is not null)
             {
-                var installing = _machines.Values.Where(m => m.Stage.IsInstalling()).Select(m => m.MachineId).ToArray();
+                // Oldest stage first: their deadlines are the nearest.
+                var installing = _machines.Values.Where(m => m.Stage.IsInstalling()).OrderBy(m => m.StageEnteredAt).Select(m => m.MachineId).ToArray();
                 if (installing.Length > 0)
                 {
                     _wakeInstalling().PipeTo(Self, success: region => new WakeInstalling(region, installing));
@@ -163,14 +168,14 @@ public sealed class MachineDirectory : ReceivePersistentActor, IWithTimers
         });
         Command<WakeInstalling>(w =>
         {
-            var now = _clock.GetUtcNow();
-            foreach (var id in w.Machines)
-            {
-                w.Region.Tell(new MachineProtocol.Execute(id, new MachineCommands.CheckDeadline(now)));
-            }
-
-            _log.Info("machine directory: woke {Count} machines that were mid-install so their deadlines run again", w.Machines.Count);
+            _waking = new Queue<string>(w.Machines);
+            _wakeRegion = w.Region;
+            _wakeStarted = _clock.GetUtcNow();
+            _log.Info("machine directory: waking {Count} machines that were mid-install so their deadlines run again, {Rate} a second", w.Machines.Count, _settings.WakePerSecond);
+            Timers.StartPeriodicTimer("wake", WakeTick.Instance, WakeTickInterval);
+            WakeSome();
         });
+        Command<WakeTick>(_ => WakeSome());
         Command<StreamFailed>(f =>
         {
             _log.Warning(f.Cause, "machine directory: journal stream failed at offset {Offset}; retrying in 3 s", _offset);
@@ -189,6 +194,35 @@ public sealed class MachineDirectory : ReceivePersistentActor, IWithTimers
     }
 
     public override string PersistenceId => SnapshotId;
+
+    private static readonly TimeSpan WakeTickInterval = TimeSpan.FromMilliseconds(100);
+    private Queue<string>? _waking;
+    private IActorRef? _wakeRegion;
+    private DateTimeOffset _wakeStarted;
+
+    /// <summary>One tick's share of the machines still to wake (at least one per tick).</summary>
+    private void WakeSome()
+    {
+        if (_waking is null || _wakeRegion is null)
+        {
+            return;
+        }
+
+        var now = _clock.GetUtcNow();
+        var batch = Math.Max(1, (int)(_settings.WakePerSecond * WakeTickInterval.TotalSeconds));
+        for (var i = 0; i < batch && _waking.TryDequeue(out var id); i++)
+        {
+            _wakeRegion.Tell(new MachineProtocol.Execute(id, new MachineCommands.CheckDeadline(now)));
+        }
+
+        if (_waking.Count == 0)
+        {
+            Timers.Cancel("wake");
+            _log.Info("machine directory: every machine that was mid-install is awake ({Seconds:0.0} s)", (now - _wakeStarted).TotalSeconds);
+            _waking = null;
+            _wakeRegion = null;
+        }
+    }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -315,6 +349,11 @@ public sealed class MachineDirectory : ReceivePersistentActor, IWithTimers
     private sealed class SnapshotTick
     {
         public static readonly SnapshotTick Instance = new();
+    }
+
+    private sealed class WakeTick
+    {
+        public static readonly WakeTick Instance = new();
     }
 
     private sealed record StreamCompleted(bool Live);
