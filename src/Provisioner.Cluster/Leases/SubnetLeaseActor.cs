@@ -66,14 +66,14 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
             };
             if (offer.Snapshot is DefinedSubnetSnapshot withDefinition)
             {
-                UseDefinition(withDefinition.Definition, recovering: true);
+                Recovered(withDefinition.Definition);
             }
         });
         Recover<ILeaseEvent>(e =>
         {
             if (e is LeaseEvents.SubnetDefined defined)
             {
-                UseDefinition(defined, recovering: true);
+                Recovered(defined);
             }
             else
             {
@@ -148,11 +148,6 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
     {
         var sender = Sender;
         var decision = SubnetDeclarations.Decide(_defined, message.Definition);
-        if (decision.Event is { } defined && SubnetDeclarations.ToDefinition(defined, out var problem) is null)
-        {
-            decision = new SubnetDeclarationDecision(SubnetDeclarationOutcome.Refused, null, _defined?.Node ?? "none", $"subnet '{_subnetId}' declared by node {defined.Node} does not hold: {problem}");
-        }
-
         SubnetDeclared Answer() => new(_subnetId, decision.Outcome, decision.DefinedBy, decision.Reason, _state.Bindings.Count, _state.PendingBoots.Count);
         switch (decision.Outcome)
         {
@@ -171,7 +166,8 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
         }
 
         // Taken at once, like a grant: the next request already sees it; the answer waits until it is durable.
-        UseDefinition(decision.Event!, recovering: false);
+        Use(decision.Event!, decision.Definition!);
+        _log.Info("subnet {SubnetId}: defined by node {Node}: {Definition}", _subnetId, decision.Event!.Node, decision.Event.Describe());
         _inFlight++;
         PersistAsync(decision.Event!, _ =>
         {
@@ -183,22 +179,23 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
         });
     }
 
-    private void UseDefinition(LeaseEvents.SubnetDefined defined, bool recovering)
+    /// <summary>A definition read back from the journal or a snapshot.</summary>
+    private void Recovered(LeaseEvents.SubnetDefined defined)
     {
-        var subnet = SubnetDeclarations.ToDefinition(defined, out var problem);
-        if (subnet is null)
+        if (SubnetDeclarations.ToDefinition(defined, out var problem) is { } subnet)
         {
-            // Only a journal written by another version can hold one: the subnet answers nothing rather than guess.
-            _log.Error("subnet {SubnetId}: the definition declared by node {Node} does not hold ({Problem}); the subnet answers no requests until it is declared again", _subnetId, defined.Node, problem);
+            Use(defined, subnet);
             return;
         }
 
+        // Only a journal written by another version can hold one: the subnet answers nothing rather than guess.
+        _log.Error("subnet {SubnetId}: the definition declared by node {Node} does not hold ({Problem}); the subnet answers no requests until it is declared again", _subnetId, defined.Node, problem);
+    }
+
+    private void Use(LeaseEvents.SubnetDefined defined, SubnetDefinition subnet)
+    {
         _defined = defined;
         _subnet = subnet;
-        if (!recovering)
-        {
-            _log.Info("subnet {SubnetId}: defined by node {Node}: {Definition}", _subnetId, defined.Node, defined.Describe());
-        }
     }
 
     /// <summary>Hands first boots to their machines (a child, so that this actor never waits for a machine).</summary>

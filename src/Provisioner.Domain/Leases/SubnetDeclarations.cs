@@ -19,9 +19,10 @@ public enum SubnetDeclarationOutcome
 }
 
 /// <param name="Event">What to persist (Defined, Redefined); null otherwise.</param>
-/// <param name="DefinedBy">The node whose definition is durable after the decision.</param>
-/// <param name="Reason">For Refused and Redefined: both definitions, with their nodes.</param>
-public sealed record SubnetDeclarationDecision(SubnetDeclarationOutcome Outcome, LeaseEvents.SubnetDefined? Event, string DefinedBy, string? Reason);
+/// <param name="DefinedBy">The node whose definition is durable after the decision ("none" when there is none).</param>
+/// <param name="Reason">For Refused and Redefined: both definitions, with their nodes, or why the declared one does not hold.</param>
+/// <param name="Definition">The definition <paramref name="Event"/> holds, checked (Defined, Redefined); null otherwise.</param>
+public sealed record SubnetDeclarationDecision(SubnetDeclarationOutcome Outcome, LeaseEvents.SubnetDefined? Event, string DefinedBy, string? Reason, SubnetDefinition? Definition = null);
 
 /// <summary>
 /// A subnet belongs to the site that serves it: edges declare their subnets at start, and the subnet's lease actor keeps
@@ -31,7 +32,8 @@ public sealed record SubnetDeclarationDecision(SubnetDeclarationOutcome Outcome,
 /// taken only from the node that made the durable definition (an operator changed that node's configuration and
 /// restarted it: a single node editing its own subnets, or a site's one edge) and refused from any other, with both
 /// definitions and both nodes named. Two edges of one site therefore declare a subnet identically; to change it, change
-/// the node that defined it first, then the others.
+/// the node that defined it first, then the others. A declaration that does not hold as configuration (a pool outside
+/// its network, an unparsable address) is refused whoever sends it.
 /// </para>
 /// </summary>
 public static class SubnetDeclarations
@@ -41,9 +43,14 @@ public static class SubnetDeclarations
     public static SubnetDeclarationDecision Decide(LeaseEvents.SubnetDefined? current, LeaseEvents.SubnetDefined declared)
     {
         ArgumentNullException.ThrowIfNull(declared);
+        if (ToDefinition(declared, out var problem) is not { } definition)
+        {
+            return new(SubnetDeclarationOutcome.Refused, null, current?.Node ?? "none", $"subnet '{declared.Id}' declared by node {declared.Node} does not hold: {problem}");
+        }
+
         if (current is null)
         {
-            return new(SubnetDeclarationOutcome.Defined, declared, declared.Node, null);
+            return new(SubnetDeclarationOutcome.Defined, declared, declared.Node, null, definition);
         }
 
         var was = current.Describe();
@@ -55,7 +62,7 @@ public static class SubnetDeclarations
 
         var both = $"subnet '{current.Id}' is defined by node {current.Node} as {was}; node {declared.Node} declares {now}";
         return string.Equals(current.Node, declared.Node, StringComparison.Ordinal)
-            ? new(SubnetDeclarationOutcome.Redefined, declared, declared.Node, both)
+            ? new(SubnetDeclarationOutcome.Redefined, declared, declared.Node, both, definition)
             : new(SubnetDeclarationOutcome.Refused, null, current.Node, both);
     }
 

@@ -116,6 +116,29 @@ public sealed class SubnetDeclarationsTests
     }
 
     [Fact]
+    public void A_declaration_that_does_not_hold_is_refused_first_or_later_even_from_the_defining_node()
+    {
+        var broken = Declared(Subnets.Small(), EdgeA) with { PoolEnd = "10.0.1.12" };
+
+        var first = SubnetDeclarations.Decide(null, broken);
+        var later = SubnetDeclarations.Decide(Declared(Subnets.Small(), EdgeA), broken);
+
+        Assert.Equal((SubnetDeclarationOutcome.Refused, "none"), (first.Outcome, first.DefinedBy));
+        Assert.Equal((SubnetDeclarationOutcome.Refused, EdgeA), (later.Outcome, later.DefinedBy));
+        Assert.All(new[] { first, later }, d => Assert.Null(d.Event));
+        Assert.StartsWith($"subnet 'lab' declared by node {EdgeA} does not hold: pool-end", later.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_taken_declaration_carries_its_checked_definition()
+    {
+        var decision = SubnetDeclarations.Decide(null, Declared(Subnets.Small(), EdgeA));
+
+        Assert.Equal(Subnets.Small().Cidr, decision.Definition!.Cidr);
+        Assert.Equal(Subnets.Small().PoolEnd, decision.Definition.PoolEnd);
+    }
+
+    [Fact]
     public void A_definition_that_does_not_hold_is_not_taken()
     {
         var broken = Declared(Subnets.Small(), EdgeA) with { PoolEnd = "10.0.1.12" };
