@@ -211,7 +211,7 @@ public static partial class EdgeServices
             // recovered by) its lease actor and the hot path warmed up (both in the background: hosted services start
             // one after another, and the actor system may start after this one).
             var prepared = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            readiness.Preparing("dhcp", "waking subnets and warming up");
+            readiness.Preparing("dhcp", "declaring subnets and warming up");
             server.Start(prepared.Task);
             _preparing = PrepareAsync(prepared);
             return Task.CompletedTask;

@@ -102,20 +102,12 @@ public static partial class ProvisionerConfig
         {
             var name = m.Groups[1].Value;
             var beside = Path.Combine(directory, name);
-            var fromShipped = Path.Combine(shipped, name);
             // A site file named like a shipped one (a site's edge.conf with include "edge.conf") means the shipped one.
             var itself = string.Equals(Path.GetFullPath(beside), Path.GetFullPath(path), StringComparison.Ordinal);
-            if ((itself || !File.Exists(beside)) && File.Exists(fromShipped))
-            {
-                return Read(fromShipped, shipped, depth + 1);
-            }
-
-            if (!File.Exists(beside))
-            {
-                throw new ConfigurationException($"{path}: include \"{name}\" found neither in {directory} nor in {shipped}");
-            }
-
-            return Read(beside, shipped, depth + 1);
+            var included = File.Exists(beside) && !itself ? beside : Path.Combine(shipped, name);
+            return File.Exists(included)
+                ? Read(included, shipped, depth + 1)
+                : throw new ConfigurationException($"{path}: include \"{name}\" found neither in {directory} nor in {shipped}");
         });
     }
 

@@ -128,7 +128,6 @@ public sealed class MachineDirectory : ReceivePersistentActor, IWithTimers
                 }
 
                 _sorted = null;
-
                 _offset = _snapshotOffset = _startedAt = snapshot.Offset;
             }
         });
@@ -275,13 +274,12 @@ public sealed class MachineDirectory : ReceivePersistentActor, IWithTimers
 
         _eventsRead++;
         var id = envelope.PersistenceId[MachineActor.PersistencePrefix.Length..];
-        if (!_machines.TryGetValue(id, out var known))
+        if (!_machines.TryGetValue(id, out var state))
         {
-            known = MachineState.Empty(id);
+            state = MachineState.Empty(id);
             _sorted = null;
         }
 
-        var state = known;
         _machines[id] = Machine.Apply(state, e);
     }
 

@@ -52,19 +52,7 @@ public sealed record SimulationReport(
 
     public bool Ok => Failed == 0 && Duplicates.Count == 0 && (Admin is null || Admin.NotInstalledCount == 0);
 
-    public static SimulationReport Build(IReadOnlyCollection<MachineRecord> machines, double rate, TimeSpan wall, string sources, AdminCheckReport? admin = null) =>
-        BuildCore(machines, rate, wall, sources, admin) with
-        {
-            MachinesRebooted = machines.Count(m => m.Reboots.Count > 0),
-            FailedAttempts = machines
-                .SelectMany(m => m.Reboots.Select(r => (m.Mac, Stage: r.Stage.Name(), r.Reason)))
-                .GroupBy(r => (r.Stage, r.Reason))
-                .OrderByDescending(g => g.Count())
-                .Select(g => new FailureGroup(g.Key.Stage, g.Key.Reason, g.Count(), g.Select(r => r.Mac).Distinct(StringComparer.Ordinal).Take(ExamplesPerFailure).ToArray()))
-                .ToArray(),
-        };
-
-    private static SimulationReport BuildCore(IReadOnlyCollection<MachineRecord> machines, double rate, TimeSpan wall, string sources, AdminCheckReport? admin)
+    public static SimulationReport Build(IReadOnlyCollection<MachineRecord> machines, double rate, TimeSpan wall, string sources, AdminCheckReport? admin = null)
     {
         ArgumentNullException.ThrowIfNull(machines);
         var completed = machines.Count(m => m.Completed);
@@ -93,7 +81,16 @@ public sealed record SimulationReport(
             stages,
             failures,
             FindDuplicates(machines),
-            admin);
+            admin)
+        {
+            MachinesRebooted = machines.Count(m => m.Reboots.Count > 0),
+            FailedAttempts = machines
+                .SelectMany(m => m.Reboots.Select(r => (m.Mac, Stage: r.Stage.Name(), r.Reason)))
+                .GroupBy(r => (r.Stage, r.Reason))
+                .OrderByDescending(g => g.Count())
+                .Select(g => new FailureGroup(g.Key.Stage, g.Key.Reason, g.Count(), g.Select(r => r.Mac).Distinct(StringComparer.Ordinal).Take(ExamplesPerFailure).ToArray()))
+                .ToArray(),
+        };
     }
 
     /// <summary>Every address ACKed to two or more distinct machines, in address order.</summary>
