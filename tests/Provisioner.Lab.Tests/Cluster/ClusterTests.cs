@@ -309,11 +309,8 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
     {
         var link = await lab.RunAsync(ns, "cat /sys/class/net/eth0/address");
         var mac = link.Output.Trim();
-        var request = requested is null ? string.Empty : $"-r {requested}";
-        var result = await lab.RunAsync(ns, $"udhcpc -i eth0 -n -q -f -t 5 -T 2 -s /bin/true -V PXEClient:Arch:00000:UNDI:002001 -x 0x5d:0000 {request}", ClientTimeout);
-        var match = LeaseLine().Match(result.Output + result.Error);
-        Assert.True(match.Success, $"udhcpc got no lease (exit {result.ExitCode}):\n{result.Output}\n{result.Error}");
-        return (match.Groups[1].Value, mac);
+        var request = requested is null ? string.Empty : $" -r {requested}";
+        return (await Udhcpc.LeaseAsync(lab, ns, "-V PXEClient:Arch:00000:UNDI:002001 -x 0x5d:0000" + request, ClientTimeout), mac);
     }
 
     private static async Task<T> Eventually<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan within)
@@ -328,7 +325,4 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
 
         return done(last) ? last : throw new TimeoutException($"not within {within.TotalSeconds:0} s; last: {last}");
     }
-
-    [GeneratedRegex(@"lease of (\d+\.\d+\.\d+\.\d+) obtained")]
-    private static partial Regex LeaseLine();
 }

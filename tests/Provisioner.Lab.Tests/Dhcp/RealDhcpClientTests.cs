@@ -58,14 +58,8 @@ public sealed partial class RealDhcpClientTests
         return address.StartsWith($"10.77.{lab.Subnet}.", StringComparison.Ordinal) && last is >= 100 and <= 199;
     }
 
-    private static async Task<string> Udhcpc(LabNetwork lab, string ns, string? requested = null)
-    {
-        var request = requested is null ? string.Empty : $"-r {requested} ";
-        var result = await lab.RunAsync(ns, $"udhcpc -i eth0 -n -q -f -t 5 -T 2 -s /bin/true {request}", ClientTimeout);
-        var match = UdhcpcLease().Match(result.Output + result.Error);
-        Assert.True(match.Success, $"udhcpc got no lease (exit {result.ExitCode}):\n{result.Output}\n{result.Error}");
-        return match.Groups[1].Value;
-    }
+    private static Task<string> Udhcpc(LabNetwork lab, string ns, string? requested = null) =>
+        Support.Udhcpc.LeaseAsync(lab, ns, requested is null ? string.Empty : $"-r {requested}", ClientTimeout);
 
     private static async Task<string> Dhclient(LabNetwork lab, string ns, string directory)
     {
@@ -76,9 +70,6 @@ public sealed partial class RealDhcpClientTests
         Assert.True(match.Success, $"dhclient got no lease (exit {result.ExitCode}):\n{result.Output}\n{result.Error}");
         return match.Groups[1].Value;
     }
-
-    [GeneratedRegex(@"lease of (\d+\.\d+\.\d+\.\d+) obtained")]
-    private static partial Regex UdhcpcLease();
 
     [GeneratedRegex(@"bound to (\d+\.\d+\.\d+\.\d+)")]
     private static partial Regex DhclientBound();

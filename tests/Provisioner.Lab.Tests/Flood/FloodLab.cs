@@ -167,7 +167,7 @@ public sealed partial class FloodLab : IAsyncDisposable
     {
         var watch = Stopwatch.StartNew();
         var result = await Lab.RunAsync(DhcpProbeNamespace, "udhcpc -i eth0 -n -q -f -t 10 -T 1 -s /bin/true", ProbeTimeout);
-        var lease = UdhcpcLease().Match(result.Output + result.Error);
+        var lease = Udhcpc.LeaseLine().Match(result.Output + result.Error);
         return new ProbeResult(when, "udhcpc lease", lease.Success, watch.Elapsed, lease.Success ? lease.Groups[1].Value : Last(result));
     }
 
@@ -261,9 +261,6 @@ public sealed partial class FloodLab : IAsyncDisposable
 
     [GeneratedRegex(@"[0-9a-f]*[0-9][0-9a-f:.x]*")]
     private static partial Regex Shape();
-
-    [GeneratedRegex(@"lease of (\d+\.\d+\.\d+\.\d+) obtained")]
-    private static partial Regex UdhcpcLease();
 }
 
 public sealed record ProbeResult(string When, string Client, bool Ok, TimeSpan Elapsed, string Detail)
