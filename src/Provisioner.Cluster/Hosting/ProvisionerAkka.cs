@@ -1,6 +1,5 @@
 using Akka.Actor;
 using Akka.Cluster.Hosting;
-using Akka.Cluster.Hosting.SBR;
 using Akka.Cluster.Sharding;
 using Akka.Configuration;
 using Akka.Hosting;
@@ -48,15 +47,20 @@ public static class ProvisionerAkka
         """);
 
     /// <summary>
-    /// Downing for a provisioning cluster: a handful of core nodes and edges on a LAN or a site link, where a machine whose
-    /// actor lived on a crashed core waits (its firmware retransmits) until another core takes its shard. Akka's default
-    /// (stable-after 20 s, and as long again before shards of a downed node move) took 48 s from a kill -9 to the
-    /// machines being served again; 5 s each keeps it near 15 s. Keep-majority decides after the reachability picture has
-    /// been stable that long, and the downed side stops itself after the same time, before its shards move. An operator's
-    /// own akka { } in the node's HOCON wins.
+    /// Downing for a provisioning cluster (<see cref="Downing.CoreMajority"/>): keep-majority over the core nodes, decided
+    /// once the unreachable cores have stood still for 5 s; an edge cut off from the cores is downed only after 60 s, and
+    /// rides out a shorter outage serving its site. Akka's own resolver (stable-after 20 s, and as long again before
+    /// shards of a downed node move) took 48 s from a kill -9 to the machines being served again, and downed an edge
+    /// whose site link dropped for 10 s. The shards of a downed core wait 2 s more, for the losing side of a partition to
+    /// have stopped its own. An operator's own akka { } in the node's HOCON wins.
     /// </summary>
     public static readonly Config ClusterTuning = ConfigurationFactory.ParseString("""
-        akka.cluster.split-brain-resolver.stable-after = 5s
+        akka.cluster.downing-provider-class = "Provisioner.Cluster.Downing.CoreMajorityDowningProvider, Provisioner.Cluster"
+        akka.cluster.core-majority {
+          stable-after = 5s
+          edge-grace = 60s
+          down-removal-margin = 2s
+        }
         """);
 
     /// <summary>Journal tuning learnt the hard way (STACK.md P2, P3): <see cref="CommonTuning"/>, on SQLite with <see cref="SqliteTuning"/>.</summary>
@@ -115,9 +119,6 @@ public static class ProvisionerAkka
             {
                 Roles = settings.Roles.ToArray(),
                 SeedNodes = settings.SeedNodes.ToArray(),
-                // The majority of core nodes decides, not of all members: a site with more edges than there are cores
-                // must never win a partition and down every core.
-                SplitBrainResolver = new KeepMajorityOption { Role = Roles.Core },
             });
 
         var (connectionString, providerName) = settings.Journal switch

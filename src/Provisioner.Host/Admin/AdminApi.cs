@@ -175,7 +175,7 @@ public static class AdminApi
     /// <summary>
     /// <c>POST …/cluster/leave</c> and <c>…/cluster/down</c> with <c>{ "node": "akka.tcp://provisioner@host:port" }</c>
     /// (or <c>host:port</c>): a graceful leave (its shards hand over first, then it exits), or marking a node down that is
-    /// gone for good (a crashed machine the split-brain resolver has not downed). Any node can ask for any member.
+    /// gone for good (a crashed machine the cluster has not downed). Any node can ask for any member.
     /// </summary>
     private static void MapMembership(WebApplication app)
     {

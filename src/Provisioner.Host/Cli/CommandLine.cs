@@ -46,8 +46,8 @@ public static class CommandLine
               A graceful leave: the member (akka.tcp://provisioner@host:port, or host:port) hands its shards over and
               exits. Use it before taking a node down for maintenance.
           provisioner cluster down <node>
-              Marks a member down that is gone for good (its machine died and the split-brain resolver has not downed
-              it); its shards start on the other core nodes. Never for a node that is still running.
+              Marks a member down that is gone for good (its machine died and the cluster has not downed it
+              yet); its shards start on the other core nodes. Never for a node that is still running.
           provisioner node show [-o table|json]
               The node answering: resident memory, managed heap, and machine actors that persisted nothing.
           provisioner node gc [-o table|json]

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using Provisioner.Cluster.Downing;
 using Provisioner.Cluster.Hosting;
 using Provisioner.Cluster.Leases;
 using Provisioner.Cluster.Tests.Support;
@@ -192,32 +193,33 @@ public sealed partial class DeployFilesTests
     }
 
     [Fact]
-    public void Every_node_of_a_cluster_resolves_split_brains_by_the_majority_of_core_nodes()
+    public void Every_node_of_a_cluster_downs_with_the_same_timings()
     {
-        foreach (var (file, settings) in Topologies().SelectMany(t => t).Where(n => n.Settings.SeedNodes.Count > 0))
+        foreach (var topology in Topologies())
         {
             // One rule on every node, or the two sides of a partition decide differently.
-            Assert.Equal(Roles.Core, settings.Hocon.GetString("akka.cluster.split-brain-resolver.keep-majority.role"));
+            var timings = topology.Where(n => n.Settings.SeedNodes.Count > 0)
+                .Select(n => CoreMajoritySettings.From(n.Settings.Hocon.WithFallback(ProvisionerAkka.ClusterTuning)))
+                .Distinct()
+                .ToArray();
+            Assert.True(timings.Length <= 1, string.Join(" vs ", timings.AsEnumerable()));
         }
     }
 
     [Fact]
-    public async Task A_site_files_split_brain_rule_reaches_the_running_node_over_the_codes_keep_majority_with_the_documented_timings()
+    public async Task A_site_files_downing_timings_reach_the_running_node_with_the_codes_core_majority()
     {
-        var rule = DeployFiles.Bind(Path.Combine("two-site", "edge-a.conf")).Hocon.GetString("akka.cluster.split-brain-resolver.keep-majority.role");
+        var site = DeployFiles.Bind(Path.Combine("two-site", "edge-a.conf")).Hocon;
         using var data = new TempDirectory();
-        var settings = CleanEnvironment.Run(() => TestNode.SettingsFor(data.Path, $"akka.cluster.split-brain-resolver.keep-majority.role = {rule}"));
+        var settings = CleanEnvironment.Run(() => TestNode.SettingsFor(data.Path, $"akka.cluster.core-majority.edge-grace = {site.GetString("akka.cluster.core-majority.edge-grace")}"));
 
         await using var node = await TestNode.StartAsync(settings);
 
-        // What the split-brain resolver reads at start: the code's strategy, the site file's role, Akka's timings
-        // (deploy/README.md states them).
+        // What the downing provider reads at start (deploy/README.md states these timings).
         var config = node.System.Settings.Config;
-        Assert.Contains("SplitBrainResolverProvider", config.GetString("akka.cluster.downing-provider-class"), StringComparison.Ordinal);
-        Assert.Equal("keep-majority", config.GetString("akka.cluster.split-brain-resolver.active-strategy"));
-        Assert.Equal(Roles.Core, config.GetString("akka.cluster.split-brain-resolver.keep-majority.role"));
-        Assert.Equal(TimeSpan.FromSeconds(5), config.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
-        Assert.Equal("on", config.GetString("akka.cluster.split-brain-resolver.down-all-when-unstable"));
+        Assert.IsType<CoreMajorityDowningProvider>(Akka.Cluster.Cluster.Get(node.System).DowningProvider);
+        Assert.Equal(new CoreMajoritySettings(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(2)), CoreMajoritySettings.From(config));
+        Assert.Equal(TimeSpan.FromSeconds(2), Akka.Cluster.Cluster.Get(node.System).DowningProvider.DownRemovalMargin);
         Assert.Equal(TimeSpan.FromSeconds(1), config.GetTimeSpan("akka.cluster.failure-detector.heartbeat-interval"));
         Assert.Equal(TimeSpan.FromSeconds(3), config.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
         // A downed node runs coordinated shutdown, and the process then exits: hence Restart=always.
@@ -225,14 +227,14 @@ public sealed partial class DeployFilesTests
     }
 
     [Fact]
-    public async Task Without_a_site_rule_the_code_alone_counts_only_core_nodes()
+    public async Task An_operators_timings_win_over_the_codes()
     {
         using var data = new TempDirectory();
-        var settings = CleanEnvironment.Run(() => TestNode.SettingsFor(data.Path));
+        var settings = CleanEnvironment.Run(() => TestNode.SettingsFor(data.Path, "akka.cluster.core-majority { stable-after = 7s, edge-grace = 2m }"));
 
         await using var node = await TestNode.StartAsync(settings);
 
-        Assert.Equal(Roles.Core, node.System.Settings.Config.GetString("akka.cluster.split-brain-resolver.keep-majority.role"));
+        Assert.Equal(new CoreMajoritySettings(TimeSpan.FromSeconds(7), TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(2)), CoreMajoritySettings.From(node.System.Settings.Config));
     }
 
     [Fact]

@@ -170,11 +170,13 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
     public async Task Two_edges_of_one_site_serve_one_subnet_and_when_one_is_killed_its_clients_are_served_by_the_other()
     {
         await using var cluster = await ClusterLab.CreateAsync(clients: 4);
-        await cluster.StartCoreAsync(1);
-        var core2 = await cluster.StartCoreAsync(2);
-        await cluster.StartCoreAsync(3);
+        // A dead edge is downed after the edge grace (60 s by default, for outages of a site link); 10 s here.
+        const string grace = "akka.cluster.core-majority.edge-grace = 10s";
+        await cluster.StartCoreAsync(1, grace);
+        var core2 = await cluster.StartCoreAsync(2, grace);
+        await cluster.StartCoreAsync(3, grace);
         // Two hosts on the segment, each an edge declaring the same subnet (equal definitions: both accepted).
-        var edges = new[] { await cluster.StartEdgeAsync(1, ownHost: true), await cluster.StartEdgeAsync(2, ownHost: true) };
+        var edges = new[] { await cluster.StartEdgeAsync(1, ownHost: true, extraHocon: grace), await cluster.StartEdgeAsync(2, ownHost: true, extraHocon: grace) };
 
         var leased = new List<(string Address, string Mac, string Ns)>();
         foreach (var ns in cluster.Lab.Clients.Take(3))
@@ -212,7 +214,7 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
             Assert.Contains(machine.Events, e => e.Type == "Discovered");
         }
 
-        // The split-brain resolver removes the dead edge; the cores and the other edge stay.
+        // The cores down the dead edge after its grace; the cores and the other edge stay.
         var members = await Eventually(() => ClusterOf(edges[1]), c => c.Members.All(m => m.Address != cluster.EdgeAddress(1)), TimeSpan.FromSeconds(60));
         Assert.Equal(4, members.Members.Count(m => m.Status == "Up"));
     }
