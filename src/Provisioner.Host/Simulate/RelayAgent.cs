@@ -7,28 +7,30 @@ namespace Provisioner.Host.Simulate;
 
 /// <summary>
 /// The simulator's DHCP side, as a relay agent: one socket on the relay address (giaddr) and the server's port, from
-/// which every machine's request goes to the DHCP server and on which the server's replies arrive (RFC 1542 §4: a
-/// server answers a relayed request to giaddr, port 67). One receive loop hands each reply to the exchange waiting
+/// which every machine's request goes to each DHCP server (as dhcrelay forwards to every server it is given) and on
+/// which the servers' replies arrive (RFC 1542 §4: a server answers a relayed request to giaddr, port 67). The first
+/// matching reply wins, as a client takes the first OFFER. One receive loop hands each reply to the exchange waiting
 /// for its xid, chaddr and message type; anything else is counted and dropped. Every exchange retransmits on its
 /// firmware's <see cref="RetransmitSchedule"/> and so ends.
 /// </summary>
 public sealed class RelayAgent : IDisposable
 {
     private readonly Socket _socket;
-    private readonly IPEndPoint _server;
+    private readonly IReadOnlyList<IPEndPoint> _servers;
     private readonly ConcurrentDictionary<uint, Waiter> _waiting = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _receiving;
     private readonly PacketCounters _counters;
 
-    public RelayAgent(IPEndPoint relay, IPEndPoint server, PacketCounters counters)
+    public RelayAgent(IPEndPoint relay, IReadOnlyList<IPEndPoint> servers, PacketCounters counters)
     {
         ArgumentNullException.ThrowIfNull(counters);
         _counters = counters;
         ArgumentNullException.ThrowIfNull(relay);
-        ArgumentNullException.ThrowIfNull(server);
+        ArgumentNullException.ThrowIfNull(servers);
+        ArgumentOutOfRangeException.ThrowIfZero(servers.Count);
         Relay = IPv4Address.TryFrom(relay.Address, out var giaddr) ? giaddr : throw new ArgumentException($"{relay} is not IPv4", nameof(relay));
-        _server = server;
+        _servers = servers;
         _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         try
         {
@@ -69,7 +71,19 @@ public sealed class RelayAgent : IDisposable
             for (var send = 0; send < schedule.Sends; send++)
             {
                 var seconds = (ushort)Math.Min(started().TotalSeconds, ushort.MaxValue);
-                await _socket.SendToAsync(build(seconds).ToArray(), SocketFlags.None, _server, ct).ConfigureAwait(false);
+                var packet = build(seconds).ToArray();
+                foreach (var server in _servers)
+                {
+                    try
+                    {
+                        await _socket.SendToAsync(packet, SocketFlags.None, server, ct).ConfigureAwait(false);
+                    }
+                    catch (SocketException)
+                    {
+                        // A dead server's host may answer ICMP unreachable; the others still get the request.
+                    }
+                }
+
                 _counters.DhcpSent(retransmission: send > 0);
                 try
                 {

@@ -35,7 +35,9 @@ public sealed record SimulateOptions
         from each machine's own address, as on a real segment, and the edge records the NBP download too.
 
         Options:
-          --dhcp-server IP[:PORT]      the edge's DHCP server (port 67)
+          --dhcp-server IP[:PORT][,…]  the edge's DHCP server (port 67); several, comma-separated, for a site with
+                               more than one edge: as dhcrelay does, every request goes to each of them, the
+                               machine takes the first answer and boots from the edge that gave it
           --relay-address IP[:PORT]    giaddr: a local address in the relayed subnet; replies arrive on it (the port
                                        defaults to the server's: an edge answers relays on its own DHCP port)
           --machines N                 machines to boot (default 100)
@@ -68,7 +70,8 @@ public sealed record SimulateOptions
 
     public double Rate { get; init; } = 10;
 
-    public required IPEndPoint DhcpServer { get; init; }
+    /// <summary>Every DHCP server a relayed request goes to (the first is the one named first).</summary>
+    public required IReadOnlyList<IPEndPoint> DhcpServers { get; init; }
 
     public required IPEndPoint Relay { get; init; }
 
@@ -147,11 +150,19 @@ public sealed record SimulateOptions
 
         string? Get(string name) => values.TryGetValue(name, out var v) ? v : null;
 
-        var server = Endpoint("dhcp-server", Get("dhcp-server") ?? throw new UsageException("simulate needs --dhcp-server IP[:PORT] (the edge's DHCP server)"), DhcpPort);
-        var relay = Endpoint("relay-address", Get("relay-address") ?? throw new UsageException("simulate needs --relay-address IP (giaddr: a local address in the relayed subnet)"), server.Port);
+        var servers = (Get("dhcp-server") ?? throw new UsageException("simulate needs --dhcp-server IP[:PORT] (the edge's DHCP server)"))
+            .Split(',', StringSplitOptions.TrimEntries)
+            .Select(s => Endpoint("dhcp-server", s, DhcpPort))
+            .ToArray();
+        if (servers.Distinct().Count() != servers.Length)
+        {
+            throw new UsageException("--dhcp-server names one server twice");
+        }
+
+        var relay = Endpoint("relay-address", Get("relay-address") ?? throw new UsageException("simulate needs --relay-address IP (giaddr: a local address in the relayed subnet)"), servers[0].Port);
         var options = new SimulateOptions
         {
-            DhcpServer = server,
+            DhcpServers = servers,
             Relay = relay,
             Machines = Get("machines") is { } machines ? Int("machines", machines, 1, MaxMachines) : 100,
             Rate = Get("rate") is { } rate ? ParseRate(rate) : 10,

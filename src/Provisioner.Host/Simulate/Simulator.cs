@@ -23,7 +23,7 @@ public static class Simulator
         RelayAgent relay;
         try
         {
-            relay = new RelayAgent(options.Relay, options.DhcpServer, counters);
+            relay = new RelayAgent(options.Relay, options.DhcpServers, counters);
         }
         catch (System.Net.Sockets.SocketException e)
         {

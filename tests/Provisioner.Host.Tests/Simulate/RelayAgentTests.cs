@@ -17,7 +17,7 @@ public sealed class RelayAgentTests
         using var server = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         server.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         var counters = new PacketCounters();
-        using var relay = new RelayAgent(new IPEndPoint(IPAddress.Loopback, 0), (IPEndPoint)server.LocalEndPoint!, counters);
+        using var relay = new RelayAgent(new IPEndPoint(IPAddress.Loopback, 0), [(IPEndPoint)server.LocalEndPoint!], counters);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         var serving = Task.Run(async () =>
         {
@@ -54,7 +54,7 @@ public sealed class RelayAgentTests
         using var server = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         server.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         var counters = new PacketCounters();
-        using var relay = new RelayAgent(new IPEndPoint(IPAddress.Loopback, 0), (IPEndPoint)server.LocalEndPoint!, counters);
+        using var relay = new RelayAgent(new IPEndPoint(IPAddress.Loopback, 0), [(IPEndPoint)server.LocalEndPoint!], counters);
 
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var reply = await relay.ExchangeAsync(43, Mac, secs => FirmwarePackets.Discover(Mac, 43, relay.Relay, 0, false, secs), [DhcpMessageType.Offer], Quick, () => TimeSpan.Zero, CancellationToken.None);
@@ -62,6 +62,35 @@ public sealed class RelayAgentTests
         Assert.Null(reply);
         Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(850), TimeSpan.FromSeconds(5));
         Assert.Equal((3L, 2L), (counters.Snapshot().DhcpSent, counters.Snapshot().DhcpRetransmitted));
+    }
+
+    [Fact]
+    public async Task With_two_servers_every_request_goes_to_both_and_the_one_that_answers_wins()
+    {
+        // A site with two edges behind one relay (dhcrelay forwards to every server it is given); the first is dead.
+        using var dead = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        dead.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var alive = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        alive.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var counters = new PacketCounters();
+        using var relay = new RelayAgent(new IPEndPoint(IPAddress.Loopback, 0), [(IPEndPoint)dead.LocalEndPoint!, (IPEndPoint)alive.LocalEndPoint!], counters);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var serving = Task.Run(async () =>
+        {
+            var buffer = new byte[2048];
+            var received = await alive.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), stop.Token);
+            Assert.True(DhcpPacket.TryParse(buffer.AsSpan(0, received.ReceivedBytes), out var request, out _));
+            var offer = DhcpPacket.CreateReply(request, DhcpMessageType.Offer);
+            offer.YourAddress = IPv4Address.Parse("10.88.0.11");
+            await alive.SendToAsync(offer.ToArray(), SocketFlags.None, received.RemoteEndPoint, stop.Token);
+        });
+
+        var reply = await relay.ExchangeAsync(44, Mac, secs => FirmwarePackets.Discover(Mac, 44, relay.Relay, 0, false, secs), [DhcpMessageType.Offer], Quick, () => TimeSpan.Zero, stop.Token);
+        await serving;
+
+        Assert.Equal(IPv4Address.Parse("10.88.0.11"), reply?.YourAddress);
+        Assert.True(dead.Available > 0, "the first server got no copy of the request");
+        Assert.Equal(1L, counters.Snapshot().DhcpSent);
     }
 
     private static async Task WaitUntil(Func<bool> condition)

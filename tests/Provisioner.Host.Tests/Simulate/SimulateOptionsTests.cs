@@ -17,7 +17,7 @@ public sealed class SimulateOptionsTests
     {
         var options = Parse("--dhcp-server", "10.77.0.1", "--relay-address", "10.88.0.1");
 
-        Assert.Equal(new IPEndPoint(IPAddress.Parse("10.77.0.1"), 67), options.DhcpServer);
+        Assert.Equal([new IPEndPoint(IPAddress.Parse("10.77.0.1"), 67)], options.DhcpServers);
         Assert.Equal(new IPEndPoint(IPAddress.Parse("10.88.0.1"), 67), options.Relay);
         Assert.Equal(100, options.Machines);
         Assert.Equal(10, options.Rate);
@@ -38,7 +38,7 @@ public sealed class SimulateOptionsTests
              "--arch", "7", "--timeout-per-machine", "2m", "--in-flight", "50", "--admin", "http://10.0.0.1:9780", "-o", "json"],
             name => name == "PROVISIONER_ADMIN_TOKEN" ? "from-env" : null)!;
 
-        Assert.Equal(new IPEndPoint(IPAddress.Loopback, 6767), options.DhcpServer);
+        Assert.Equal([new IPEndPoint(IPAddress.Loopback, 6767)], options.DhcpServers);
         Assert.Equal(new IPEndPoint(IPAddress.Parse("127.0.0.2"), 6767), options.Relay); // the server answers relays on its own port
         Assert.Equal(5000, options.Machines);
         Assert.Equal(2.5, options.Rate);
@@ -50,6 +50,16 @@ public sealed class SimulateOptionsTests
         Assert.True(options.Json);
         Assert.Equal([0x02, 0, 0, 0, 0, 0xfe], options.Mac(0));
         Assert.Equal([0x02, 0, 0, 0, 1, 0x00], options.Mac(2)); // counts up with carry
+    }
+
+    [Fact]
+    public void Several_servers_are_given_comma_separated_and_none_twice()
+    {
+        var options = Parse("--dhcp-server", "10.77.0.11, 10.77.0.12:6767", "--relay-address", "10.88.0.1");
+
+        Assert.Equal([new IPEndPoint(IPAddress.Parse("10.77.0.11"), 67), new IPEndPoint(IPAddress.Parse("10.77.0.12"), 6767)], options.DhcpServers);
+        Assert.Equal(67, options.Relay.Port); // the first server's port
+        Assert.Contains("twice", Refused("--dhcp-server", "10.77.0.11,10.77.0.11", "--relay-address", "10.88.0.1"), StringComparison.Ordinal);
     }
 
     [Fact]
