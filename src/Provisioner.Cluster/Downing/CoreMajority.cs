@@ -2,8 +2,11 @@ using Akka.Actor;
 
 namespace Provisioner.Cluster.Downing;
 
-/// <summary>One member as the downing rule sees it: its address, whether it is a core node, and since when it has been unreachable.</summary>
-public sealed record DowningMember(Address Address, bool IsCore, DateTimeOffset? UnreachableSince);
+/// <summary>
+/// One member as the downing rule sees it: its address, whether it is a core node, since when it has been unreachable,
+/// and whether its host refuses connections on its cluster port (the host is up, the process is gone).
+/// </summary>
+public sealed record DowningMember(Address Address, bool IsCore, DateTimeOffset? UnreachableSince, bool Refuses = false);
 
 /// <summary>What the rule decided: the members to down (this node's own address last, if at all) and why, for the log.</summary>
 public sealed record DowningDecision(IReadOnlyList<Address> Down, string Reason)
@@ -21,10 +24,12 @@ public sealed record DowningDecision(IReadOnlyList<Address> Down, string Reason)
 /// side holding more of the cores keeps them and downs the others (a tie goes to the side with the lowest-addressed core,
 /// as Akka's keep-majority does). The losing side downs its own cores, never its edges: they belong to a site, not to a
 /// side, and the winning side judges them.</item>
-/// <item><b>Edges are downed late.</b> An edge cut off from the cores keeps serving its site from what it holds (renewals,
-/// queued reports), so the surviving side downs it only after <c>edgeGrace</c> of unreachability. Until then the cluster
-/// cannot converge: members do not become Up, and a downed core's shards wait. That is the price of an edge riding out a
-/// site link's outage, and why the grace is bounded.</item>
+/// <item><b>Edges are downed late, unless they are surely dead.</b> An edge cut off from the cores keeps serving its site
+/// from what it holds (renewals, queued reports), so the surviving side downs it only after <c>edgeGrace</c> of
+/// unreachability. Until then the cluster cannot converge: members do not become Up, and a downed core's shards wait.
+/// That is the price of an edge riding out a site link's outage, and why the grace is bounded. An edge whose host
+/// refuses connections on its cluster port is no outage: its process is gone (a crash, a kill), and it is downed after
+/// <c>stableAfter</c> like a lost core.</item>
 /// <item><b>Only one node acts:</b> the lowest-addressed reachable core on each side. Edges never decide.</item>
 /// </list>
 /// </summary>
@@ -65,7 +70,10 @@ public static class CoreMajority
         }
 
         var down = unreachable.Select(m => m.Address).ToList();
-        var edges = members.Where(m => !m.IsCore && m.UnreachableSince is { } since && now - since >= edgeGrace).Select(m => m.Address).ToList();
+        var edges = members
+            .Where(m => !m.IsCore && m.UnreachableSince is { } since && now - since >= (m.Refuses ? stableAfter : edgeGrace))
+            .Select(m => m.Address)
+            .ToList();
         if (down.Count == 0 && edges.Count == 0)
         {
             return DowningDecision.None;
@@ -79,7 +87,10 @@ public static class CoreMajority
 
         if (edges.Count > 0)
         {
-            reasons.Add($"{edges.Count} edge(s) unreachable for {edgeGrace.TotalSeconds:0.#} s or more");
+            var gone = members.Count(m => !m.IsCore && m.Refuses && edges.Contains(m.Address));
+            reasons.Add(gone == edges.Count
+                ? $"{edges.Count} edge(s) unreachable, their hosts refusing connections (the process is gone)"
+                : $"{edges.Count} edge(s) unreachable for {edgeGrace.TotalSeconds:0.#} s or more, or refusing connections");
         }
 
         return new DowningDecision([.. down, .. edges], string.Join("; ", reasons));

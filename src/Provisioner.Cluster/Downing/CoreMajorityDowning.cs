@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
@@ -52,6 +53,8 @@ public sealed class CoreMajorityDowning : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<Address, Akka.Cluster.Member> _members = [];
     private readonly Dictionary<Address, DateTimeOffset> _unreachableSince = [];
+    private readonly HashSet<Address> _refusing = [];
+    private readonly HashSet<Address> _probing = [];
     private DateTimeOffset _coresStableSince;
     private string _lastDecision = string.Empty;
 
@@ -66,7 +69,19 @@ public sealed class CoreMajorityDowning : ReceiveActor, IWithTimers
         Receive<IMemberEvent>(e => Remember(e.Member));
         Receive<UnreachableMember>(e => Unreachable(e.Member));
         Receive<ReachableMember>(e => Reachable(e.Member));
-        Receive<Tick>(_ => Decide());
+        Receive<Tick>(_ =>
+        {
+            ProbeUnreachableEdges();
+            Decide();
+        });
+        Receive<Probed>(p =>
+        {
+            _probing.Remove(p.Address);
+            if (p.Refused && _unreachableSince.ContainsKey(p.Address) && _refusing.Add(p.Address))
+            {
+                _log.Warning("Edge {0} is unreachable and its host refuses connections on its cluster port: its process is gone", p.Address);
+            }
+        });
         ReceiveAny(_ => { });
     }
 
@@ -94,6 +109,7 @@ public sealed class CoreMajorityDowning : ReceiveActor, IWithTimers
     private void Forget(Akka.Cluster.Member member)
     {
         _members.Remove(member.Address);
+        _refusing.Remove(member.Address);
         if (_unreachableSince.Remove(member.Address) && IsCore(member))
         {
             _coresStableSince = _clock.GetUtcNow();
@@ -111,6 +127,7 @@ public sealed class CoreMajorityDowning : ReceiveActor, IWithTimers
 
     private void Reachable(Akka.Cluster.Member member)
     {
+        _refusing.Remove(member.Address);
         if (_unreachableSince.Remove(member.Address) && IsCore(member))
         {
             _coresStableSince = _clock.GetUtcNow();
@@ -127,7 +144,7 @@ public sealed class CoreMajorityDowning : ReceiveActor, IWithTimers
             return;
         }
 
-        var members = _members.Values.Select(m => new DowningMember(m.Address, IsCore(m), UnreachableSince(m))).ToList();
+        var members = _members.Values.Select(m => new DowningMember(m.Address, IsCore(m), UnreachableSince(m), _refusing.Contains(m.Address))).ToList();
         var decision = CoreMajority.Decide(self, members, _clock.GetUtcNow(), _coresStableSince, _settings.StableAfter, _settings.EdgeGrace);
         if (decision.IsEmpty)
         {
@@ -161,6 +178,48 @@ public sealed class CoreMajorityDowning : ReceiveActor, IWithTimers
         var detector = _cluster.FailureDetector;
         return IsCore(member) && detector.IsMonitoring(member.Address) && detector.IsAvailable(member.Address) ? null : since;
     }
+
+    /// <summary>
+    /// Knocks on the cluster port of every unreachable edge, one knock at a time each: a refused connection means its host
+    /// is up and nothing listens there (the process crashed or was killed), which no outage of a site link produces
+    /// (packets to a cut-off host vanish). Only the deciding core knocks.
+    /// </summary>
+    private void ProbeUnreachableEdges()
+    {
+        if (!_members.TryGetValue(_cluster.SelfAddress, out var me) || !IsCore(me))
+        {
+            return;
+        }
+
+        foreach (var address in _unreachableSince.Keys)
+        {
+            if (_members.TryGetValue(address, out var member) && !IsCore(member) && !_refusing.Contains(address) && address.Host is { } host && address.Port is { } port && _probing.Add(address))
+            {
+                RefusesAsync(host, port).PipeTo(Self, success: refused => new Probed(address, refused), failure: _ => new Probed(address, false));
+            }
+        }
+    }
+
+    private static async Task<bool> RefusesAsync(string host, int port)
+    {
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try
+        {
+            await socket.ConnectAsync(host, port, timeout.Token).ConfigureAwait(false);
+            return false;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
+        {
+            return true;
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private sealed record Probed(Address Address, bool Refused);
 
     private sealed class Tick
     {

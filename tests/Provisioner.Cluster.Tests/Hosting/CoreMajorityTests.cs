@@ -18,7 +18,7 @@ public sealed class CoreMajorityTests
 
     private static DowningMember Core(Address a, double? unreachableFor = null) => new(a, true, unreachableFor is { } s ? Now - TimeSpan.FromSeconds(s) : null);
 
-    private static DowningMember EdgeNode(Address a, double? unreachableFor = null) => new(a, false, unreachableFor is { } s ? Now - TimeSpan.FromSeconds(s) : null);
+    private static DowningMember EdgeNode(Address a, double? unreachableFor = null, bool refuses = false) => new(a, false, unreachableFor is { } s ? Now - TimeSpan.FromSeconds(s) : null, refuses);
 
     private static DowningDecision Decide(Address self, double coresStableFor, params DowningMember[] members) =>
         CoreMajority.Decide(self, members, Now, Now - TimeSpan.FromSeconds(coresStableFor), StableAfter, EdgeGrace);
@@ -62,6 +62,16 @@ public sealed class CoreMajorityTests
         var decision = Decide(Core1, 100, Core(Core1), Core(Core2), Core(Core3), EdgeNode(Edge, 60));
         Assert.Equal([Edge], decision.Down);
         Assert.Contains("edge", decision.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_edge_whose_host_refuses_connections_is_dead_and_downed_after_stable_after()
+    {
+        Assert.True(Decide(Core1, 100, Core(Core1), Core(Core2), EdgeNode(Edge, 4, refuses: true)).IsEmpty);
+
+        var decision = Decide(Core1, 100, Core(Core1), Core(Core2), EdgeNode(Edge, 5, refuses: true));
+        Assert.Equal([Edge], decision.Down);
+        Assert.Contains("refusing connections", decision.Reason, StringComparison.Ordinal);
     }
 
     [Fact]
