@@ -42,6 +42,12 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
         Nak,
     }
 
+    /// <summary>The OFFERs and ACKs sent lately, by exchange: a retransmission gets the same answer and commits nothing.</summary>
+    private readonly DhcpReplyMemory _answered = new(clock);
+
+    /// <summary>Retransmitted DISCOVERs and REQUESTs answered from <see cref="DhcpReplyMemory"/>, without asking any actor.</summary>
+    public long RepliesReplayed => _answered.Replayed;
+
     /// <summary>Subnets the cluster refused this node's definition of: their requests are dropped, never answered from another node's definition.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _refused = new(StringComparer.Ordinal);
 
@@ -101,11 +107,24 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
             return null;
         }
 
+        // A copy of an exchange already answered (firmware retransmits on its own timers, and under load a copy can be
+        // handled after the original): the same answer, and nothing recorded again. Otherwise a late copy of an install's
+        // REQUEST, handled after the machine had installed, would be taken for a reboot.
+        if (type is DhcpMessageType.Discover or DhcpMessageType.Request && _answered.TryReplay(mac, request, subnet.Id, out var replay))
+        {
+            return replay;
+        }
+
+        if (type is DhcpMessageType.Decline or DhcpMessageType.Release)
+        {
+            _answered.Forget(mac);
+        }
+
         var now = clock.GetUtcNow();
         return type switch
         {
-            DhcpMessageType.Discover => await DiscoverAsync(request, mac, subnet, client, now, cancellationToken).ConfigureAwait(false),
-            DhcpMessageType.Request => await RequestAsync(request, mac, subnet, client, now, cancellationToken).ConfigureAwait(false),
+            DhcpMessageType.Discover => _answered.Remember(mac, request, subnet.Id, await DiscoverAsync(request, mac, subnet, client, now, cancellationToken).ConfigureAwait(false)),
+            DhcpMessageType.Request => _answered.Remember(mac, request, subnet.Id, await RequestAsync(request, mac, subnet, client, now, cancellationToken).ConfigureAwait(false)),
             DhcpMessageType.Decline => await DeclineAsync(request, mac, subnet, now, cancellationToken).ConfigureAwait(false),
             DhcpMessageType.Release => await ReleaseAsync(request, mac, subnet, now, cancellationToken).ConfigureAwait(false),
             DhcpMessageType.Inform => Inform(request, mac, subnet),
@@ -208,6 +227,12 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
         if (lease is not { Outcome: LeaseOutcome.Acked, Address: { } granted })
         {
             return NotAcked(request, mac, subnet, lease);
+        }
+
+        if (_answered.TryReplay(mac, request, subnet.Id, out var answeredMeanwhile))
+        {
+            // Another copy of this REQUEST was ACKed while the lease was being granted: its boot is recorded already.
+            return answeredMeanwhile;
         }
 
         return await CommitBootAsync(mac, client, now, request, granted, subnet, ct).ConfigureAwait(false) is { } boot

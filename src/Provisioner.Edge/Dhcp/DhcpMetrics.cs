@@ -41,6 +41,7 @@ internal static class DhcpMetrics
             "Requests dropped before any work was done on them, by cause (the client retransmits)");
         Counter(meter, "provisioner.dhcp.requests.replied", "{request}", "Requests answered (OFFER, ACK, NAK)", c => c.Replied);
         Counter(meter, "provisioner.dhcp.requests.silent", "{request}", "Requests handled without a reply (another server's, RELEASE, DECLINE, no address, policy)", c => c.Silent);
+        Counter(meter, "provisioner.dhcp.requests.replayed", "{request}", "Retransmitted DISCOVERs and REQUESTs answered with the reply their exchange already got (no actor asked)", c => c.Replayed);
         Counter(meter, "provisioner.dhcp.requests.failed", "{request}", "Requests whose handling threw (an actor did not answer in time, a send failed)", c => c.Failed);
         meter.CreateObservableGauge(
             "provisioner.dhcp.backlog",

@@ -17,6 +17,7 @@ public sealed class DhcpServerCounters
     private long _silent;
     private long _failed;
     private Func<(long Full, long Stale)> _shed = () => (0, 0);
+    private Func<long> _replayed = () => 0;
 
     public long Received => Interlocked.Read(ref _received);
 
@@ -52,7 +53,12 @@ public sealed class DhcpServerCounters
 
     internal void CountFailed() => Interlocked.Increment(ref _failed);
 
+    /// <summary>Retransmissions answered with the reply already sent for their exchange (no actor asked, nothing recorded again).</summary>
+    public long Replayed => _replayed();
+
     internal void ReadShedFrom<T>(DhcpBacklog<T> backlog) => _shed = () => (backlog.ShedFull, backlog.ShedStale);
+
+    internal void ReadReplayedFrom(DhcpHandler handler) => _replayed = () => handler.RepliesReplayed;
 }
 
 /// <summary>
@@ -103,6 +109,7 @@ public sealed partial class DhcpServer : IAsyncDisposable
         _concurrency = new SemaphoreSlim(options.MaxInFlight);
         _queue = new DhcpBacklog<(DhcpPacket, IPEndPoint)>(options.QueueCapacity, options.MaxDiscoverWait, options.MaxRequestWait, _clock);
         Counters.ReadShedFrom(_queue);
+        Counters.ReadReplayedFrom(handler);
     }
 
     public DhcpServerCounters Counters { get; } = new();

@@ -338,6 +338,88 @@ public sealed class DhcpHandlerTests
     }
 
     [Fact]
+    public async Task A_retransmitted_request_gets_the_same_ack_and_records_nothing_again_even_after_the_install_moved_on()
+    {
+        var f = new HandlerFixture();
+        var discover = Parse(DhcpGoldenPackets.IpxeBiosDiscover);
+        var offer = Wire((await f.Handle(discover))!);
+        var request = RequestFrom(discover, EdgeAddress, offer.YourAddress);
+        var ack = await f.Handle(request);
+        Assert.Single(f.Machines.Commands);
+
+        // The machine installs; then a copy of its REQUEST (same xid) comes up, late, from a queue: were it decided
+        // again, an installed machine's boot request would record a reboot.
+        f.Machines.Boot["52:54:00:dc:00:11"] = BootAction.LocalDisk;
+        f.Clock.Advance(TimeSpan.FromSeconds(20));
+        var copy = await f.Handle(request);
+        var discoverCopy = await f.Handle(discover);
+
+        Assert.Same(ack, copy);
+        Assert.Equal(offer.YourAddress, Wire(discoverCopy!).YourAddress);
+        Assert.Single(f.Machines.Commands);
+        Assert.Single(f.Machines.Previews);
+        Assert.Equal(2, f.Handler.RepliesReplayed);
+
+        // The machine's next boot is a new exchange (a new xid): its actor decides it.
+        var next = Parse(DhcpGoldenPackets.IpxeBiosDiscover);
+        next.TransactionId ^= 0x5a5a;
+        Assert.Equal(BootAction.LocalDisk, f.Machines.Boot["52:54:00:dc:00:11"]);
+        await f.Handle(next);
+        Assert.Equal(2, f.Machines.Previews.Count);
+
+        // A copy older than any firmware retransmits is decided again.
+        f.Clock.Advance(DhcpReplyMemory.Lifetime);
+        await f.Handle(request);
+        Assert.Equal(2, f.Machines.Commands.Count);
+    }
+
+    [Fact]
+    public async Task Reply_memory_tells_exchanges_apart_by_what_they_ask_and_forgets_a_mac_that_declines()
+    {
+        var clock = new ManualClock(HandlerFixture.T0);
+        var memory = new DhcpReplyMemory(clock);
+        var discover = Parse(DhcpGoldenPackets.IpxeBiosDiscover);
+        var mac = MachineId.FromBytes(discover.ClientHardwareAddress);
+        var offer = DhcpPacket.CreateReply(discover, DhcpMessageType.Offer);
+        var plan = new DhcpReplyPlan(offer, new System.Net.IPEndPoint(System.Net.IPAddress.Broadcast, 68));
+
+        Assert.Same(plan, memory.Remember(mac, discover, "lab", plan));
+        Assert.True(memory.TryReplay(mac, discover, "lab", out _));
+        Assert.False(memory.TryReplay(mac, discover, "other-subnet", out _));
+        var asksAnother = Parse(DhcpGoldenPackets.IpxeBiosDiscover);
+        asksAnother.Options.RequestedIPAddress = IPv4Address.Parse("10.0.0.99");
+        Assert.False(memory.TryReplay(mac, asksAnother, "lab", out _));
+
+        // Silence and NAKs are not remembered: they are decided again.
+        var nak = new DhcpReplyPlan(DhcpPacket.CreateReply(asksAnother, DhcpMessageType.Nak), plan.Destination);
+        memory.Remember(mac, asksAnother, "lab", nak);
+        memory.Remember(mac, asksAnother, "lab", null);
+        Assert.False(memory.TryReplay(mac, asksAnother, "lab", out _));
+
+        memory.Forget(mac);
+        Assert.False(memory.TryReplay(mac, discover, "lab", out _));
+        Assert.Equal(1, memory.Replayed);
+    }
+
+    [Fact]
+    public void Reply_memory_is_bounded()
+    {
+        var clock = new ManualClock(HandlerFixture.T0);
+        var memory = new DhcpReplyMemory(clock);
+        var discover = Parse(DhcpGoldenPackets.IpxeBiosDiscover);
+        var plan = new DhcpReplyPlan(DhcpPacket.CreateReply(discover, DhcpMessageType.Offer), new System.Net.IPEndPoint(System.Net.IPAddress.Broadcast, 68));
+
+        for (var i = 0; i < DhcpReplyMemory.Capacity + 10; i++)
+        {
+            var mac = MachineId.FromBytes([0x02, 0, (byte)(i >> 24), (byte)(i >> 16), (byte)(i >> 8), (byte)i]);
+            memory.Remember(mac, discover, "lab", plan);
+            clock.Advance(TimeSpan.FromTicks(1));
+        }
+
+        Assert.InRange(memory.Count, 1, DhcpReplyMemory.Capacity);
+    }
+
+    [Fact]
     public async Task New_machine_nakked_for_another_machines_address_records_no_first_boot()
     {
         var f = new HandlerFixture();

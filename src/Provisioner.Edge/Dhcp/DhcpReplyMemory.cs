@@ -1,0 +1,106 @@
+using System.Collections.Concurrent;
+using Provisioner.Domain.Machines;
+using Provisioner.Protocols.Dhcp;
+
+namespace Provisioner.Edge.Dhcp;
+
+/// <summary>
+/// The OFFERs and ACKs a handler sent in the last <see cref="Lifetime"/>, so that a retransmitted DISCOVER or REQUEST
+/// (RFC 2131 §4.1: firmware keeps the xid for its retransmissions, and a copy asks the same thing: the same subnet,
+/// ciaddr, requested address and server identifier) gets the same answer without asking the lease or machine actors
+/// again, and without their recording anything again. A machine's next boot has a new xid; a DECLINE or RELEASE ends
+/// what is remembered of its MAC. Bounded: past <see cref="Capacity"/> MACs the expired answers are dropped, then the
+/// oldest half; a forgotten answer only costs asking again.
+/// </summary>
+public sealed class DhcpReplyMemory(TimeProvider clock)
+{
+    /// <summary>Longer than any firmware retransmits one exchange (PXE: DISCOVER 4+8+16+32 s).</summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(60);
+
+    public const int Capacity = 65_536;
+
+    /// <summary>Answers kept per MAC: a PXE ROM's and iPXE's DISCOVER and REQUEST.</summary>
+    private const int PerMac = 4;
+
+    private readonly ConcurrentDictionary<MachineId, Answer[]> _answers = new();
+    private long _replayed;
+
+    public long Replayed => Interlocked.Read(ref _replayed);
+
+    /// <summary>MACs with answers held.</summary>
+    public int Count => _answers.Count;
+
+    public bool TryReplay(MachineId mac, DhcpPacket request, string subnet, out DhcpReplyPlan? plan)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (_answers.TryGetValue(mac, out var answers))
+        {
+            var exchange = Exchange.Of(request, subnet);
+            foreach (var answer in answers)
+            {
+                if (answer.Exchange == exchange && clock.GetElapsedTime(answer.At) < Lifetime)
+                {
+                    Interlocked.Increment(ref _replayed);
+                    plan = answer.Plan;
+                    return true;
+                }
+            }
+        }
+
+        plan = null;
+        return false;
+    }
+
+    /// <summary>Keeps an OFFER or ACK (not silence, not a NAK: those are decided again) and returns the plan as given.</summary>
+    public DhcpReplyPlan? Remember(MachineId mac, DhcpPacket request, string subnet, DhcpReplyPlan? plan)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (plan?.Packet.MessageType is not (DhcpMessageType.Offer or DhcpMessageType.Ack))
+        {
+            return plan;
+        }
+
+        if (_answers.Count >= Capacity)
+        {
+            Trim();
+        }
+
+        var answer = new Answer(Exchange.Of(request, subnet), plan, clock.GetTimestamp());
+        _answers.AddOrUpdate(mac, _ => [answer], (_, held) => [answer, .. held.Where(a => a.Exchange != answer.Exchange).Take(PerMac - 1)]);
+        return plan;
+    }
+
+    /// <summary>The client ended its exchanges (DECLINE, RELEASE): whatever it asks next is decided afresh.</summary>
+    public void Forget(MachineId mac) => _answers.TryRemove(mac, out _);
+
+    private void Trim()
+    {
+        foreach (var (mac, answers) in _answers)
+        {
+            if (answers.All(a => clock.GetElapsedTime(a.At) >= Lifetime))
+            {
+                _answers.TryRemove(mac, out _);
+            }
+        }
+
+        if (_answers.Count >= Capacity / 2)
+        {
+            var cutoff = _answers.Values.Select(a => a[0].At).Order().ElementAt(_answers.Count / 2);
+            foreach (var (mac, answers) in _answers)
+            {
+                if (answers[0].At <= cutoff)
+                {
+                    _answers.TryRemove(mac, out _);
+                }
+            }
+        }
+    }
+
+    private readonly record struct Exchange(uint Xid, DhcpMessageType? Type, string Subnet, IPv4Address ClientAddress, IPv4Address? Requested, IPv4Address? ServerId)
+    {
+        public static Exchange Of(DhcpPacket request, string subnet) =>
+            new(request.TransactionId, request.MessageType, subnet, request.ClientAddress, request.Options.RequestedIPAddress, request.Options.ServerIdentifier);
+    }
+
+    private sealed record Answer(Exchange Exchange, DhcpReplyPlan Plan, long At);
+}
