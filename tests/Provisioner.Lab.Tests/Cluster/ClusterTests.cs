@@ -170,13 +170,11 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
     public async Task Two_edges_of_one_site_serve_one_subnet_and_when_one_is_killed_its_clients_are_served_by_the_other()
     {
         await using var cluster = await ClusterLab.CreateAsync(clients: 4);
-        // A dead edge is downed after the edge grace (60 s by default, for outages of a site link); 10 s here.
-        const string grace = "akka.cluster.core-majority.edge-grace = 10s";
-        await cluster.StartCoreAsync(1, grace);
-        var core2 = await cluster.StartCoreAsync(2, grace);
-        await cluster.StartCoreAsync(3, grace);
+        await cluster.StartCoreAsync(1);
+        var core2 = await cluster.StartCoreAsync(2);
+        await cluster.StartCoreAsync(3);
         // Two hosts on the segment, each an edge declaring the same subnet (equal definitions: both accepted).
-        var edges = new[] { await cluster.StartEdgeAsync(1, ownHost: true, extraHocon: grace), await cluster.StartEdgeAsync(2, ownHost: true, extraHocon: grace) };
+        var edges = new[] { await cluster.StartEdgeAsync(1, ownHost: true), await cluster.StartEdgeAsync(2, ownHost: true) };
 
         var leased = new List<(string Address, string Mac, string Ns)>();
         foreach (var ns in cluster.Lab.Clients.Take(3))
@@ -214,75 +212,114 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
             Assert.Contains(machine.Events, e => e.Type == "Discovered");
         }
 
-        // The cores down the dead edge after its grace; the cores and the other edge stay.
-        var members = await Eventually(() => ClusterOf(edges[1]), c => c.Members.All(m => m.Address != cluster.EdgeAddress(1)), TimeSpan.FromSeconds(60));
+        // The cores down the dead edge without waiting out the grace an outage gets (60 s): its host refuses connections
+        // on its cluster port. The cores and the other edge stay.
+        var members = await Eventually(() => ClusterOf(edges[1]), c => c.Members.All(m => m.Address != cluster.EdgeAddress(1)), TimeSpan.FromSeconds(40));
+        output.WriteLine($"dead edge removed from the cluster {killed.Elapsed.TotalSeconds:0.0} s after the kill");
+        Assert.Contains("refuses connections on its cluster port", cluster.Logs, StringComparison.Ordinal);
         Assert.Equal(4, members.Members.Count(m => m.Status == "Up"));
     }
 
+    /// <summary>
+    /// Two sites behind relays: site A served by edges 1 and 2 (its relay forwards to both, as dhcrelay does), site B by
+    /// edge 3. 1,000 simulated machines boot at each site; 8 s in, the core hosting the most machine actors is killed,
+    /// 14 s in, edge 1. Machines retry as firmware does (a failed boot powers on again) and every one finishes.
+    /// </summary>
     [Fact]
-    public async Task A_storm_of_simulated_machines_survives_kill_9_of_a_core_every_machine_installed_no_address_twice()
+    public async Task A_storm_on_two_sites_survives_kill_9_of_a_core_and_of_an_edge_every_machine_installed_no_address_twice()
     {
-        const int machines = 520; // more than one page of the fleet list (500)
+        const int perSite = 1000;
         const string token = "storm-token";
         await using var cluster = await ClusterLab.CreateAsync(clients: 1);
         var lab = cluster.Lab;
         var n = lab.Subnet;
         var client = lab.Clients[0];
-        // A /16 behind the relay: more addresses than machines (a /24's 241 ran out at machine 242).
-        var net = 100 + (n % 100);
-        var relayed = $"10.{net}.0.0/16";
-        var relay = $"10.{net}.0.1";
         var clientAddress = $"10.77.{n}.20";
-        foreach (var (ns, command) in new[] { (client, $"ip addr add {clientAddress}/24 dev eth0"), (client, $"ip route add local {relayed} dev lo"), (lab.Server, $"ip route add {relayed} via {clientAddress}") })
+        // A /16 behind each site's relay: more addresses than machines.
+        var sites = new[] { (Id: "site-a", Net: 100 + (n % 50)), (Id: "site-b", Net: 150 + (n % 50)) }
+            .Select(site => (site.Id, site.Net, Relayed: $"10.{site.Net}.0.0/16", Relay: $"10.{site.Net}.0.1",
+                Subnet: $$"""{ id = {{site.Id}}, network = "10.{{site.Net}}.0.0/16", pool-start = "10.{{site.Net}}.0.10", pool-end = "10.{{site.Net}}.7.250", router = "10.{{site.Net}}.0.1", lease-time = 1h }"""))
+            .ToArray();
+        await Sh(lab, client, $"ip addr add {clientAddress}/24 dev eth0");
+        foreach (var site in sites)
         {
-            var done = await lab.RunAsync(ns, command);
-            Assert.True(done.ExitCode == 0, $"{command}: {done.Output}{done.Error}");
+            await Sh(lab, client, $"ip route add local {site.Relayed} dev lo");
         }
 
-        await Simulate.SimulateTests.WriteProfileAsync(cluster.EdgeDirectory(1));
         var cores = new List<ProvisionerNode> { await cluster.StartCoreAsync(1), await cluster.StartCoreAsync(2), await cluster.StartCoreAsync(3) };
-        var subnets = ClusterLab.LabSubnet(lab) + $$"""
-            { id = relayed, network = "{{relayed}}", pool-start = "10.{{net}}.0.10", pool-end = "10.{{net}}.3.250", router = "{{relay}}", lease-time = 1h }
-            """;
-        var edge = await cluster.StartEdgeAsync(1, subnets, extraHocon: $"provisioner.admin {{ listen = \"http://0.0.0.0:9791\", token = \"{token}\" }}");
-        edge.Token = token;
+        var edges = new List<ProvisionerNode>();
+        foreach (var (edgeIndex, site) in new[] { (1, sites[0]), (2, sites[0]), (3, sites[1]) })
+        {
+            await Simulate.SimulateTests.WriteProfileAsync(cluster.EdgeDirectory(edgeIndex));
+            var edge = await cluster.StartEdgeAsync(edgeIndex, site.Subnet, ownHost: true, extraHocon: $"provisioner.admin {{ listen = \"http://0.0.0.0:{9790 + edgeIndex}\", token = \"{token}\" }}");
+            edge.Token = token;
+            foreach (var relayed in sites.Select(s => s.Relayed))
+            {
+                await Sh(lab, edge.Namespace, $"ip route add {relayed} via {clientAddress}");
+            }
 
-        // The storm: machines power on at 20/s; a machine whose boot fails (its actor's core just died) powers on again.
-        var report = Path.Combine(cluster.Directory, "storm.json");
-        var storm = lab.Start(client,
-            $"sh -c \"dotnet {ProvisionerNode.Executable} simulate --dhcp-server {lab.ServerAddress} --relay-address {relay} --machines {machines} --rate 20"
-            + $" --reboots 5 --reboot-after 2s --timeout-per-machine 300s --admin http://{lab.ServerAddress}:9791 --token {token} -o json > {report}\"");
+            edges.Add(edge);
+        }
 
-        // Mid-storm: kill -9 the core hosting the most machine actors.
-        await Task.Delay(TimeSpan.FromSeconds(6));
+        // The storm: machines power on at 20/s per site; a machine whose boot fails (its actor's core or its edge just
+        // died) powers on again. Each site's simulator reads its machines back from an edge that stays.
+        LabProcess Storm(int site, string servers, int adminEdge, string macBase) => lab.Start(client,
+            $"sh -c \"dotnet {ProvisionerNode.Executable} simulate --dhcp-server {servers} --relay-address {sites[site].Relay} --machines {perSite} --rate 20"
+            + $" --mac-base {macBase} --reboots 5 --reboot-after 2s --timeout-per-machine 400s"
+            + $" --admin http://{cluster.EdgeHost(adminEdge)}:{9790 + adminEdge} --token {token} -o json > {Path.Combine(cluster.Directory, $"storm-{site}.json")}\"");
+        var storms = new[]
+        {
+            Storm(0, $"{cluster.EdgeHost(1)},{cluster.EdgeHost(2)}", 2, "52:54:01:00:00:00"),
+            Storm(1, cluster.EdgeHost(3), 3, "52:54:02:00:00:00"),
+        };
+
+        // Mid-storm: kill -9 the core hosting the most machine actors, then one of site A's two edges.
+        await Task.Delay(TimeSpan.FromSeconds(8));
         var shards = await ShardsOf(cores[1]);
         var victim = shards.Regions.Single(r => r.Type == "machine").Nodes.OrderByDescending(node => node.Entities).First();
         var index = Enumerable.Range(1, 3).Single(i => cluster.CoreAddress(i) == victim.Address);
         cores[index - 1].Kill();
-        output.WriteLine($"kill -9 of {victim.Address} hosting {victim.Entities} machine actors, 6 s into the storm");
+        output.WriteLine($"kill -9 of {victim.Address} hosting {victim.Entities} machine actors, 8 s into the storm");
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        var acksBeforeKill = edges[0].Log.Split('\n').Count(l => l.Contains("-> Ack ", StringComparison.Ordinal));
+        edges[0].Kill();
+        output.WriteLine($"kill -9 of edge 1 (site A) after {acksBeforeKill} ACKs logged, 14 s into the storm");
+        Assert.True(acksBeforeKill > 0, "edge 1 served nothing before it was killed");
 
-        using (var within = new CancellationTokenSource(TimeSpan.FromSeconds(420)))
+        for (var site = 0; site < sites.Length; site++)
         {
-            await storm.Process.WaitForExitAsync(within.Token);
+            using (var within = new CancellationTokenSource(TimeSpan.FromSeconds(600)))
+            {
+                await storms[site].Process.WaitForExitAsync(within.Token);
+            }
+
+            var report = Path.Combine(cluster.Directory, $"storm-{site}.json");
+            var json = File.Exists(report) ? await File.ReadAllTextAsync(report) : string.Empty;
+            var result = json.TrimStart().StartsWith('{') ? JsonSerializer.Deserialize<Provisioner.Host.Simulate.SimulationReport>(json, AdminJson.Options) : null;
+            Assert.True(result is not null, $"{sites[site].Id}: no report (exit {storms[site].Process.ExitCode}):\n{storms[site].Output}\n{json}");
+            output.WriteLine($"{sites[site].Id}:\n{result.Render()}");
+            var histories = new List<string>();
+            foreach (var missing in result.Admin?.NotInstalled.Take(3) ?? [])
+            {
+                histories.Add((await cores[index % 3].Cli($"machine history {missing.Mac}")).Output);
+            }
+
+            Assert.True(storms[site].Process.ExitCode == 0, $"{sites[site].Id}: simulate exited {storms[site].Process.ExitCode}:\n{result.Render()}\n{string.Join("\n", histories)}");
+            Assert.Equal((perSite, 0), (result.Completed, result.Failed));
+            Assert.Empty(result.Duplicates);
+            Assert.Equal(perSite, result.Admin!.Installed);
         }
 
-        var json = File.Exists(report) ? await File.ReadAllTextAsync(report) : string.Empty;
-        var result = json.TrimStart().StartsWith('{') ? JsonSerializer.Deserialize<Provisioner.Host.Simulate.SimulationReport>(json, AdminJson.Options) : null;
-        Assert.True(result is not null, $"no report (exit {storm.Process.ExitCode}):\n{storm.Output}\n{json}");
-        output.WriteLine(result.Render());
-        Assert.True(storm.Process.ExitCode == 0, $"simulate exited {storm.Process.ExitCode}:\n{result.Render()}");
-        Assert.Equal((machines, 0), (result.Completed, result.Failed));
-        Assert.Empty(result.Duplicates);
-        Assert.Equal(machines, result.Admin!.Installed);
+        // The fleet view from site B's edge (the directory lives on a core): every machine of both sites.
+        var list = await Eventually(() => ListOf(edges[2]), l => l.Machines.Count(m => m.Stage.ToString() == "Installed") == 2 * perSite, TimeSpan.FromSeconds(60));
+        Assert.Equal(2 * perSite, list.Machines.Count);
+        Assert.Equal(2 * perSite, list.Machines.Select(m => m.Address).Distinct().Count());
 
-        // The fleet view from the edge (the directory lives on a core): every machine, in pages under Akka's frame size.
-        var list = await Eventually(() => ListOf(edge), l => l.Machines.Count(m => m.Stage.ToString() == "Installed") == machines, TimeSpan.FromSeconds(60));
-        Assert.Equal(machines, list.Machines.Count);
-
-        // The killed core starts again and rejoins.
+        // The killed core starts again and rejoins; the dead edge was downed (its host refused connections).
         await cluster.StartCoreAsync(index);
-        var members = await Eventually(() => ClusterOf(cores[index % 3]), c => c.Members.Count(m => m.Status == "Up") == 4 && c.Unreachable.Count == 0, TimeSpan.FromSeconds(60));
+        var members = await Eventually(() => ClusterOf(cores[index % 3]), c => c.Members.Count(m => m.Status == "Up") == 5 && c.Unreachable.Count == 0, TimeSpan.FromSeconds(60));
         Assert.Contains(members.Members, m => m.Address == victim.Address && m.Status == "Up");
+        Assert.DoesNotContain(members.Members, m => m.Address == cluster.EdgeAddress(1));
     }
 
     private static async Task<ShardsDto> ShardsOf(ProvisionerNode node)
