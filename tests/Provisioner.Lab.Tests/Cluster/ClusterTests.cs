@@ -70,14 +70,18 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task A_bios_vm_boots_to_rebooted_through_the_edge_while_its_actor_lives_on_a_core_node()
+    public async Task A_bios_vm_boots_to_rebooted_through_site_bs_edge_while_its_actor_lives_on_a_core_node()
     {
         const string mac = "52:54:00:77:10:01";
         await using var cluster = await ClusterLab.CreateAsync(clients: 0);
-        await Boot.LabProfiles.WriteAsync(cluster.EdgeDirectory(1), cluster.Lab);
         var core1 = await cluster.StartCoreAsync(1);
         await cluster.StartCoreAsync(2);
-        var edge = await cluster.StartEdgeAsync(1);
+        await cluster.StartCoreAsync(3);
+        // Site A's edge serves a relayed subnet of its own; site B's edge serves the VM's segment.
+        var n = cluster.Lab.Subnet;
+        var siteA = await cluster.StartEdgeAsync(1, $$"""{ id = site-a, network = "10.{{100 + (n % 50)}}.0.0/24", pool-start = "10.{{100 + (n % 50)}}.0.10", pool-end = "10.{{100 + (n % 50)}}.0.250", router = "10.{{100 + (n % 50)}}.0.1", lease-time = 1h }""", ownHost: true);
+        await Boot.LabProfiles.WriteAsync(cluster.EdgeDirectory(2), cluster.Lab);
+        var edge = await cluster.StartEdgeAsync(2, ClusterLab.LabSubnet(cluster.Lab, id: "site-b"));
 
         var started = System.Diagnostics.Stopwatch.StartNew();
         var vm = await Boot.VirtualMachineBootTests.StartVmAsync(cluster.Lab, cluster.Directory, mac, uefi: false);
@@ -89,11 +93,13 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
             Assert.Equal(
                 ["Discovered", "BootScriptServed", "KernelFetched", "InitrdFetched", "KickstartFetched", "Installed", "Rebooted"],
                 types.Where(t => t is "Discovered" or "BootScriptServed" or "KernelFetched" or "InitrdFetched" or "KickstartFetched" or "Installed" or "Rebooted").Distinct().ToArray());
-            Assert.Equal("lab", machine.Subnet);
+            Assert.Equal("site-b", machine.Subnet);
+            Assert.Contains($"DHCP {mac} Request xid", edge.Log, StringComparison.Ordinal);
+            Assert.DoesNotContain($"DHCP {mac} Request xid", siteA.Log, StringComparison.Ordinal);
 
             var where = await Where(edge, mac);
             output.WriteLine($"machine {mac}: actor on {where.Node} (live: {where.Live}, sequence {where.LastSequenceNr})");
-            Assert.Contains(where.Node, new[] { cluster.CoreAddress(1), cluster.CoreAddress(2) });
+            Assert.Contains(where.Node, new[] { cluster.CoreAddress(1), cluster.CoreAddress(2), cluster.CoreAddress(3) });
             Assert.Equal(machine.Events.Count, where.LastSequenceNr);
         }
         finally
