@@ -83,7 +83,8 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
             _sinceSnapshot++;
         });
 
-        Command<DeclareSubnet>(Declare);
+        Command<DeclareSubnet>(m => Declare(SubnetDeclarations.Decide(_defined, m.Definition)));
+        Command<HandOverSubnet>(m => Declare(SubnetDeclarations.HandOver(_defined, _subnetId, m.Node, m.At)));
         Command<Offer>(m => Handle(m.Mac, new LeaseCommands.Offer(m.At, m.Mac, m.Requested)));
         Command<Request>(m => Handle(m.Mac, m.Renewing ? new LeaseCommands.Renew(m.At, m.Mac, m.Address) : new LeaseCommands.Request(m.At, m.Mac, m.Address)));
         Command<RequestFirstBoot>(m => Handle(m.Mac, new LeaseCommands.Request(m.At, m.Mac, m.Address), m));
@@ -144,10 +145,9 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
 
     public override string PersistenceId { get; }
 
-    private void Declare(DeclareSubnet message)
+    private void Declare(SubnetDeclarationDecision decision)
     {
         var sender = Sender;
-        var decision = SubnetDeclarations.Decide(_defined, message.Definition);
         SubnetDeclared Answer() => new(_subnetId, decision.Outcome, decision.DefinedBy, decision.Reason, _state.Bindings.Count, _state.PendingBoots.Count);
         switch (decision.Outcome)
         {
@@ -162,7 +162,7 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
 
         if (decision.Outcome == SubnetDeclarationOutcome.Redefined)
         {
-            _log.Warning("subnet {SubnetId}: redefined by the node that defined it: {Reason}", _subnetId, decision.Reason);
+            _log.Warning("subnet {SubnetId}: redefined: {Reason}", _subnetId, decision.Reason);
         }
 
         // Taken at once, like a grant: the next request already sees it; the answer waits until it is durable.

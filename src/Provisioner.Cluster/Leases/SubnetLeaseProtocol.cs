@@ -48,6 +48,12 @@ public static class SubnetLeaseProtocol
     public sealed record Wake(string SubnetId) : IWithSubnetId;
 
     /// <summary>
+    /// An operator hands the subnet's definition over to <see cref="Node"/> (host:port), decided by
+    /// <see cref="SubnetDeclarations.HandOver"/>; answered with <see cref="SubnetDeclared"/> once durable.
+    /// </summary>
+    public sealed record HandOverSubnet(string SubnetId, string Node, DateTimeOffset At) : IWithSubnetId;
+
+    /// <summary>
     /// An edge node serves this subnet with <paramref name="Definition"/> (its <c>Node</c> names the edge): the first
     /// declaration defines the subnet durably, later ones are checked against it (<see cref="SubnetDeclarations"/>).
     /// Also wakes the actor as <see cref="Wake"/> does. Answered with <see cref="SubnetDeclared"/> (once durable, when written).

@@ -66,6 +66,30 @@ public static class SubnetDeclarations
             : new(SubnetDeclarationOutcome.Refused, null, current.Node, both);
     }
 
+    /// <summary>
+    /// An operator hands the subnet's definition over to <paramref name="node"/> (the node that defined it is gone for
+    /// good, or the site moves to another edge): the definition stays as it is, now held by <paramref name="node"/>, whose
+    /// next declaration may then replace it. Refused when the subnet has no definition (the first declaration defines it).
+    /// </summary>
+    public static SubnetDeclarationDecision HandOver(LeaseEvents.SubnetDefined? current, string subnetId, string node, DateTimeOffset at)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(node);
+        if (current is null)
+        {
+            return new(SubnetDeclarationOutcome.Refused, null, "none", $"subnet '{subnetId}' has no definition to hand over: the first edge to declare it defines it");
+        }
+
+        if (string.Equals(current.Node, node, StringComparison.Ordinal))
+        {
+            return new(SubnetDeclarationOutcome.Unchanged, null, current.Node, null);
+        }
+
+        var handed = current with { At = at, Node = node };
+        return ToDefinition(handed, out var problem) is { } definition
+            ? new(SubnetDeclarationOutcome.Redefined, handed, node, $"subnet '{current.Id}' handed over from node {current.Node} to node {node}, still {current.Describe()}", definition)
+            : new(SubnetDeclarationOutcome.Refused, null, current.Node, $"subnet '{current.Id}': the durable definition does not hold ({problem}); an edge must declare it again");
+    }
+
     /// <summary>The event a node declares for <paramref name="subnet"/>.</summary>
     public static LeaseEvents.SubnetDefined Declare(SubnetDefinition subnet, string node, DateTimeOffset at)
     {

@@ -168,6 +168,7 @@ public static class AdminApi
 
         MapShards(app, timeout);
         MapMembership(app);
+        MapSubnetHandover(app, timeout);
         MapWhere(app, settings, timeout);
         MapNode(app);
     }
@@ -205,6 +206,25 @@ public static class AdminApi
             });
         }
     }
+
+    /// <summary>
+    /// <c>POST …/subnets/{id}/handover</c> with <c>{ "node": "host:port" }</c>: the subnet's durable definition stays as it
+    /// is, now held by that node, whose next declaration may replace it (the edge that defined it is gone for good, or
+    /// the site moves to another edge). 409 when the subnet has no definition yet.
+    /// </summary>
+    private static void MapSubnetHandover(WebApplication app, TimeSpan timeout) =>
+        app.MapPost(Prefix + "/subnets/{id}/handover", async (string id, MembershipRequestDto request, IRequiredActor<SubnetLeaseRegion> region, TimeProvider clock, CancellationToken cancellationToken) =>
+        {
+            var node = request.Node?.Trim() ?? string.Empty;
+            if (node.Length == 0 || node.Contains('/', StringComparison.Ordinal))
+            {
+                return Error(StatusCodes.Status400BadRequest, $"'{node}' is not a node's host:port (as `cluster show` lists it, without akka.tcp://provisioner@)");
+            }
+
+            var answer = await region.ActorRef.Ask<SubnetLeaseProtocol.SubnetDeclared>(new SubnetLeaseProtocol.HandOverSubnet(id, node, clock.GetUtcNow()), timeout, cancellationToken);
+            var result = new SubnetHandoverDto(answer.SubnetId, answer.Outcome.ToString(), answer.DefinedBy, answer.Reason);
+            return Results.Json(result, AdminJson.Options, statusCode: answer.Outcome == Domain.Leases.SubnetDeclarationOutcome.Refused ? StatusCodes.Status409Conflict : StatusCodes.Status200OK);
+        });
 
     /// <summary>
     /// Where a machine's actor lives (pbm has no such verb; sharding knows it per shard): the machine's shard, the node

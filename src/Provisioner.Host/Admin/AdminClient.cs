@@ -45,6 +45,12 @@ public sealed class AdminClient(HttpClient http) : IDisposable
         return await Read<MembershipResultDto>(response, ct);
     }
 
+    public async Task<SubnetHandoverDto> HandOverSubnetAsync(string subnet, string node, CancellationToken ct = default)
+    {
+        using var response = await Send(() => http.PostAsJsonAsync(new Uri($"api/v1/subnets/{Uri.EscapeDataString(subnet)}/handover", UriKind.Relative), new MembershipRequestDto(node), AdminJson.Options, ct));
+        return await Read<SubnetHandoverDto>(response, ct);
+    }
+
     public Task<NodeDto> GetNodeAsync(CancellationToken ct = default) => GetAsync<NodeDto>("api/v1/node", ct);
 
     public async Task<NodeDto> CollectGarbageAsync(CancellationToken ct = default)

@@ -169,3 +169,6 @@ public sealed record MembershipRequestDto(string? Node);
 
 /// <summary>The member asked, and what was done: "leaving" (it hands its shards over, then exits) or "downed".</summary>
 public sealed record MembershipResultDto(string Node, string Action);
+
+/// <summary>A subnet handover's outcome (Redefined: handed over; Unchanged: the node held it already; Refused, with why) and who holds the definition now.</summary>
+public sealed record SubnetHandoverDto(string Subnet, string Outcome, string DefinedBy, string? Reason);

@@ -48,6 +48,10 @@ public static class CommandLine
           provisioner cluster down <node>
               Marks a member down that is gone for good (its machine died and the cluster has not downed it
               yet); its shards start on the other core nodes. Never for a node that is still running.
+          provisioner subnet handover <id> <node> [-o table|json]
+              The subnet's definition (network, pool, options), kept as it is, passes to the node (host:port): its
+              next declaration may change it. For when the edge that first declared the subnet is gone for good,
+              or the site moves to another edge; without it, another edge's different definition is refused.
           provisioner node show [-o table|json]
               The node answering: resident memory, managed heap, and machine actors that persisted nothing.
           provisioner node gc [-o table|json]
@@ -103,6 +107,7 @@ public static class CommandLine
                 ("cluster", "shards") => await ClusterShards(parsed, stdout),
                 ("cluster", "leave") => await ClusterMembership(parsed, stdout, "leave"),
                 ("cluster", "down") => await ClusterMembership(parsed, stdout, "down"),
+                ("subnet", "handover") => await SubnetHandover(parsed, stdout),
                 ("node", "show") => await NodeShow(parsed, stdout, collect: false),
                 ("node", "gc") => await NodeShow(parsed, stdout, collect: true),
                 ("simulate", _) => await Simulate.SimulateCommand.RunAsync(parsed.Rest, stdout, stderr),
@@ -359,6 +364,24 @@ public static class CommandLine
         await stdout.WriteLineAsync(verb == "leave"
             ? $"{result.Node}: leaving (its shards move to the other nodes, then it exits)"
             : $"{result.Node}: marked down (its shards start on the other core nodes)");
+        return Ok;
+    }
+
+    private static async Task<int> SubnetHandover(ParsedArgs args, TextWriter stdout)
+    {
+        var subnet = args.Argument(2, "a subnet id");
+        var node = args.Argument(3, "the node (host:port) that is to hold the subnet's definition");
+        args.Expect(4, "subnet handover <id> <node>");
+        using var client = args.Client();
+        var result = await client.HandOverSubnetAsync(subnet, node);
+        if (await WroteJsonAsync(args, stdout, result))
+        {
+            return Ok;
+        }
+
+        await stdout.WriteLineAsync(result.Outcome == "Unchanged"
+            ? $"subnet {result.Subnet}: node {result.DefinedBy} holds its definition already"
+            : $"subnet {result.Subnet}: {result.Reason}; node {result.DefinedBy}'s next declaration may change it");
         return Ok;
     }
 

@@ -39,6 +39,7 @@ public sealed class LeaseSerializationTests(SerializationSystem fixture) : IClas
             new SubnetSnapshot(new LeaseTableSnapshot("lab", [], [], [], [], [], []), []),
             Defined),
         new DeclareSubnet("lab", Defined),
+        new HandOverSubnet("lab", "10.9.0.3:4054", At),
         new SubnetDeclared("lab", SubnetDeclarationOutcome.Refused, "10.9.0.2:4054", "subnet 'lab' is defined by node 10.9.0.2:4054 as …", 42, 7),
         new Wake("lab"),
         new Awake("lab", 42, 7),

@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Provisioner.Cluster.Tests.Support;
 using Provisioner.Domain.Leases;
 using Provisioner.Protocols.Dhcp;
@@ -94,6 +95,41 @@ public sealed class SubnetDeclarationTests
             var offer = await node.Ask(new Offer("tiny", LeaseNode.Mac(4), null, T0.AddMinutes(2)));
             Assert.Equal("10.1.0.13", offer.Address);
             Assert.Equal(3, (await node.List("tiny")).Leases.Length);
+        }
+    }
+
+    [Fact]
+    public async Task A_handover_lets_the_new_edge_change_the_definition_and_it_survives_a_restart()
+    {
+        using var data = new TempDirectory();
+        await using (var node = await LeaseNode.StartAsync(data.Path))
+        {
+            await node.Lease("tiny", LeaseNode.Mac(1), T0);
+            Assert.Equal(SubnetDeclarationOutcome.Refused, (await node.Declare(Tiny("10.1.0.20"), OtherEdge, T0)).Outcome);
+
+            var handed = await node.Region.Ask<SubnetDeclared>(new HandOverSubnet("tiny", OtherEdge, T0.AddMinutes(1)), TestNode.Timeout);
+            Assert.Equal((SubnetDeclarationOutcome.Redefined, OtherEdge), (handed.Outcome, handed.DefinedBy));
+            Assert.Contains($"handed over from node {LeaseNode.NodeName} to node {OtherEdge}", handed.Reason, StringComparison.Ordinal);
+
+            // The definition itself did not change: still the three-address pool.
+            for (var i = 2; i <= 3; i++)
+            {
+                await node.Lease("tiny", LeaseNode.Mac(i), T0);
+            }
+
+            Assert.Equal(LeaseOutcome.NoAddress, (await node.Ask(new Offer("tiny", LeaseNode.Mac(4), null, T0))).Outcome);
+            Assert.Equal(SubnetDeclarationOutcome.Refused, (await node.Declare(Tiny("10.1.0.30"), LeaseNode.NodeName, T0.AddMinutes(2))).Outcome);
+            Assert.Equal(SubnetDeclarationOutcome.Redefined, (await node.Declare(Tiny("10.1.0.20"), OtherEdge, T0.AddMinutes(2))).Outcome);
+        }
+
+        await using (var node = await LeaseNode.StartAsync(data.Path, declare: false))
+        {
+            Assert.Equal("10.1.0.13", (await node.Ask(new Offer("tiny", LeaseNode.Mac(4), null, T0.AddMinutes(3)))).Address);
+            var again = await node.Region.Ask<SubnetDeclared>(new HandOverSubnet("tiny", OtherEdge, T0.AddMinutes(3)), TestNode.Timeout);
+            Assert.Equal(SubnetDeclarationOutcome.Unchanged, again.Outcome);
+            var nothing = await node.Region.Ask<SubnetDeclared>(new HandOverSubnet("never-declared", OtherEdge, T0.AddMinutes(3)), TestNode.Timeout);
+            Assert.Equal(SubnetDeclarationOutcome.Refused, nothing.Outcome);
+            Assert.Contains("has no definition to hand over", nothing.Reason, StringComparison.Ordinal);
         }
     }
 }

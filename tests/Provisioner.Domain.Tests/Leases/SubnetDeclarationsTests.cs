@@ -148,4 +148,29 @@ public sealed class SubnetDeclarationsTests
         Assert.Null(SubnetDeclarations.ToDefinition(broken with { PoolEnd = "ten" }, out problem));
         Assert.Contains("'ten'", problem, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_handover_keeps_the_definition_and_lets_only_the_new_node_change_it()
+    {
+        var current = Declared(Subnets.Small(), EdgeA);
+
+        var handed = SubnetDeclarations.HandOver(current, "small", EdgeB, T0.AddMinutes(1));
+
+        Assert.Equal(SubnetDeclarationOutcome.Redefined, handed.Outcome);
+        Assert.Equal(EdgeB, handed.Event!.Node);
+        Assert.Equal(current.Describe(), handed.Event.Describe());
+        Assert.Equal(Subnets.Small().Cidr, handed.Definition!.Cidr);
+        var bigger = Subnets.Small() with { PoolEnd = IPv4Address.Parse("10.0.0.200") };
+        Assert.Equal(SubnetDeclarationOutcome.Redefined, SubnetDeclarations.Decide(handed.Event, Declared(bigger, EdgeB, 2)).Outcome);
+        Assert.Equal(SubnetDeclarationOutcome.Refused, SubnetDeclarations.Decide(handed.Event, Declared(bigger, EdgeA, 2)).Outcome);
+    }
+
+    [Fact]
+    public void A_handover_to_the_holder_changes_nothing_and_of_an_undeclared_subnet_is_refused()
+    {
+        Assert.Equal(SubnetDeclarationOutcome.Unchanged, SubnetDeclarations.HandOver(Declared(Subnets.Small(), EdgeA), "small", EdgeA, T0).Outcome);
+        var none = SubnetDeclarations.HandOver(null, "small", EdgeB, T0);
+        Assert.Equal((SubnetDeclarationOutcome.Refused, "none"), (none.Outcome, none.DefinedBy));
+        Assert.Null(none.Event);
+    }
 }
