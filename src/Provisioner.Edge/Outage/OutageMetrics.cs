@@ -1,17 +1,21 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using Provisioner.Edge.Dhcp;
 
 namespace Provisioner.Edge.Outage;
 
 /// <summary>
 /// What the edge does while no core is reachable, on <see cref="EdgeMetrics.Meter"/> (<c>provisioner.edge.*</c>),
-/// created once per process; each reachability signal registers itself while it lives and is summed (a node has one).
-/// A Prometheus exporter names them <c>provisioner_edge_cores_reachable</c> and so on.
+/// created once per process; each lease memory and reachability signal registers itself while it lives and is summed
+/// (a node has one of each). A Prometheus exporter names them <c>provisioner_edge_renewals_from_memory_total</c> and so on.
 /// </summary>
 public static class OutageMetrics
 {
+    private static readonly ConcurrentDictionary<RememberingLeaseGateway, byte> Leases = new();
     private static readonly ConcurrentDictionary<ICoreReachability, byte> Signals = new();
     private static int _created;
+
+    public static IDisposable Register(RememberingLeaseGateway leases) => Add(Leases, leases);
 
     public static IDisposable Register(ICoreReachability cores) => Add(Signals, cores);
 
@@ -34,6 +38,26 @@ public static class OutageMetrics
             () => Signals.Keys.Select(s => new Measurement<long>(s.CoresReachable ? 1 : 0)),
             "{bool}",
             "1 while at least one core node is up and reachable from this node, else 0");
+        meter.CreateObservableCounter(
+            "provisioner.edge.renewals.from_memory",
+            () => Leases.Keys.Sum(l => l.RenewedFromMemory),
+            "{request}",
+            "DHCP REQUESTs ACKed from this edge's memory of the grant (original expiry) while no core answered");
+        meter.CreateObservableCounter(
+            "provisioner.edge.leases.unavailable",
+            () => Leases.Keys.Sum(l => l.AnsweredUnavailable),
+            "{request}",
+            "DHCP lease requests answered at once with no lease (silent) because no core node was reachable");
+        meter.CreateObservableGauge(
+            "provisioner.edge.leases.remembered",
+            () => Leases.Keys.Sum(l => (long)l.Memory.Count),
+            "{lease}",
+            "Grants this edge remembers for renewals during an outage (provisioner.edge.dhcp.remembered-leases)");
+        meter.CreateObservableCounter(
+            "provisioner.edge.leases.evicted",
+            () => Leases.Keys.Sum(l => l.Memory.Evicted),
+            "{lease}",
+            "Remembered grants dropped before they expired because the memory was full");
     }
 
     private sealed class Registration(Action remove) : IDisposable
