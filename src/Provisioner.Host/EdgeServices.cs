@@ -89,13 +89,19 @@ public static partial class EdgeServices
 
         var tftp = TftpServerOptions.FromConfig(edge);
         var dhcp = DhcpServerOptions.FromConfig(edge);
+        var outbox = ReportOutboxOptions.FromConfig(edge);
 
         // While no core node is reachable the edge answers from what it holds instead of waiting for asks that cannot be
-        // answered: renewals from its memory of grants (README, "When an edge cannot reach the cores").
+        // answered: renewals from its memory of grants, reports into the outbox, delivered by its loop afterwards
+        // (README, "When an edge cannot reach the cores").
         services.AddSingleton<ICoreReachability>(sp => new ClusterCoreReachability(
             sp.GetRequiredService<ActorSystem>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<ClusterCoreReachability>>()));
+        services.AddSingleton(outbox);
+        services.AddSingleton<ReportOutbox>();
+        services.AddHostedService<ReportOutboxDelivery>();
+
         // One boot policy for DHCP, TFTP and HTTP alike.
         var bootPolicy = BootPolicy.For(dhcp);
         services.AddSingleton<IBootPolicy>(bootPolicy);

@@ -6,14 +6,18 @@ namespace Provisioner.Edge.Outage;
 
 /// <summary>
 /// What the edge does while no core is reachable, on <see cref="EdgeMetrics.Meter"/> (<c>provisioner.edge.*</c>),
-/// created once per process; each lease memory and reachability signal registers itself while it lives and is summed
-/// (a node has one of each). A Prometheus exporter names them <c>provisioner_edge_renewals_from_memory_total</c> and so on.
+/// created once per process; each outbox, lease memory and reachability signal registers itself while it lives and is
+/// summed (a node has one of each). A Prometheus exporter names them <c>provisioner_edge_renewals_from_memory_total</c>,
+/// <c>provisioner_edge_reports_queued</c> and so on.
 /// </summary>
 public static class OutageMetrics
 {
+    private static readonly ConcurrentDictionary<ReportOutbox, byte> Outboxes = new();
     private static readonly ConcurrentDictionary<RememberingLeaseGateway, byte> Leases = new();
     private static readonly ConcurrentDictionary<ICoreReachability, byte> Signals = new();
     private static int _created;
+
+    public static IDisposable Register(ReportOutbox outbox) => Add(Outboxes, outbox);
 
     public static IDisposable Register(RememberingLeaseGateway leases) => Add(Leases, leases);
 
@@ -58,6 +62,31 @@ public static class OutageMetrics
             () => Leases.Keys.Sum(l => l.Memory.Evicted),
             "{lease}",
             "Remembered grants dropped before they expired because the memory was full");
+        meter.CreateObservableGauge(
+            "provisioner.edge.reports.queued",
+            () => Outboxes.Keys.Sum(o => (long)o.Queued),
+            "{report}",
+            "Reports to machines held in the outbox now (provisioner.edge.report-queue)");
+        meter.CreateObservableCounter(
+            "provisioner.edge.reports.enqueued",
+            () => Outboxes.Keys.Sum(o => o.Enqueued),
+            "{report}",
+            "Reports to machines queued because no core answered");
+        meter.CreateObservableCounter(
+            "provisioner.edge.reports.delivered_late",
+            () => Outboxes.Keys.Sum(o => o.DeliveredLate),
+            "{report}",
+            "Queued reports delivered afterwards");
+        meter.CreateObservableCounter(
+            "provisioner.edge.reports.dropped",
+            () => Outboxes.Keys.Sum(o => o.Dropped),
+            "{report}",
+            "Queued reports dropped, oldest first, because the outbox was full");
+        meter.CreateObservableGauge(
+            "provisioner.edge.reports.oldest_age",
+            () => Outboxes.Keys.Select(o => o.OldestAge.TotalSeconds).DefaultIfEmpty(0).Max(),
+            "s",
+            "How long the oldest queued report has waited");
     }
 
     private sealed class Registration(Action remove) : IDisposable
