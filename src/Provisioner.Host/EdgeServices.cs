@@ -11,6 +11,7 @@ using Provisioner.Edge.Clients;
 using Provisioner.Edge.Dhcp;
 using Provisioner.Edge.Http;
 using Provisioner.Edge.Ipv6;
+using Provisioner.Edge.Outage;
 using Provisioner.Edge.Tftp;
 
 namespace Provisioner.Host;
@@ -88,6 +89,19 @@ public static partial class EdgeServices
 
         var tftp = TftpServerOptions.FromConfig(edge);
         var dhcp = DhcpServerOptions.FromConfig(edge);
+        var outbox = ReportOutboxOptions.FromConfig(edge);
+
+        // While no core node is reachable the edge answers from what it holds instead of waiting for asks that cannot be
+        // answered: renewals from its memory of grants, reports into the outbox, delivered by its loop afterwards
+        // (README, "When an edge cannot reach the cores").
+        services.AddSingleton<ICoreReachability>(sp => new ClusterCoreReachability(
+            sp.GetRequiredService<ActorSystem>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<ClusterCoreReachability>>()));
+        services.AddSingleton(outbox);
+        services.AddSingleton<ReportOutbox>();
+        services.AddHostedService<ReportOutboxDelivery>();
+
         // One boot policy for DHCP, TFTP and HTTP alike.
         var bootPolicy = BootPolicy.For(dhcp);
         services.AddSingleton<IBootPolicy>(bootPolicy);
@@ -110,7 +124,11 @@ public static partial class EdgeServices
         {
             services.AddSingleton(dhcp);
             services.AddSingleton(sp => new ClusterLeaseGateway(sp.GetRequiredService<IRequiredActor<SubnetLeaseRegion>>(), settings.AskTimeout));
-            services.AddSingleton<ILeaseGateway>(sp => new RecordingLeaseGateway(sp.GetRequiredService<ClusterLeaseGateway>(), sp.GetRequiredService<ClientAddressBook>()));
+            services.AddSingleton(sp => new RememberingLeaseGateway(
+                sp.GetRequiredService<ClusterLeaseGateway>(),
+                new RememberedLeases(dhcp.RememberedLeases),
+                sp.GetRequiredService<ICoreReachability>()));
+            services.AddSingleton<ILeaseGateway>(sp => new RecordingLeaseGateway(sp.GetRequiredService<RememberingLeaseGateway>(), sp.GetRequiredService<ClientAddressBook>()));
             services.AddSingleton(sp => new DhcpHandler(
                 dhcp,
                 sp.GetRequiredService<ILeaseGateway>(),

@@ -146,6 +146,12 @@ public enum LeaseOutcome
 
     /// <summary>The subnet is not configured on the node owning the lease actor.</summary>
     UnknownSubnet = 5,
+
+    /// <summary>
+    /// Never decided by a lease table: an edge's own answer when the subnet's lease actor cannot be reached (no core
+    /// node reachable) and nothing it remembers can answer. Grants nothing; the DHCP server stays silent.
+    /// </summary>
+    Unavailable = 6,
 }
 
 /// <summary>A tentative offer made at <paramref name="At"/>: held in memory only, until <paramref name="Until"/>, so that two DISCOVERs do not get the same address.</summary>

@@ -37,15 +37,16 @@ public static class Machine
             RecordLease c => state.Address == c.Address && state.Subnet == c.Subnet
                 ? Decision.Unchanged()
                 : Decision.Accept(new LeaseRecorded(c.At, c.Address, c.Subnet)),
-            ReportNbpServed c => DecideProgress(state, MachineStage.NbpServed, () => new NbpServed(c.At, c.File)),
-            ReportKernelFetched c => DecideProgress(state, MachineStage.KernelFetched, () => new KernelFetched(c.At, c.Path)),
-            ReportKickstartFetched c => DecideProgress(state, MachineStage.KickstartFetched, () => new KickstartFetched(c.At)),
-            ReportBootScriptServed c => DecideSideFetch(state, state.BootScriptServed || state.Stage >= MachineStage.KernelFetched, () => new BootScriptServed(c.At)),
-            ReportInitrdFetched c => DecideSideFetch(state, state.InitrdFetched || state.Stage > MachineStage.KernelFetched, () => new InitrdFetched(c.At, c.Path)),
+            ReportNbpServed c => DecideProgress(state, c, MachineStage.NbpServed, () => new NbpServed(c.At, c.File)),
+            ReportKernelFetched c => DecideProgress(state, c, MachineStage.KernelFetched, () => new KernelFetched(c.At, c.Path)),
+            ReportKickstartFetched c => DecideProgress(state, c, MachineStage.KickstartFetched, () => new KickstartFetched(c.At)),
+            ReportBootScriptServed c => DecideSideFetch(state, c, state.BootScriptServed || state.Stage >= MachineStage.KernelFetched, () => new BootScriptServed(c.At)),
+            ReportInitrdFetched c => DecideSideFetch(state, c, state.InitrdFetched || state.Stage > MachineStage.KernelFetched, () => new InitrdFetched(c.At, c.Path)),
             ReportInstalled c => state.Stage switch
             {
                 MachineStage.New => Decision.Rejected("no install is under way for this machine"),
                 MachineStage.Installed or MachineStage.Rebooted => Decision.Unchanged(),
+                _ when FromEarlierAttempt(state, c, MachineStage.Installed) => StaleReport(state, c),
                 // An install that phones home did succeed, even after its deadlines made it Failed.
                 _ => Decision.Accept(new Installed(c.At)),
             },
@@ -119,11 +120,16 @@ public static class Machine
     }
 
     /// <summary>A report that moves the install forward to <paramref name="target"/> (stages may be skipped: iPXE firmware has no NBP stage).</summary>
-    private static Decision DecideProgress(MachineState state, MachineStage target, Func<IMachineEvent> fact)
+    private static Decision DecideProgress(MachineState state, MachineCommand report, MachineStage target, Func<IMachineEvent> fact)
     {
         if (state.Stage == MachineStage.New)
         {
             return Decision.Rejected($"no boot was offered to this machine, ignoring {target}");
+        }
+
+        if (FromEarlierAttempt(state, report, target))
+        {
+            return StaleReport(state, report);
         }
 
         return state.Stage.IsInstalling() && state.Stage < target
@@ -131,16 +137,41 @@ public static class Machine
             : Decision.Unchanged();
     }
 
-    /// <summary>A fetch recorded once per attempt that does not move the stage (boot script, initrd).</summary>
-    private static Decision DecideSideFetch(MachineState state, bool alreadyRecorded, Func<IMachineEvent> fact)
+    /// <summary>
+    /// A fetch recorded once per attempt that does not move the stage (boot script, initrd). Both come after the NBP
+    /// and around the kernel: the initrd's report may arrive just after the kernel's, so only a report dated before a
+    /// stage earlier than <see cref="MachineStage.KernelFetched"/> is taken for an earlier attempt's.
+    /// </summary>
+    private static Decision DecideSideFetch(MachineState state, MachineCommand report, bool alreadyRecorded, Func<IMachineEvent> fact)
     {
         if (state.Stage == MachineStage.New)
         {
             return Decision.Rejected("no boot was offered to this machine");
         }
 
+        if (FromEarlierAttempt(state, report, MachineStage.KernelFetched))
+        {
+            return StaleReport(state, report);
+        }
+
         return state.Stage.IsInstalling() && !alreadyRecorded ? Decision.Accept(fact()) : Decision.Unchanged();
     }
+
+    /// <summary>
+    /// A report that an edge held back (its cores were unreachable) can reach the machine after it PXE-booted again and
+    /// started a new attempt; recorded then, the old attempt's progress would be credited to the new one. The state
+    /// keeps no attempt start (it is frozen: a new field would misread every snapshot written before), but it keeps
+    /// when the current stage was entered, and within one attempt a fact that only ever follows that stage (one of
+    /// <paramref name="before"/> or later) cannot be dated before it: such a report is from an earlier attempt. Exact
+    /// while the new attempt is still Discovered (the stage entry is the attempt's start); in later stages it catches
+    /// every report of a stage beyond the current one. All of one attempt's reports carry the clock of the edge the
+    /// machine boots from (its DHCP reply names that edge for TFTP and HTTP), so clocks of other nodes do not matter.
+    /// </summary>
+    private static bool FromEarlierAttempt(MachineState state, MachineCommand report, MachineStage before) =>
+        state.Stage.IsInstalling() && state.Stage < before && state.StageEnteredAt is { } entered && report.At < entered;
+
+    private static Decision StaleReport(MachineState state, MachineCommand report) =>
+        new(DecisionOutcome.Unchanged, BootAction.None, [], $"{report.GetType().Name} at {report.At:O} is from an attempt before attempt {state.Attempt} (stage {state.Stage} entered at {state.StageEnteredAt:O})");
 
     private static Decision DecideDeadline(MachineState state, CheckDeadline c, MachinePolicy policy)
     {

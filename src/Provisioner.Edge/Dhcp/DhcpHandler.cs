@@ -22,6 +22,12 @@ public sealed record DhcpReplyPlan(DhcpPacket Packet, IPEndPoint Destination)
 /// Addresses come from the subnet's lease actor (<see cref="ILeaseGateway"/>); for PXE and iPXE clients the boot
 /// answer comes from the machine's actor (<see cref="IMachineGateway"/>). Leases are keyed by chaddr (EDK2 sends no
 /// option 61). Gateway failures propagate: the client retransmits, and the server counts the failure.
+/// <para>
+/// While no core node is reachable the lease gateway answers at once (<see cref="RememberingLeaseGateway"/>): a
+/// REQUEST for a grant this edge remembers is ACKed with its original expiry, and for a client that does not PXE-boot
+/// (an installer's or an installed system's DHCP client) without any actor; a PXE client's boot needs its machine's
+/// actor, so it stays silent, as does everything answered <see cref="LeaseOutcome.Unavailable"/>.
+/// </para>
 /// </summary>
 /// <param name="profileOf">Which profile a machine gets (by MAC and, if known, address), recorded with its Discovered event; null = unknown here.</param>
 /// <param name="bootPolicy">What the machine's boot answer names in a reply; null = <see cref="BootPolicy.For"/> these options.</param>
@@ -37,6 +43,7 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
         NoSubnet,
         RefusedSubnet,
         NoLease,
+        CoresUnreachable,
         NoBootFile,
         SilentBoot,
         Nak,
@@ -235,6 +242,18 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
             return answeredMeanwhile;
         }
 
+        if (lease.FromMemory && client.Boots)
+        {
+            // Renewed from this edge's memory: no core is reachable, so neither is the machine's actor, which must
+            // record a PXE client's boot before it is told what to boot. Silent; the firmware retransmits.
+            if (_warnings.TryLog(DhcpWarning.CoresUnreachable, out var more))
+            {
+                LogUnavailable(mac, DhcpMessageType.Request, request.TransactionId, subnet.Id, "a PXE boot needs its machine's actor", more);
+            }
+
+            return null;
+        }
+
         return await CommitBootAsync(mac, client, now, request, granted, subnet, ct).ConfigureAwait(false) is { } boot
             ? Ack(request, mac, subnet, client, granted, lease, boot, now)
             : null;
@@ -264,7 +283,15 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
     {
         var reply = LeaseReply(request, DhcpMessageType.Ack, subnet, mac, granted, lease.ExpiresAt ?? now + subnet.LeaseTime, now);
         var file = ApplyBoot(reply, mac, client, boot);
-        LogReply(mac, DhcpMessageType.Request, request.TransactionId, DhcpMessageType.Ack, granted, file);
+        if (lease.FromMemory)
+        {
+            LogAckFromMemory(mac, request.TransactionId, granted, lease.ExpiresAt);
+        }
+        else
+        {
+            LogReply(mac, DhcpMessageType.Request, request.TransactionId, DhcpMessageType.Ack, granted, file);
+        }
+
         return Plan(request, reply);
     }
 
@@ -462,6 +489,17 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
 
     private void NoLease(MachineId mac, DhcpMessageType type, uint xid, string subnet, LeaseAnswer lease)
     {
+        if (lease.Outcome == LeaseOutcome.Unavailable)
+        {
+            // The edge already said once that the cores are unreachable; this is its consequence, not a new problem.
+            if (_warnings.TryLog(DhcpWarning.CoresUnreachable, out var suppressed))
+            {
+                LogUnavailable(mac, type, xid, subnet, lease.Reason, suppressed);
+            }
+
+            return;
+        }
+
         if (_warnings.TryLog(DhcpWarning.NoLease, out var more))
         {
             LogNoLease(mac, type, xid, subnet, lease.Outcome, lease.Reason, more);
@@ -587,6 +625,12 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
 
     [LoggerMessage(Level = LogLevel.Information, Message = "DHCP {Mac} {MessageType} xid 0x{Xid:x8} -> {Reply} {Address} boot file {BootFile}")]
     private partial void LogReply(MachineId mac, DhcpMessageType messageType, uint xid, DhcpMessageType? reply, IPv4Address address, string? bootFile);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "DHCP {Mac} REQUEST xid 0x{Xid:x8} -> ACK {Address} from this edge's memory of its grant, expiring at {ExpiresAt:O} as granted (no core reachable)")]
+    private partial void LogAckFromMemory(MachineId mac, uint xid, IPv4Address address, DateTimeOffset? expiresAt);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "DHCP {Mac} {MessageType} xid 0x{Xid:x8}: no core node reachable in subnet {Subnet} ({Reason}); silent ({Suppressed} more like it not logged since the last line)")]
+    private partial void LogUnavailable(MachineId mac, DhcpMessageType messageType, uint xid, string subnet, string? reason, long suppressed);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "DHCP {Mac} xid 0x{Xid:x8} -> NAK: {Reason} ({Suppressed} more NAKs not logged since the last line)")]
     private partial void LogNak(MachineId mac, uint xid, string reason, long suppressed);

@@ -67,6 +67,12 @@ public sealed record DhcpServerOptions
     /// </summary>
     public int WarmUpExchanges { get; init; } = 2000;
 
+    /// <summary>
+    /// Grants remembered for renewals while no core node is reachable (<c>dhcp.remembered-leases</c>, see
+    /// <see cref="RememberingLeaseGateway"/>); past it the expired ones go first, then the oldest.
+    /// </summary>
+    public int RememberedLeases { get; init; } = 100_000;
+
     /// <summary>Port of the edge's HTTP boot endpoints, from <c>provisioner.edge.http.listen</c>.</summary>
     public int HttpPort { get; init; } = 8080;
 
@@ -116,6 +122,7 @@ public sealed record DhcpServerOptions
             QueueCapacity = keys.PositiveWhole("dhcp.queue-capacity", 8192),
             MaxInFlight = keys.PositiveWhole("dhcp.max-in-flight", 1024),
             WarmUpExchanges = keys.NonNegative("dhcp.warm-up", 2000),
+            RememberedLeases = keys.PositiveWhole("dhcp.remembered-leases", 100_000),
             MaxDiscoverWait = keys.PositiveDuration("dhcp.max-discover-wait", TimeSpan.FromSeconds(2)),
             MaxRequestWait = keys.PositiveDuration("dhcp.max-request-wait", TimeSpan.FromSeconds(3)),
             HttpPort = listenUri.Port,

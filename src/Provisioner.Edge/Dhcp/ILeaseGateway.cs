@@ -42,8 +42,11 @@ public interface ILeaseGateway
     Task<long> ForgetWarmUpAsync(CancellationToken cancellationToken);
 }
 
-/// <summary>A lease actor's answer.</summary>
-public sealed record LeaseAnswer(LeaseOutcome Outcome, IPv4Address? Address, DateTimeOffset? ExpiresAt, string? Reason)
+/// <summary>
+/// A lease actor's answer. <paramref name="FromMemory"/>: not the actor's but this edge's, from a grant it remembers
+/// while the actor could not be asked (<see cref="RememberingLeaseGateway"/>); nothing new was made durable.
+/// </summary>
+public sealed record LeaseAnswer(LeaseOutcome Outcome, IPv4Address? Address, DateTimeOffset? ExpiresAt, string? Reason, bool FromMemory = false)
 {
     public static LeaseAnswer From(SubnetLeaseProtocol.LeaseResult result)
     {

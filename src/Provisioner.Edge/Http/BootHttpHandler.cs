@@ -7,6 +7,7 @@ using Microsoft.Net.Http.Headers;
 using Provisioner.Domain.Boot;
 using Provisioner.Domain.Machines;
 using Provisioner.Domain.Profiles;
+using Provisioner.Edge.Outage;
 using Provisioner.Protocols.Dhcp;
 using static Provisioner.Domain.Machines.MachineCommands;
 
@@ -16,18 +17,31 @@ namespace Provisioner.Edge.Http;
 /// The logic behind <see cref="BootEndpoints"/>: parse, ask the machine, render, report. Thin: the profile rules,
 /// templates and tokens live in Provisioner.Domain, the machine's journey in its actor, and which script a machine
 /// gets and which fetches are its kernel or initrd behind the boot-policy port (<see cref="IBootPolicy"/>).
+/// <para>
+/// Every report goes through the <see cref="ReportOutbox"/>: while no core is reachable it is queued, and a phone-home
+/// is answered 202 ("queued") rather than 503. A machine's state is then read only from this node's copy
+/// (<see cref="StateReadWhileUnreachable"/>), never waited for.
+/// </para>
 /// </summary>
 public sealed partial class BootHttpHandler(
     IMachineGateway gateway,
+    ReportOutbox reports,
     IBootPolicy bootPolicy,
     ProfileCatalog catalog,
     KickstartTokens tokens,
     BootHttpOptions options,
     TimeProvider clock,
     ILogger<BootHttpHandler> logger,
-    IMachineHostnames? hostnames = null)
+    IMachineHostnames? hostnames = null,
+    ICoreReachability? cores = null)
 {
     public const string TextPlain = "text/plain; charset=utf-8";
+
+    /// <summary>
+    /// How long a state read may take while no core is reachable: enough for this node's copy of the state (the
+    /// state cache answers at once), not for an ask that cannot be answered.
+    /// </summary>
+    public static readonly TimeSpan StateReadWhileUnreachable = TimeSpan.FromMilliseconds(200);
 
     private const string OctetStream = "application/octet-stream";
 
@@ -54,7 +68,7 @@ public sealed partial class BootHttpHandler(
         MachineState state;
         try
         {
-            state = await gateway.GetAsync(machine, context.RequestAborted).ConfigureAwait(false);
+            state = await ReadStateAsync(machine, context.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
         {
@@ -186,7 +200,7 @@ public sealed partial class BootHttpHandler(
         MachineState state;
         try
         {
-            state = await gateway.GetAsync(machine, context.RequestAborted).ConfigureAwait(false);
+            state = await ReadStateAsync(machine, context.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
         {
@@ -226,15 +240,24 @@ public sealed partial class BootHttpHandler(
             return EmptyNotFound();
         }
 
-        MachineAnswer answer;
+        ReportResult result;
         try
         {
-            answer = await gateway.ExecuteAsync(machine, command, CancellationToken.None).ConfigureAwait(false);
+            result = await reports.SendAsync(machine, command).ConfigureAwait(false);
         }
         catch (Exception e)
         {
             BootHttpLog.ReportFailed(logger, e, command.GetType().Name, machine.Value);
             return Results.Text("not recorded, try again\n", TextPlain, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        if (result is not { Delivery: ReportDelivery.Delivered, Answer: { } answer })
+        {
+            BootHttpLog.PhonedHome(logger, machine.Value, what, result.Delivery.ToString());
+            // Queued: the machine records it once a core answers; the client need not (and %post's curl does not) retry.
+            return result.Delivery == ReportDelivery.Queued
+                ? Results.Text($"{machine} {what}: queued\n", TextPlain, statusCode: StatusCodes.Status202Accepted)
+                : Results.Text("not recorded, try again\n", TextPlain, statusCode: StatusCodes.Status503ServiceUnavailable);
         }
 
         BootHttpLog.PhonedHome(logger, machine.Value, what, answer.Outcome.ToString());
@@ -245,10 +268,12 @@ public sealed partial class BootHttpHandler(
 
     private async Task ReportFetchAsync(MachineId machine, string path, HttpContext context)
     {
+        // Without the machine's state (no core reachable and no copy here) nothing is reported: anyone can name any MAC
+        // in ?mac=, and only a machine this node knows to be installing may have reports held for it in the outbox.
         MachineState state;
         try
         {
-            state = await gateway.GetAsync(machine, CancellationToken.None).ConfigureAwait(false);
+            state = await ReadStateAsync(machine, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -275,14 +300,44 @@ public sealed partial class BootHttpHandler(
     }
 
     /// <summary>
-    /// Reports never fail a response: what was served was served; the machine's deadline covers a lost report.
-    /// The machine's answer, or null when the report could not be delivered.
+    /// The machine's state; while no core is reachable, only if this node holds a copy (<see cref="StateReadWhileUnreachable"/>),
+    /// else a <see cref="TimeoutException"/> at once rather than after the ask timeout.
+    /// </summary>
+    private async Task<MachineState> ReadStateAsync(MachineId machine, CancellationToken cancellationToken)
+    {
+        if (cores is null || cores.CoresReachable)
+        {
+            return await gateway.GetAsync(machine, cancellationToken).ConfigureAwait(false);
+        }
+
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(StateReadWhileUnreachable);
+        try
+        {
+            return await gateway.GetAsync(machine, bounded.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"machine {machine}: no core node reachable and no copy of its state on this node", e);
+        }
+    }
+
+    /// <summary>
+    /// Reports never fail a response: what was served was served. Through the outbox: delivered now, or queued until a
+    /// core answers (the machine's deadline covers a report lost even so). The machine's answer, or null when the
+    /// report was not delivered now.
     /// </summary>
     private async Task<MachineAnswer?> ReportAsync(MachineId machine, MachineCommand command)
     {
         try
         {
-            var answer = await gateway.ExecuteAsync(machine, command, CancellationToken.None).ConfigureAwait(false);
+            var result = await reports.SendAsync(machine, command).ConfigureAwait(false);
+            if (result is not { Delivery: ReportDelivery.Delivered, Answer: { } answer })
+            {
+                BootHttpLog.Reported(logger, command.GetType().Name, machine.Value, result.Delivery.ToString(), null);
+                return null;
+            }
+
             BootHttpLog.Reported(logger, command.GetType().Name, machine.Value, answer.Outcome.ToString(), answer.Reason);
             return answer;
         }

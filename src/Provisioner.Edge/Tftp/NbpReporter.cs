@@ -1,11 +1,15 @@
 using Microsoft.Extensions.Logging;
 using Provisioner.Domain.Machines;
 using Provisioner.Edge.Clients;
+using Provisioner.Edge.Outage;
 
 namespace Provisioner.Edge.Tftp;
 
-/// <summary>Tells the machine behind a completed TFTP transfer that its NBP was served (<c>NbpServed</c>).</summary>
-public sealed partial class NbpReporter(IMachineGateway machines, ClientAddressBook addresses, TimeProvider clock, ILogger<NbpReporter> logger) : ITftpTransferObserver
+/// <summary>
+/// Tells the machine behind a completed TFTP transfer that its NBP was served (<c>NbpServed</c>), through the
+/// <see cref="ReportOutbox"/>: delivered now, or queued while no core answers.
+/// </summary>
+public sealed partial class NbpReporter(ReportOutbox reports, ClientAddressBook addresses, TimeProvider clock, ILogger<NbpReporter> logger) : ITftpTransferObserver
 {
     public void TransferCompleted(TftpTransferRecord record)
     {
@@ -27,9 +31,11 @@ public sealed partial class NbpReporter(IMachineGateway machines, ClientAddressB
     {
         try
         {
-            await machines.ExecuteAsync(machine, new MachineCommands.ReportNbpServed(clock.GetUtcNow(), record.RequestedFileName), CancellationToken.None).ConfigureAwait(false);
+            await reports.SendAsync(machine, new MachineCommands.ReportNbpServed(clock.GetUtcNow(), record.RequestedFileName)).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is TimeoutException or TaskCanceledException or Akka.Actor.AskTimeoutException)
+#pragma warning disable CA1031 // a report never fails the transfer it reports; the outbox queued what only timed out
+        catch (Exception e)
+#pragma warning restore CA1031
         {
             LogReportFailed(e, machine.Value, record.RequestedFileName);
         }

@@ -45,6 +45,7 @@ public sealed class DhcpServerOptionsTests
         Assert.Empty(options.Subnets);
         Assert.Equal(8080, options.HttpPort);
         Assert.Equal(BootFileTable.Default, options.BootFiles);
+        Assert.Equal(100_000, options.RememberedLeases);
     }
 
     [Fact]
@@ -117,6 +118,7 @@ public sealed class DhcpServerOptionsTests
     [InlineData("provisioner.edge.dhcp.non-pxe-clients = maybe", "provisioner.edge.dhcp.non-pxe-clients")]
     [InlineData("provisioner.edge.dhcp.per-mac-rate = 0", "provisioner.edge.dhcp.per-mac-rate")]
     [InlineData("provisioner.edge.dhcp.queue-capacity = 0", "provisioner.edge.dhcp.queue-capacity")]
+    [InlineData("provisioner.edge.dhcp.remembered-leases = 0", "provisioner.edge.dhcp.remembered-leases")]
     [InlineData("provisioner.edge.dhcp.warm-up = -1", "provisioner.edge.dhcp.warm-up")]
     [InlineData("provisioner.edge.dhcp.max-discover-wait = 0s", "provisioner.edge.dhcp.max-discover-wait")]
     [InlineData("provisioner.edge.dhcp.max-request-wait = soon", "provisioner.edge.dhcp.max-request-wait")]

@@ -9,6 +9,8 @@ using Provisioner.Domain.Boot;
 using Provisioner.Domain.Machines;
 using Provisioner.Domain.Profiles;
 using Provisioner.Edge.Http;
+using Provisioner.Edge.Outage;
+using Provisioner.Edge.Tests.Outage;
 
 namespace Provisioner.Edge.Tests.Http;
 
@@ -43,9 +45,19 @@ internal sealed class FakeMachineGateway : IMachineGateway
     public Task<MachineAnswer> PreviewBootAsync(MachineId machine, MachineCommands.RequestBoot request, CancellationToken cancellationToken) =>
         throw new NotSupportedException("HTTP never previews a DHCP boot");
 
+    /// <summary>State reads never answer (until cancelled): the node holds no copy and its ask cannot reach the machine.</summary>
+    public bool HangReads { get; set; }
+
     /// <summary>A machine not in the table has just DHCP'd from us (Discovered): what an HTTP boot normally follows.</summary>
-    public Task<MachineState> GetAsync(MachineId machine, CancellationToken cancellationToken) =>
-        Task.FromResult(States.TryGetValue(machine, out var state) ? state : MachineState.Empty(machine.Value) with { Stage = MachineStage.Discovered });
+    public async Task<MachineState> GetAsync(MachineId machine, CancellationToken cancellationToken)
+    {
+        if (HangReads)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+
+        return States.TryGetValue(machine, out var state) ? state : MachineState.Empty(machine.Value) with { Stage = MachineStage.Discovered };
+    }
 
     public bool IsSurelyNew(MachineId machine) => false;
 
@@ -153,6 +165,11 @@ internal sealed class BootHttpFixture : IAsyncDisposable
         builder.Services.AddSingleton(Catalog);
         builder.Services.AddSingleton(Tokens);
         builder.Services.AddSingleton<IMachineHostnames>(Hostnames);
+        // As `provisioner serve`: reports go through the outbox, delivered by its loop, the cores' reachability set by the test.
+        builder.Services.AddSingleton<ICoreReachability>(Cores);
+        builder.Services.AddSingleton(new ReportOutboxOptions());
+        builder.Services.AddSingleton<ReportOutbox>();
+        builder.Services.AddHostedService<ReportOutboxDelivery>();
         // Resolved at the first request, after Kestrel has picked the port the URLs must carry.
         builder.Services.AddSingleton(_ => options!);
         builder.Services.AddSingleton<IBootPolicy>(_ => Policy = new FakeBootPolicy(new BootPolicy(BootFileTable.Default, options!.BaseUrl)));
@@ -183,6 +200,9 @@ internal sealed class BootHttpFixture : IAsyncDisposable
     public KickstartTokens Tokens { get; }
 
     public FakeMachineGateway Gateway { get; } = new();
+
+    /// <summary>Whether the node can reach a core (reachable unless a test says otherwise).</summary>
+    public FakeCoreReachability Cores { get; } = new();
 
     /// <summary>The boot-policy port the handler was given (set when the handler is built, at the first request).</summary>
     public FakeBootPolicy? Policy { get; private set; }
