@@ -155,6 +155,18 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
             return null;
         }
 
+        if (lease.FromMemory && client.Boots)
+        {
+            // Offered from this edge's memory: no core is reachable, so neither is the machine's actor that says what
+            // a PXE client boots. Silent; the firmware retransmits.
+            if (_warnings.TryLog(DhcpWarning.CoresUnreachable, out var more))
+            {
+                LogUnavailable(mac, DhcpMessageType.Discover, request.TransactionId, subnet.Id, "a PXE boot needs its machine's actor", more);
+            }
+
+            return null;
+        }
+
         var boot = client.Boots && machines.IsSurelyNew(mac)
             ? FirstBoot(mac, client, now, request)
             : await PreviewBootAsync(mac, client, now, request, ct).ConfigureAwait(false);

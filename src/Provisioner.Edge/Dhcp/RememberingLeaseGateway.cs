@@ -11,8 +11,10 @@ namespace Provisioner.Edge.Dhcp;
 /// grant it passes (<see cref="RememberedLeases"/>); while the cores are unreachable (<see cref="ICoreReachability"/>),
 /// or when an ask of the lease actor gets no answer, a REQUEST for the very address the subnet granted that MAC, not
 /// yet expired, is answered Acked from memory with the grant's own expiry, never a later one: the subnet's lease table
-/// holds the address for that MAC until then, so no address can be handed out twice. Everything else during an outage
-/// (a DISCOVER, a first REQUEST, another address, an expired grant, a RELEASE or DECLINE) is answered at once,
+/// holds the address for that MAC until then, so no address can be handed out twice. A DISCOVER of such a MAC (a client
+/// that rebooted and starts over, as busybox udhcpc and PXE firmware do) is offered the same address, with the same
+/// expiry. Everything else during an outage (a DISCOVER of a MAC with no grant here, a first REQUEST, another address,
+/// an expired grant, a RELEASE or DECLINE) is answered at once,
 /// <see cref="LeaseOutcome.Unavailable"/>, instead of after the ask timeout; the handler stays silent and the client
 /// retransmits. Declarations and the warm-up pass through: they have their own retries.
 /// </summary>
@@ -51,8 +53,17 @@ public sealed class RememberingLeaseGateway : ILeaseGateway, IDisposable
 
     public RememberedLeases Memory => memory;
 
-    public Task<LeaseAnswer> OfferAsync(string subnetId, MachineId mac, IPv4Address? requested, DateTimeOffset at, CancellationToken cancellationToken) =>
-        cores.CoresReachable ? inner.OfferAsync(subnetId, mac, requested, at, cancellationToken) : Task.FromResult(Unavailable());
+    public Task<LeaseAnswer> OfferAsync(string subnetId, MachineId mac, IPv4Address? requested, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        if (cores.CoresReachable)
+        {
+            return inner.OfferAsync(subnetId, mac, requested, at, cancellationToken);
+        }
+
+        return Task.FromResult(memory.Find(subnetId, mac) is { } grant && at + ExpiryMargin < grant.ExpiresAt
+            ? new LeaseAnswer(LeaseOutcome.Offered, grant.Address, grant.ExpiresAt, "offered from memory: " + NoCore, FromMemory: true)
+            : Unavailable());
+    }
 
     public async Task<LeaseAnswer> RequestAsync(string subnetId, MachineId mac, IPv4Address address, bool renewing, DateTimeOffset at, CancellationToken cancellationToken)
     {

@@ -86,6 +86,46 @@ public sealed class DhcpDuringOutageTests
     }
 
     [Fact]
+    public async Task A_client_that_rebooted_and_discovers_during_an_outage_is_offered_and_acked_its_remembered_address()
+    {
+        using var rig = new Rig();
+        var udhcpc = Parse(DhcpGoldenPackets.UdhcpcDiscover);
+        var address = await rig.LeaseAsync(udhcpc);
+        rig.Fixture.Clock.Advance(TimeSpan.FromMinutes(20));
+        rig.Cores.CoresReachable = false;
+        rig.Fixture.Leases.Throw = new InvalidOperationException("the lease actor was asked during the outage");
+
+        // busybox udhcpc starts over with a DISCOVER (a new xid) naming the address it had.
+        var again = Parse(DhcpGoldenPackets.UdhcpcDiscover);
+        again.TransactionId ^= 0x77;
+        again.Options.RequestedIPAddress = address;
+        var offer = Wire((await rig.Handle(again))!);
+        var ack = Wire((await rig.Handle(RequestFrom(again, EdgeAddress, offer.YourAddress)))!);
+
+        Assert.Equal((DhcpMessageType.Offer, address, 2400u), (offer.MessageType, offer.YourAddress, offer.Options.LeaseTimeSeconds!.Value));
+        Assert.Equal((DhcpMessageType.Ack, address, 2400u), (ack.MessageType, ack.YourAddress, ack.Options.LeaseTimeSeconds!.Value));
+    }
+
+    [Fact]
+    public async Task A_pxe_client_that_discovers_during_an_outage_gets_no_offer_even_with_a_remembered_address()
+    {
+        using var rig = new Rig();
+        var edk2 = Parse(DhcpGoldenPackets.Edk2PxeDiscover);
+        await rig.LeaseAsync(edk2);
+        rig.Fixture.Clock.Advance(TimeSpan.FromMinutes(5));
+        rig.Cores.CoresReachable = false;
+        rig.Fixture.Machines.Delay = TimeSpan.FromHours(1);
+        var previews = rig.Fixture.Machines.Previews.Count;
+        var again = Parse(DhcpGoldenPackets.Edk2PxeDiscover);
+        again.TransactionId ^= 0x77;
+
+        var plan = await rig.Handle(again).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Null(plan);
+        Assert.Equal(previews, rig.Fixture.Machines.Previews.Count);
+    }
+
+    [Fact]
     public async Task A_pxe_client_during_an_outage_gets_no_answer_and_nothing_waits_for_its_machine()
     {
         using var rig = new Rig();

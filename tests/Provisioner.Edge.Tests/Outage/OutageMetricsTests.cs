@@ -51,7 +51,7 @@ public sealed class OutageMetricsTests
             await leases.RequestAsync("local", mac, address, false, T0, CancellationToken.None);
             cores.CoresReachable = false;
             await leases.RequestAsync("local", mac, address, true, T0.AddMinutes(30), CancellationToken.None);
-            await leases.OfferAsync("local", mac, null, T0.AddMinutes(30), CancellationToken.None);
+            await leases.OfferAsync("local", MachineId.Parse("52:54:00:00:0e:02"), null, T0.AddMinutes(30), CancellationToken.None);
             await outbox.SendAsync(mac, new ReportNbpServed(T0, "ipxe.efi"));
             await outbox.SendAsync(mac, new ReportKernelFetched(T0, "/vmlinuz"));
             await outbox.SendAsync(mac, new ReportKickstartFetched(T0));
