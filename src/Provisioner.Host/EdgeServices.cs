@@ -212,6 +212,9 @@ public static partial class EdgeServices
         /// <summary>Longest pause between two attempts to declare a subnet.</summary>
         private static readonly TimeSpan DeclareRetryMax = TimeSpan.FromSeconds(10);
 
+        /// <summary>How often a refused subnet is declared again: an operator's handover (or a change of the defining node) then takes effect without a restart.</summary>
+        private static readonly TimeSpan RefusedRetry = TimeSpan.FromSeconds(30);
+
         /// <summary>How long the warm-up may take; the node serves after it (or after this) whatever happened.</summary>
         private static readonly TimeSpan WarmUpBound = TimeSpan.FromSeconds(15);
 
@@ -275,13 +278,15 @@ public static partial class EdgeServices
 
         /// <summary>
         /// Declares one subnet until the cluster answers: accepted (defined, unchanged or redefined by this node) or
-        /// refused (another node defined it differently: the subnet is not served, /healthz says why).
+        /// refused (another node defined it differently: the subnet is not served, /healthz says why, and the declaration
+        /// is repeated every <see cref="RefusedRetry"/> until an operator hands the definition over or makes them equal).
         /// </summary>
         private async Task DeclareAsync(Domain.Leases.SubnetDefinition subnet, CancellationToken cancellationToken)
         {
             var started = clock.GetTimestamp();
             var pause = TimeSpan.FromSeconds(1);
             var warned = false;
+            string? refused = null;
             while (!cancellationToken.IsCancellationRequested)
             {
                 try
@@ -290,21 +295,24 @@ public static partial class EdgeServices
                     // handed to their machines at once, and the first packet does not wait for the subnet's recovery.
                     var declared = await leases.DeclareAsync(subnet, node.Name, clock.GetUtcNow(), cancellationToken).ConfigureAwait(false);
                     var service = $"dhcp subnet {subnet.Id}";
-                    if (declared.Outcome == Domain.Leases.SubnetDeclarationOutcome.Refused)
-                    {
-                        var reason = declared.Reason ?? $"subnet '{subnet.Id}' is defined by node {declared.DefinedBy}";
-                        handler.RefuseSubnet(subnet.Id, reason);
-                        readiness.Failing(service, $"not served: {reason}");
-                        LogRefused(subnet.Id, node.Name, reason);
-                    }
-                    else
+                    if (declared.Outcome != Domain.Leases.SubnetDeclarationOutcome.Refused)
                     {
                         handler.AcceptSubnet(subnet.Id);
                         readiness.NotFailing(service);
                         LogDeclared(subnet.Id, declared.Outcome, declared.DefinedBy, declared.Leases, declared.PendingFirstBoots);
+                        return;
                     }
 
-                    return;
+                    var reason = declared.Reason ?? $"subnet '{subnet.Id}' is defined by node {declared.DefinedBy}";
+                    handler.RefuseSubnet(subnet.Id, reason);
+                    readiness.Failing(service, $"not served: {reason}");
+                    if (reason != refused)
+                    {
+                        LogRefused(subnet.Id, node.Name, reason, RefusedRetry.TotalSeconds);
+                        refused = reason;
+                    }
+
+                    pause = RefusedRetry;
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
@@ -322,15 +330,15 @@ public static partial class EdgeServices
                 }
 
                 await Task.Delay(pause, clock, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, DeclareRetryMax.Ticks));
+                pause = refused is null ? TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, DeclareRetryMax.Ticks)) : RefusedRetry;
             }
         }
 
         [LoggerMessage(Level = LogLevel.Information, Message = "DHCP subnet {Subnet}: {Outcome} (definition of node {DefinedBy}); {Leases} leases; {PendingFirstBoots} first boots granted since its last snapshot handed to their machines again (one already recorded changes nothing)")]
         private partial void LogDeclared(string subnet, Domain.Leases.SubnetDeclarationOutcome outcome, string definedBy, int leases, int pendingFirstBoots);
 
-        [LoggerMessage(Level = LogLevel.Error, Message = "DHCP subnet {Subnet}: the cluster refused this node's ({Node}) definition, so this node does not serve the subnet: {Reason}. Make the definitions equal (or change the defining node first), then restart this node.")]
-        private partial void LogRefused(string subnet, string node, string reason);
+        [LoggerMessage(Level = LogLevel.Error, Message = "DHCP subnet {Subnet}: the cluster refused this node's ({Node}) definition, so this node does not serve the subnet: {Reason}. Make the definitions equal (or change the defining node first), or, if the defining node is gone for good, `provisioner subnet handover {Subnet} {Node}`; this node declares again every {Seconds:0} s.")]
+        private partial void LogRefused(string subnet, string node, string reason, double seconds);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP subnet {Subnet}: its lease actor has not answered for {Seconds:0} s (core nodes not up or unreachable?); requests in this subnet get no address until it does; still trying")]
         private partial void LogNotDeclared(Exception e, string subnet, double seconds);

@@ -50,10 +50,10 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task A_second_edge_declaring_the_same_subnet_differently_is_refused_naming_both_and_serves_none_of_it()
+    public async Task A_second_edge_declaring_the_same_subnet_differently_is_refused_naming_both_until_an_operator_hands_the_subnet_over()
     {
         await using var cluster = await ClusterLab.CreateAsync(clients: 1);
-        await cluster.StartCoreAsync(1);
+        var core = await cluster.StartCoreAsync(1);
         await cluster.StartEdgeAsync(1);
 
         // Same id, a larger pool: the first edge's definition stands, the second edge says why it does not serve.
@@ -67,6 +67,15 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
         // The first edge still serves the segment from its own definition.
         var (address, _) = await PxeUdhcpc(cluster.Lab, cluster.Lab.Clients[0]);
         Assert.Matches(@"^10\.77\.\d+\.1\d\d$", address);
+
+        // The operator hands the subnet over to the second edge (the first is to be retired): the second edge's next
+        // declaration (it repeats a refused one every 30 s) redefines the subnet, and it serves.
+        var handover = await core.Cli($"subnet handover lab {cluster.Lab.ServerAddress}:{ClusterLab.EdgePortBase + 2}");
+        Assert.True(handover.ExitCode == 0, handover.Output + handover.Error);
+        Assert.Contains($"handed over from node {cluster.Lab.ServerAddress}:{ClusterLab.EdgePortBase + 1}", handover.Output, StringComparison.Ordinal);
+        var healthy = await Eventually(second.HealthAsync, h => !h.StartsWith("failing:", StringComparison.Ordinal), TimeSpan.FromSeconds(45));
+        output.WriteLine($"second edge after the handover: {healthy}");
+        Assert.Contains("DHCP subnet lab: Redefined", second.Log, StringComparison.Ordinal);
     }
 
     [Fact]
