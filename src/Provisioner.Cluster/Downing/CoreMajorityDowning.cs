@@ -21,7 +21,7 @@ public sealed record CoreMajoritySettings(TimeSpan StableAfter, TimeSpan EdgeGra
             return value > TimeSpan.Zero ? value : throw new ConfigurationException($"{Path}.{key}: must be a positive duration, got {value}");
         }
 
-        var settings = new CoreMajoritySettings(Positive("stable-after", TimeSpan.FromSeconds(5)), Positive("edge-grace", TimeSpan.FromSeconds(60)), Positive("down-removal-margin", TimeSpan.FromSeconds(2)));
+        var settings = new CoreMajoritySettings(Positive("stable-after", TimeSpan.FromSeconds(4)), Positive("edge-grace", TimeSpan.FromSeconds(60)), Positive("down-removal-margin", TimeSpan.FromSeconds(2)));
         return settings.EdgeGrace > settings.StableAfter
             ? settings
             : throw new ConfigurationException($"{Path}.edge-grace ({settings.EdgeGrace}) must be longer than stable-after ({settings.StableAfter})");

@@ -48,7 +48,7 @@ public static class ProvisionerAkka
 
     /// <summary>
     /// Downing for a provisioning cluster (<see cref="Downing.CoreMajority"/>): keep-majority over the core nodes, decided
-    /// once the unreachable cores have stood still for 5 s; an edge cut off from the cores is downed only after 60 s, and
+    /// once the unreachable cores have stood still for 4 s; an edge cut off from the cores is downed only after 60 s, and
     /// rides out a shorter outage serving its site. Akka's own resolver (stable-after 20 s, and as long again before
     /// shards of a downed node move) took 48 s from a kill -9 to the machines being served again, and downed an edge
     /// whose site link dropped for 10 s. The shards of a downed core wait 2 s more, for the losing side of a partition to
@@ -57,7 +57,7 @@ public static class ProvisionerAkka
     public static readonly Config ClusterTuning = ConfigurationFactory.ParseString("""
         akka.cluster.downing-provider-class = "Provisioner.Cluster.Downing.CoreMajorityDowningProvider, Provisioner.Cluster"
         akka.cluster.core-majority {
-          stable-after = 5s
+          stable-after = 4s
           edge-grace = 60s
           down-removal-margin = 2s
         }
@@ -158,9 +158,10 @@ public static class ProvisionerAkka
                     ShouldPassivateIdleEntities = false,
                 });
             // One directory per cluster, on a core node, reached from every node through the singleton's proxy.
+            var directorySettings = MachineDirectorySettings.Default with { Policy = settings.Policy };
             builder.WithSingleton<MachineDirectoryKey>(
                 MachineDirectory.Id,
-                (_, registry, _) => Props.Create(() => new MachineDirectory(SqlReadJournalId, () => registry.GetAsync<MachineRegion>(CancellationToken.None), clock, null)),
+                (_, registry, _) => Props.Create(() => new MachineDirectory(SqlReadJournalId, () => registry.GetAsync<MachineRegion>(CancellationToken.None), clock, directorySettings)),
                 new ClusterSingletonOptions { Role = Roles.Core },
                 createProxyToo: true);
         }

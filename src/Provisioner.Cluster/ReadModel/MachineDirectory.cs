@@ -64,7 +64,12 @@ public sealed record DirectorySnapshot(long Offset, MachineState[] Machines) : I
 /// Machines mid-install woken per second after a start (each recovers its actor from the journal). All at once, 28,000
 /// of them after a cluster restart saturated the cores and PostgreSQL until heartbeats failed and nodes were downed.
 /// </param>
-public sealed record MachineDirectorySettings(TimeSpan SnapshotInterval, int WakePerSecond = 200)
+/// <param name="Policy">
+/// The stage deadlines: with it, a machine mid-install is woken when its deadline falls due (none before: after a restart
+/// with 90,000 machines mid-install, waking them all at 200 a second kept the cores busy for minutes and the fleet list
+/// took 14 s); without it, every one is woken at once, oldest stage first.
+/// </param>
+public sealed record MachineDirectorySettings(TimeSpan SnapshotInterval, int WakePerSecond = 200, MachinePolicy? Policy = null)
 {
     public static MachineDirectorySettings Default { get; } = new(TimeSpan.FromMinutes(1));
 }
@@ -157,20 +162,24 @@ public sealed class MachineDirectory : ReceivePersistentActor, IWithTimers
 
             if (first && _wakeInstalling is not null)
             {
-                // Oldest stage first: their deadlines are the nearest.
-                var installing = _machines.Values.Where(m => m.Stage.IsInstalling()).OrderBy(m => m.StageEnteredAt).Select(m => m.MachineId).ToArray();
-                if (installing.Length > 0)
+                var schedule = WakeSchedule.For(_machines.Values, _settings.Policy);
+                if (schedule.Count > 0)
                 {
-                    _wakeInstalling().PipeTo(Self, success: region => new WakeInstalling(region, installing));
+                    _wakeInstalling().PipeTo(Self, success: region => new WakeInstalling(region, schedule));
                 }
             }
         });
         Command<WakeInstalling>(w =>
         {
-            _waking = new Queue<string>(w.Machines);
+            _waking = w.Schedule;
             _wakeRegion = w.Region;
             _wakeStarted = _clock.GetUtcNow();
-            _log.Info("machine directory: waking {Count} machines that were mid-install so their deadlines run again, {Rate} a second", w.Machines.Count, _settings.WakePerSecond);
+            _log.Info(
+                _settings.Policy is null
+                    ? "machine directory: waking {Count} machines that were mid-install so their deadlines run again, {Rate} a second"
+                    : "machine directory: {Count} machines were mid-install; each is woken when its stage deadline falls due, at most {Rate} a second",
+                w.Schedule.Count,
+                _settings.WakePerSecond);
             Timers.StartPeriodicTimer("wake", WakeTick.Instance, WakeTickInterval);
             WakeSome();
         });
@@ -195,11 +204,11 @@ public sealed class MachineDirectory : ReceivePersistentActor, IWithTimers
     public override string PersistenceId => SnapshotId;
 
     private static readonly TimeSpan WakeTickInterval = TimeSpan.FromMilliseconds(100);
-    private Queue<string>? _waking;
+    private WakeSchedule? _waking;
     private IActorRef? _wakeRegion;
     private DateTimeOffset _wakeStarted;
 
-    /// <summary>One tick's share of the machines still to wake (at least one per tick).</summary>
+    /// <summary>One tick's share of the machines due to wake (at most <see cref="MachineDirectorySettings.WakePerSecond"/> a second).</summary>
     private void WakeSome()
     {
         if (_waking is null || _wakeRegion is null)
@@ -209,7 +218,7 @@ public sealed class MachineDirectory : ReceivePersistentActor, IWithTimers
 
         var now = _clock.GetUtcNow();
         var batch = Math.Max(1, (int)(_settings.WakePerSecond * WakeTickInterval.TotalSeconds));
-        for (var i = 0; i < batch && _waking.TryDequeue(out var id); i++)
+        foreach (var id in _waking.Due(now, batch))
         {
             _wakeRegion.Tell(new MachineProtocol.Execute(id, new MachineCommands.CheckDeadline(now)));
         }
@@ -217,7 +226,7 @@ public sealed class MachineDirectory : ReceivePersistentActor, IWithTimers
         if (_waking.Count == 0)
         {
             Timers.Cancel("wake");
-            _log.Info("machine directory: every machine that was mid-install is awake ({Seconds:0.0} s)", (now - _wakeStarted).TotalSeconds);
+            _log.Info("machine directory: every machine that was mid-install at the start has been woken ({Seconds:0.0} s)", (now - _wakeStarted).TotalSeconds);
             _waking = null;
             _wakeRegion = null;
         }
@@ -356,7 +365,46 @@ public sealed class MachineDirectory : ReceivePersistentActor, IWithTimers
 
     private sealed record StreamCompleted(bool Live);
 
-    private sealed record WakeInstalling(IActorRef Region, IReadOnlyList<string> Machines);
+    private sealed record WakeInstalling(IActorRef Region, WakeSchedule Schedule);
 
     private sealed record StreamFailed(Exception Cause);
 }
+
+/// <summary>
+/// The machines a directory wakes after a start, in the order of their stage deadlines: those mid-install (their
+/// actors, not remembered across a restart, must run their deadlines again). With a policy, a machine is due when its
+/// deadline is; one with no deadline is not woken at all. Without, every one is due at once, oldest stage first.
+/// </summary>
+public sealed class WakeSchedule
+{
+    private readonly (DateTimeOffset Due, string Id)[] _machines;
+    private int _next;
+
+    private WakeSchedule((DateTimeOffset, string)[] machines) => _machines = machines;
+
+    /// <summary>Machines not woken yet.</summary>
+    public int Count => _machines.Length - _next;
+
+    public static WakeSchedule For(IEnumerable<MachineState> machines, MachinePolicy? policy)
+    {
+        ArgumentNullException.ThrowIfNull(machines);
+        var installing = machines.Where(m => m.Stage.IsInstalling());
+        var due = policy is null
+            ? installing.Select(m => (Due: DateTimeOffset.MinValue, m.StageEnteredAt, Id: m.MachineId))
+            : installing.Select(m => (Due: policy.DeadlineOf(m) ?? DateTimeOffset.MaxValue, m.StageEnteredAt, Id: m.MachineId)).Where(m => m.Due != DateTimeOffset.MaxValue);
+        return new WakeSchedule(due.OrderBy(m => m.Due).ThenBy(m => m.StageEnteredAt).ThenBy(m => m.Id, StringComparer.Ordinal).Select(m => (m.Due, m.Id)).ToArray());
+    }
+
+    /// <summary>Up to <paramref name="max"/> machines whose time has come by <paramref name="now"/>, each once.</summary>
+    public IReadOnlyList<string> Due(DateTimeOffset now, int max)
+    {
+        var due = new List<string>();
+        while (_next < _machines.Length && due.Count < max && _machines[_next].Due <= now)
+        {
+            due.Add(_machines[_next++].Id);
+        }
+
+        return due;
+    }
+}
+

@@ -91,19 +91,39 @@ public static class AdminApi
                 filter = parsed;
             }
 
-            // Page by page (each reply well under Akka.Remote's frame size when the directory lives on another node).
-            var machines = new List<MachineSummary>();
-            DirectoryProtocol.MachineList page;
-            string? after = null;
-            do
+            // Page by page (each reply well under Akka.Remote's frame size when the directory lives on another node), the
+            // next page asked for while this one is written out, into one buffer: 100,000 machines are ~23 MB of JSON,
+            // written once, and an ask that fails still answers an error, not half a list.
+            var json = new System.Buffers.ArrayBufferWriter<byte>(1 << 16);
+            await using (var writer = new System.Text.Json.Utf8JsonWriter(json))
             {
-                page = await directory.ActorRef.Ask<DirectoryProtocol.MachineList>(new DirectoryProtocol.ListMachines(filter) { After = after }, timeout);
-                machines.AddRange(page.Machines);
-                after = page.Next;
-            }
-            while (after is not null);
+                var names = AdminJson.Options.PropertyNamingPolicy!;
+                writer.WriteStartObject();
+                writer.WriteStartArray(names.ConvertName(nameof(MachineListDto.Machines)));
+                var next = directory.ActorRef.Ask<DirectoryProtocol.MachineList>(new DirectoryProtocol.ListMachines(filter), timeout);
+                DirectoryProtocol.MachineList page;
+                do
+                {
+                    page = await next;
+                    if (page.Next is { } after)
+                    {
+                        next = directory.ActorRef.Ask<DirectoryProtocol.MachineList>(new DirectoryProtocol.ListMachines(filter) { After = after }, timeout);
+                    }
 
-            return Results.Json(new MachineListDto(page.CaughtUp, page.Offset, machines), AdminJson.Options);
+                    foreach (var machine in page.Machines)
+                    {
+                        System.Text.Json.JsonSerializer.Serialize(writer, machine, AdminJson.Options);
+                    }
+                }
+                while (page.Next is not null);
+
+                writer.WriteEndArray();
+                writer.WriteBoolean(names.ConvertName(nameof(MachineListDto.CaughtUp)), page.CaughtUp);
+                writer.WriteNumber(names.ConvertName(nameof(MachineListDto.Offset)), page.Offset);
+                writer.WriteEndObject();
+            }
+
+            return Results.Bytes(json.WrittenMemory, "application/json; charset=utf-8");
         });
 
         app.MapGet(Prefix + "/machines/{mac}", async (string mac, IRequiredActor<MachineRegion> region, ActorSystem system, IServiceProvider services, CancellationToken cancellationToken) =>

@@ -218,7 +218,7 @@ public sealed partial class DeployFilesTests
         // What the downing provider reads at start (deploy/README.md states these timings).
         var config = node.System.Settings.Config;
         Assert.IsType<CoreMajorityDowningProvider>(Akka.Cluster.Cluster.Get(node.System).DowningProvider);
-        Assert.Equal(new CoreMajoritySettings(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(2)), CoreMajoritySettings.From(config));
+        Assert.Equal(new CoreMajoritySettings(TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(2)), CoreMajoritySettings.From(config));
         Assert.Equal(TimeSpan.FromSeconds(2), Akka.Cluster.Cluster.Get(node.System).DowningProvider.DownRemovalMargin);
         Assert.Equal(TimeSpan.FromSeconds(1), config.GetTimeSpan("akka.cluster.failure-detector.heartbeat-interval"));
         Assert.Equal(TimeSpan.FromSeconds(3), config.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
