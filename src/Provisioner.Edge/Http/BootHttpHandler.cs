@@ -243,7 +243,7 @@ public sealed partial class BootHttpHandler(
         ReportResult result;
         try
         {
-            result = await reports.SendAsync(machine, command).ConfigureAwait(false);
+            result = await reports.SendAsync(machine, command, holdOnlyInOutage: true).ConfigureAwait(false);
         }
         catch (Exception e)
         {

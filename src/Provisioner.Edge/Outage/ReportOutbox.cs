@@ -31,6 +31,9 @@ public enum ReportDelivery
 
     /// <summary>Not held: the outbox was full of reports being delivered at that very moment (a tiny capacity).</summary>
     Dropped = 2,
+
+    /// <summary>Not delivered and not held (a report the caller's client retries itself, while cores are reachable).</summary>
+    NotDelivered = 3,
 }
 
 public sealed record ReportResult(ReportDelivery Delivery, MachineAnswer? Answer);
@@ -150,7 +153,13 @@ public sealed partial class ReportOutbox : IDisposable
     /// Delivers <paramref name="report"/> to <paramref name="machine"/> now, or queues it (see the type). Throws only
     /// what is not a transport failure (<see cref="TransportFailure"/>), as the gateway would.
     /// </summary>
-    public async Task<ReportResult> SendAsync(MachineId machine, MachineCommand report)
+    /// <param name="holdOnlyInOutage">
+    /// For a report whose client retries (the phone-homes: %post's curl retries a 503): held only while no core is
+    /// reachable. Otherwise it is delivered now, ahead of anything queued for the machine (an install that phones home
+    /// succeeded, whatever earlier report is late), or, when that fails, <see cref="ReportDelivery.NotDelivered"/>: a
+    /// core failing over answers the retry, whereas a report held here would be lost with this edge if it died too.
+    /// </param>
+    public async Task<ReportResult> SendAsync(MachineId machine, MachineCommand report, bool holdOnlyInOutage = false)
     {
         ArgumentNullException.ThrowIfNull(report);
         if (!_cores.CoresReachable)
@@ -158,7 +167,7 @@ public sealed partial class ReportOutbox : IDisposable
             return Enqueue(machine, report, "no core node reachable");
         }
 
-        if (HasQueued(machine))
+        if (!holdOnlyInOutage && HasQueued(machine))
         {
             return Enqueue(machine, report, null);
         }
@@ -170,7 +179,9 @@ public sealed partial class ReportOutbox : IDisposable
         }
         catch (Exception e) when (TransportFailure.Is(e, CancellationToken.None))
         {
-            return Enqueue(machine, report, $"{report.GetType().Name} to {machine} got no answer ({e.GetType().Name})");
+            return holdOnlyInOutage
+                ? new ReportResult(ReportDelivery.NotDelivered, null)
+                : Enqueue(machine, report, $"{report.GetType().Name} to {machine} got no answer ({e.GetType().Name})");
         }
     }
 

@@ -31,16 +31,22 @@ public sealed class HttpReportsDuringOutageTests
     }
 
     [Fact]
-    public async Task A_phone_home_whose_ask_times_out_is_queued_not_refused_and_delivered_when_the_machine_answers()
+    public async Task A_phone_home_whose_ask_times_out_while_cores_are_reachable_is_refused_503_for_the_installer_to_retry_not_held()
     {
+        // A core failing over: its machines' asks time out for a few seconds while the cores are reachable. %post's curl
+        // retries a 503; a report held here would be lost with this edge if it died too.
         await using var http = await BootHttpFixture.StartAsync();
         http.Gateway.FailExecute = true;
 
-        var response = await http.Client.GetAsync($"/phone-home/{http.Tokens.Issue(Web01)}");
+        var refused = await http.Client.GetAsync($"/phone-home/{http.Tokens.Issue(Web01)}");
         http.Gateway.FailExecute = false;
+        var retried = await http.Client.GetAsync($"/phone-home/{http.Tokens.Issue(Web01)}");
 
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        await Eventually.Until(() => http.Gateway.Sent<ReportInstalled>(Web01).Length, n => n == 1, "the queued phone-home delivered");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+        // Nothing was held for later: no second copy arrives from the outbox.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.Single(http.Gateway.Sent<ReportInstalled>(Web01));
     }
 
     [Fact]
