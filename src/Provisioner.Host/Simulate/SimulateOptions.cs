@@ -51,6 +51,7 @@ public sealed record SimulateOptions
                                        (default 0: the first failure is final; at most 7); within --timeout-per-machine
           --reboot-after T             time from a failed boot to the next DISCOVER (POST, NIC init; default 5s)
           --admin URL                  afterwards read every machine from this admin API: each must be Installed
+                                       (or Rebooted: a machine whose phone-home answer was lost boots its disk next)
           --token TOKEN                bearer token for --admin (env PROVISIONER_ADMIN_TOKEN)
           -o, --output table|json      the report's format (default table)
 
@@ -63,7 +64,7 @@ public sealed record SimulateOptions
         Report: machines completed and failed (by stage and reason), wall time, machines completed per second,
         latency p50/p90/p99/max per stage (dhcp, tftp, ipxe-dhcp, script, kernel, initrd, kickstart, phone-home,
         total), and any address ACKed to two machines. Exit 0 when every machine completed, no address was ACKed
-        twice and (with --admin) every machine reads back Installed; 1 otherwise; 2 for a usage error.
+        twice and (with --admin) every machine reads back Installed (or Rebooted); 1 otherwise; 2 for a usage error.
         """;
 
     public int Machines { get; init; } = 100;

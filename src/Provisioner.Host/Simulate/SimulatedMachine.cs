@@ -48,6 +48,9 @@ public sealed class SimulatedMachine(MachineRecord record, byte[] mac, Simulatio
         }
     }
 
+    /// <summary>An attempt got as far as %post: the disk holds an installed system.</summary>
+    private bool _diskInstalled;
+
     /// <summary>One boot attempt: null when the machine completed, else why the attempt failed.</summary>
     private async Task<string?> TryBootAsync(CancellationToken ct)
     {
@@ -76,10 +79,23 @@ public sealed class SimulatedMachine(MachineRecord record, byte[] mac, Simulatio
 
     private async Task BootAsync(CancellationToken ct)
     {
-        // 1. The NIC's PXE ROM: DHCP through the relay, then TFTP of the NBP the ACK names.
+        // 1. The NIC's PXE ROM: DHCP through the relay, then TFTP of the NBP the ACK names. A machine whose earlier
+        // attempt installed its disk (its phone-home's answer lost with a dead edge) and is now offered no boot file
+        // boots that disk: it is done, as the cluster recorded.
         record.Begin(SimStage.Dhcp, context.Now);
         var started = context.Now;
-        var pxe = await DhcpAsync(context.Xid(2 * record.Reboots.Count, record.Index), ipxe: false, FirmwareTimers.PxeDiscover, FirmwareTimers.PxeRequest, started, ct).ConfigureAwait(false);
+        BootAnswer pxe;
+        try
+        {
+            pxe = await DhcpAsync(context.Xid(2 * record.Reboots.Count, record.Index), ipxe: false, FirmwareTimers.PxeDiscover, FirmwareTimers.PxeRequest, started, ct).ConfigureAwait(false);
+        }
+        catch (LocalBootException)
+        {
+            record.EndStage(context.Now);
+            record.Complete(context.Now);
+            return;
+        }
+
         record.EndStage(context.Now);
 
         record.Begin(SimStage.Tftp, context.Now);
@@ -117,6 +133,8 @@ public sealed class SimulatedMachine(MachineRecord record, byte[] mac, Simulatio
         record.EndStage(context.Now);
 
         record.Begin(SimStage.PhoneHome, context.Now);
+        // %post runs on a written disk: whatever becomes of its phone-home, the next boot can fall through to that disk.
+        _diskInstalled = true;
         await http.GetTextAsync(phoneHome, "curl/7.29.0 (provisioner simulate)", retry: true, ct).ConfigureAwait(false);
         record.EndStage(context.Now);
         record.Complete(context.Now);
@@ -134,6 +152,12 @@ public sealed class SimulatedMachine(MachineRecord record, byte[] mac, Simulatio
         if (offer.Options.ServerIdentifier is null)
         {
             throw new SimulationFailedException("OFFER without a server identifier (option 54)");
+        }
+
+        if (!ipxe && _diskInstalled && !offer.YourAddress.IsAny && FirmwarePackets.ReadBoot(offer, out _) is null && string.IsNullOrEmpty(offer.Options.BootfileName) && string.IsNullOrEmpty(offer.BootFileName))
+        {
+            // Offered no boot file: the firmware falls through to the next boot device, the disk this machine installed.
+            throw new LocalBootException();
         }
 
         var reply = await context.Relay.ExchangeAsync(
@@ -179,3 +203,7 @@ public sealed class SimulationContext(SimulateOptions options, RelayAgent relay,
     /// </summary>
     public uint Xid(int exchange, int index) => xidSalt ^ ((uint)exchange << 28) ^ (uint)index;
 }
+
+/// <summary>The PXE ROM was offered no boot file and falls through to the disk an earlier attempt installed.</summary>
+internal sealed class LocalBootException() : Exception("offered no boot file: boots the installed disk");
+

@@ -142,7 +142,7 @@ public sealed record SimulationReport(
 
         if (Admin is { } admin)
         {
-            fields.Add(("Installed", string.Create(inv, $"{admin.Installed} of {admin.Checked} read back Installed from {admin.Server}")));
+            fields.Add(("Installed", string.Create(inv, $"{admin.Installed} of {admin.Checked} read back Installed or Rebooted from {admin.Server}")));
         }
 
         fields.Add(("Result", Ok ? "ok" : "FAILED"));

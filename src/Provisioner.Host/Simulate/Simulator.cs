@@ -111,5 +111,6 @@ public static class Simulator
     }
 
     /// <summary>The stage the run must leave every machine in: its %post phoned home, its installed system not yet booted.</summary>
-    public static bool IsInstalled(string stage) => stage == nameof(MachineStage.Installed);
+    /// <summary>Installed, or Rebooted: its installed system booted (a machine whose phone-home answer was lost boots its disk next).</summary>
+    public static bool IsInstalled(string stage) => stage is nameof(MachineStage.Installed) or nameof(MachineStage.Rebooted);
 }

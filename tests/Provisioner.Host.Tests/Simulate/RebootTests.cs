@@ -79,4 +79,12 @@ public sealed class RebootTests
             report.FailedAttempts.Select(f => (f.Stage, f.Reason, f.Machines)).ToArray());
         Assert.Contains("1 machines powered on again after 2 failed boot attempts", report.Render(), StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("Installed", true)]
+    [InlineData("Rebooted", true)]
+    [InlineData("KickstartFetched", false)]
+    [InlineData("Failed", false)]
+    public void A_machine_that_installed_and_then_booted_its_disk_counts_as_installed(string stage, bool installed) =>
+        Assert.Equal(installed, Simulator.IsInstalled(stage));
 }
