@@ -102,6 +102,20 @@ public sealed class MachineRecord(int index, string mac)
         EndedAt = now;
     }
 
+    /// <summary>
+    /// The machine boots the disk an earlier attempt installed (this attempt was offered no boot file): done, without
+    /// this attempt's later stages.
+    /// </summary>
+    public void CompleteFromDisk(TimeSpan now)
+    {
+        if (Reboots.Count == 0)
+        {
+            throw new InvalidOperationException($"{Mac}: no earlier attempt installed a disk");
+        }
+
+        EndedAt = now;
+    }
+
     /// <summary>The machine stops in the stage under way (or before the first) for <paramref name="reason"/>. The first failure wins.</summary>
     public void Fail(string reason, TimeSpan now)
     {

@@ -92,7 +92,7 @@ public sealed class SimulatedMachine(MachineRecord record, byte[] mac, Simulatio
         catch (LocalBootException)
         {
             record.EndStage(context.Now);
-            record.Complete(context.Now);
+            record.CompleteFromDisk(context.Now);
             return;
         }
 

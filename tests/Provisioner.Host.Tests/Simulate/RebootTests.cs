@@ -87,4 +87,31 @@ public sealed class RebootTests
     [InlineData("Failed", false)]
     public void A_machine_that_installed_and_then_booted_its_disk_counts_as_installed(string stage, bool installed) =>
         Assert.Equal(installed, Simulator.IsInstalled(stage));
+
+    [Fact]
+    public void A_machine_that_phoned_home_and_is_then_offered_no_boot_file_is_done_booting_its_disk()
+    {
+        var record = new MachineRecord(0, "52:54:01:00:00:00");
+        Assert.Throws<InvalidOperationException>(() => record.CompleteFromDisk(S(0)));
+        var now = 0.0;
+        foreach (var stage in SimStages.All)
+        {
+            record.Begin(stage, S(now));
+            now += 0.1;
+            if (stage != SimStages.All[^1])
+            {
+                record.EndStage(S(now));
+            }
+        }
+
+        // The phone-home's answer never came (its edge died); the machine reboots and is told to boot locally.
+        record.Reboot("HTTP: Connection refused (after 5 retries)", S(20));
+        record.Begin(SimStage.Dhcp, S(25));
+        record.EndStage(S(25.2));
+        record.CompleteFromDisk(S(25.2));
+
+        Assert.True(record.Completed);
+        Assert.Equal(S(25.2), record.Total);
+    }
 }
+
