@@ -157,14 +157,7 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
 
         if (lease.FromMemory && client.Boots)
         {
-            // Offered from this edge's memory: no core is reachable, so neither is the machine's actor that says what
-            // a PXE client boots. Silent; the firmware retransmits.
-            if (_warnings.TryLog(DhcpWarning.CoresUnreachable, out var more))
-            {
-                LogUnavailable(mac, DhcpMessageType.Discover, request.TransactionId, subnet.Id, "a PXE boot needs its machine's actor", more);
-            }
-
-            return null;
+            return SilentWithoutActor(mac, DhcpMessageType.Discover, request.TransactionId, subnet.Id);
         }
 
         var boot = client.Boots && machines.IsSurelyNew(mac)
@@ -256,14 +249,7 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
 
         if (lease.FromMemory && client.Boots)
         {
-            // Renewed from this edge's memory: no core is reachable, so neither is the machine's actor, which must
-            // record a PXE client's boot before it is told what to boot. Silent; the firmware retransmits.
-            if (_warnings.TryLog(DhcpWarning.CoresUnreachable, out var more))
-            {
-                LogUnavailable(mac, DhcpMessageType.Request, request.TransactionId, subnet.Id, "a PXE boot needs its machine's actor", more);
-            }
-
-            return null;
+            return SilentWithoutActor(mac, DhcpMessageType.Request, request.TransactionId, subnet.Id);
         }
 
         return await CommitBootAsync(mac, client, now, request, granted, subnet, ct).ConfigureAwait(false) is { } boot
@@ -288,6 +274,20 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
         return lease is { Outcome: LeaseOutcome.Acked, Address: { } granted }
             ? Ack(request, mac, subnet, client, granted, lease, boot, now)
             : NotAcked(request, mac, subnet, lease);
+    }
+
+    /// <summary>
+    /// A PXE client's lease answered from this edge's memory: no core is reachable, so neither is the machine's actor,
+    /// which decides (and records) what the client boots. Silent; the firmware retransmits.
+    /// </summary>
+    private DhcpReplyPlan? SilentWithoutActor(MachineId mac, DhcpMessageType type, uint xid, string subnet)
+    {
+        if (_warnings.TryLog(DhcpWarning.CoresUnreachable, out var more))
+        {
+            LogUnavailable(mac, type, xid, subnet, "a PXE boot needs its machine's actor", more);
+        }
+
+        return null;
     }
 
     /// <summary>The ACK of a durable grant, naming the machine's boot.</summary>

@@ -60,7 +60,7 @@ public sealed class RememberingLeaseGateway : ILeaseGateway, IDisposable
             return inner.OfferAsync(subnetId, mac, requested, at, cancellationToken);
         }
 
-        return Task.FromResult(memory.Find(subnetId, mac) is { } grant && at + ExpiryMargin < grant.ExpiresAt
+        return Task.FromResult(Holding(subnetId, mac, at) is { } grant
             ? new LeaseAnswer(LeaseOutcome.Offered, grant.Address, grant.ExpiresAt, "offered from memory: " + NoCore, FromMemory: true)
             : Unavailable());
     }
@@ -132,10 +132,14 @@ public sealed class RememberingLeaseGateway : ILeaseGateway, IDisposable
         }
     }
 
+    /// <summary>The MAC's remembered grant in the subnet, if it holds past <see cref="ExpiryMargin"/> from <paramref name="at"/>.</summary>
+    private RememberedGrant? Holding(string subnetId, MachineId mac, DateTimeOffset at) =>
+        memory.Find(subnetId, mac) is { } grant && at + ExpiryMargin < grant.ExpiresAt ? grant : null;
+
     /// <summary>The remembered grant of exactly this address to this MAC in this subnet, if it holds past the margin.</summary>
     private LeaseAnswer? FromMemory(string subnetId, MachineId mac, IPv4Address address, DateTimeOffset at)
     {
-        if (memory.Find(subnetId, mac) is not { } grant || grant.Address != address || at + ExpiryMargin >= grant.ExpiresAt)
+        if (Holding(subnetId, mac, at) is not { } grant || grant.Address != address)
         {
             return null;
         }
