@@ -56,6 +56,7 @@ public sealed class VirtualMachineBootTests(ITestOutputHelper output)
             output.WriteLine(show.Output);
             Assert.Equal(0, show.ExitCode);
             Assert.Contains("Stage        : Rebooted", show.Output);
+            Assert.Contains("Reached via  : local segment", show.Output);
             foreach (var step in journey)
             {
                 Assert.Contains(step, show.Output);
