@@ -58,13 +58,15 @@ public static class BootRules
     /// An iPXE client that should boot its disk still gets its script (which says "boot the local disk"); PXE firmware
     /// gets nothing and falls through to the disk.
     /// </summary>
-    public static DhcpBootFile DhcpBoot(BootAction action, bool firmwareIsIpxe, int architecture, BootFileTable files)
+    /// <param name="profile">The machine's profile, whose <see cref="Profile.BootFiles"/> win over the edge's <paramref name="files"/>.</param>
+    /// <param name="machineBootFile">The machine's own boot file (its <c>mac</c> rule's <c>boot-file=</c>), which wins over both.</param>
+    public static DhcpBootFile DhcpBoot(BootAction action, bool firmwareIsIpxe, int architecture, BootFileTable files, Profile? profile = null, string? machineBootFile = null)
     {
         ArgumentNullException.ThrowIfNull(files);
         switch (action)
         {
             case BootAction.Nbp:
-                return files.For(architecture) is { } nbp
+                return NbpFor(architecture, files, profile, machineBootFile) is { } nbp
                     ? new DhcpBootFile(DhcpBootKind.Nbp, nbp)
                     : new DhcpBootFile(DhcpBootKind.NoNbpForArchitecture, null);
             case BootAction.BootScript:
@@ -73,6 +75,23 @@ public static class BootRules
             default:
                 return default;
         }
+    }
+
+    /// <summary>
+    /// The network boot program for a PXE client of <paramref name="architecture"/>: the machine's own file, else its
+    /// profile's for the architecture (a profile may say "none"), else the edge's; null = none.
+    /// </summary>
+    public static string? NbpFor(int architecture, BootFileTable files, Profile? profile, string? machineBootFile)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        if (machineBootFile is not null)
+        {
+            return machineBootFile;
+        }
+
+        return profile is not null && profile.BootFiles.Count > 0 && profile.BootFiles.TryGetValue(architecture, out var file)
+            ? file
+            : files.For(architecture);
     }
 
     /// <summary>The script for a machine in <paramref name="stage"/>: installed machines boot their disk, failed ones wait for an operator, every other stage installs.</summary>

@@ -75,8 +75,7 @@ public sealed partial class DhcpHandler
     private async Task<DhcpReplyPlan?> ProxyOfferAsync(DhcpPacket request, MachineId mac, Client client, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        // TODO(merge): via proxy — the Discovered this records should say the machine reached us through proxyDHCP once
-        // MachineEvents.Discovered carries how a machine reached the edge (local / relay / proxy).
+        // Recorded with BootPath via "proxy" (see BootRequest): machine show says the machine reached us through proxyDHCP.
         if (await CommitBootAsync(mac, client, now, request, null, null, ct).ConfigureAwait(false) is not { } boot)
         {
             return null;
@@ -99,7 +98,6 @@ public sealed partial class DhcpHandler
     {
         var now = clock.GetUtcNow();
         // The same command as the DISCOVER's (recorded then): a repeat the machine decides Unchanged.
-        // TODO(merge): via proxy — as in ProxyOfferAsync.
         if (await CommitBootAsync(mac, client, now, request, null, null, ct).ConfigureAwait(false) is not { } boot)
         {
             return null;

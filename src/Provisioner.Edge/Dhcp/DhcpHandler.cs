@@ -489,7 +489,24 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
     {
         var known = request.Options.RequestedIPAddress ?? (request.ClientAddress.IsAny ? null : request.ClientAddress);
         var profile = profileOf?.Invoke(mac, known);
-        return new MachineCommands.RequestBoot(now, client.Architecture, client.Ipxe, profile, address, subnet);
+        // proxyDHCP: the machine reached us as a proxy (another server gave its address), recorded as such.
+        var path = options.Mode == DhcpMode.Proxy
+            ? new BootPath(BootPath.Proxied, null, BootPath.FirmwareOf(request.Options.VendorClassIdentifier, client.Ipxe))
+            : PathOf(request, client.Ipxe);
+        return new MachineCommands.RequestBoot(now, client.Architecture, client.Ipxe, profile, address, subnet, path);
+    }
+
+    /// <summary>
+    /// How <paramref name="request"/> reached us (a relay agent's giaddr, RFC 2131 §4.1, else the local segment) and the
+    /// firmware that sent it (option 60 / user class), recorded with the machine's boot.
+    /// </summary>
+    public static BootPath PathOf(DhcpPacket request, bool ipxe)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var firmware = BootPath.FirmwareOf(request.Options.VendorClassIdentifier, ipxe);
+        return request.RelayAgentAddress.IsAny
+            ? new BootPath(BootPath.Local, null, firmware)
+            : new BootPath(BootPath.Relayed, request.RelayAgentAddress.ToString(), firmware);
     }
 
     private BootAction? Answered(MachineId mac, DhcpPacket request, MachineAnswer answer)
@@ -589,7 +606,10 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
             reply.Options.IpxeNoPxeDhcp = true;
         }
 
-        var boot = _boot.DhcpBootFile(mac, action, client.Ipxe, client.Architecture);
+        // The client's address, for rules that choose its boot file by address: the one granted, or (a proxyDHCP ACK on
+        // port 4011) the one it holds from the site's server; a proxy OFFER knows none.
+        var address = !reply.YourAddress.IsAny ? reply.YourAddress : !reply.ClientAddress.IsAny ? reply.ClientAddress : (IPv4Address?)null;
+        var boot = _boot.DhcpBootFile(mac, action, client.Ipxe, client.Architecture, address);
         if (boot.Kind == DhcpBootKind.NoNbpForArchitecture && _warnings.TryLog(DhcpWarning.NoBootFile, out var more))
         {
             LogNoBootFile(mac, client.Architecture, more);

@@ -54,6 +54,7 @@ public sealed class ProxyDhcpHandlerTests
         Assert.Empty(f.Machines.Previews);
         var boot = Assert.IsType<MachineCommands.RequestBoot>(Assert.Single(f.Machines.Commands).Command);
         Assert.Equal((0, true, (string?)null, (string?)null), (boot.Architecture, boot.FirmwareIsIpxe, boot.Address, boot.Subnet));
+        Assert.Equal(new BootPath(BootPath.Proxied, null, BootPath.Ipxe), boot.Path);
     }
 
     [Fact]
@@ -104,7 +105,8 @@ public sealed class ProxyDhcpHandlerTests
         Assert.Null(ack.Options.LeaseTimeSeconds);
         Assert.Equal(source, plan!.Destination);
         Assert.Empty(f.Leases.Calls);
-        Assert.IsType<MachineCommands.RequestBoot>(Assert.Single(f.Machines.Commands).Command);
+        var boot = Assert.IsType<MachineCommands.RequestBoot>(Assert.Single(f.Machines.Commands).Command);
+        Assert.Equal(new BootPath(BootPath.Proxied, null, BootPath.Pxe), boot.Path);
     }
 
     [Fact]

@@ -77,6 +77,8 @@ public sealed class ProxyDhcpTests(ITestOutputHelper output)
 
             Assert.Equal("via local-boot", machine.Events.Last(e => e.Type == "Rebooted").Detail);
             Assert.Equal("lab", machine.Profile);
+            Assert.Equal("proxy", machine.Path?.Via);
+            Assert.Contains("via=proxy", machine.Events.First(e => e.Type == "Discovered").Detail, StringComparison.Ordinal);
 
             // The proxy answered this machine's DISCOVERs; EDK2 took the boot file from port 4011, iPXE from the OFFER.
             Assert.Contains($"proxyDHCP {mac} DISCOVER", node.Log, StringComparison.Ordinal);
