@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_setup=0
-for tool in qemu-system-x86_64 udhcpc dhclient dhcrelay tftp atftp curl perfdhcp kea-dhcp4 tcpdump ping nginx wrk systemd-analyze; do
+for tool in qemu-system-x86_64 udhcpc dhclient dhcrelay tftp atftp curl perfdhcp kea-dhcp4 tcpdump ping nginx wrk systemd-analyze dnsmasq; do
   command -v "$tool" >/dev/null 2>&1 || need_setup=1
 done
 [ -e /usr/lib/ipxe/undionly.kpxe ] || need_setup=1

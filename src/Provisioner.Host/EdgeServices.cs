@@ -275,8 +275,10 @@ public static partial class EdgeServices
             }
         }
 
-        private Task DeclareSubnetsAsync(CancellationToken cancellationToken) =>
-            Task.WhenAll(options.Subnets.Select(subnet => DeclareAsync(subnet, cancellationToken)));
+        /// <summary>Every subnet declared to its lease actor; none in proxyDHCP mode, which leases nothing and has no lease actor.</summary>
+        private Task DeclareSubnetsAsync(CancellationToken cancellationToken) => options.Mode == DhcpMode.Proxy
+            ? Task.CompletedTask
+            : Task.WhenAll(options.Subnets.Select(subnet => DeclareAsync(subnet, cancellationToken)));
 
         /// <summary>
         /// Declares one subnet until the cluster answers: accepted (defined, unchanged or redefined by this node) or

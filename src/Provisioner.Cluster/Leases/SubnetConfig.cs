@@ -28,7 +28,8 @@ public static class SubnetConfig
     }
 
     /// <summary>The subnets under <paramref name="path"/> of <paramref name="config"/>, errors named with <paramref name="keyPath"/>.</summary>
-    public static IReadOnlyList<SubnetDefinition> ListFrom(Config config, string path, string? keyPath = null)
+    /// <param name="poolRequired">False for a proxyDHCP edge, which leases nothing: see <see cref="FromConfig"/>.</param>
+    public static IReadOnlyList<SubnetDefinition> ListFrom(Config config, string path, string? keyPath = null, bool poolRequired = true)
     {
         ArgumentNullException.ThrowIfNull(config);
         keyPath ??= path;
@@ -56,7 +57,7 @@ public static class SubnetConfig
                 throw new ConfigurationException($"{itemPath}: expected an object {{ id, network, pool-start, pool-end, … }}");
             }
 
-            subnets.Add(FromConfig(new Config(new HoconRoot(items[i])), itemPath));
+            subnets.Add(FromConfig(new Config(new HoconRoot(items[i])), itemPath, poolRequired));
         }
 
         if (SubnetDefinition.CheckAll(subnets) is { } problem)
@@ -68,7 +69,12 @@ public static class SubnetConfig
     }
 
     /// <summary>Binds and checks one subnet object; <paramref name="keyPath"/> prefixes every key named in an error.</summary>
-    public static SubnetDefinition FromConfig(Config subnetObject, string keyPath)
+    /// <param name="poolRequired">
+    /// False for a proxyDHCP edge (<c>dhcp.mode = proxy</c>): the subnet only names the network it serves, and without
+    /// <c>pool-start</c>/<c>pool-end</c> its pool is the network's first host address, which nothing ever leases (such
+    /// an edge declares no subnet to the cluster).
+    /// </param>
+    public static SubnetDefinition FromConfig(Config subnetObject, string keyPath, bool poolRequired = true)
     {
         ArgumentNullException.ThrowIfNull(subnetObject);
         ArgumentNullException.ThrowIfNull(keyPath);
@@ -155,8 +161,8 @@ public static class SubnetConfig
             Id = id,
             Network = network,
             PrefixLength = prefix,
-            PoolStart = Address(subnetObject, "pool-start", "pool-start", Bad)!.Value,
-            PoolEnd = Address(subnetObject, "pool-end", "pool-end", Bad)!.Value,
+            PoolStart = poolRequired || subnetObject.HasPath("pool-start") ? Address(subnetObject, "pool-start", "pool-start", Bad)!.Value : new IPv4Address(network.Value + 1),
+            PoolEnd = poolRequired || subnetObject.HasPath("pool-end") ? Address(subnetObject, "pool-end", "pool-end", Bad)!.Value : new IPv4Address(network.Value + 1),
             Router = subnetObject.HasPath("router") && String(subnetObject, "router") is { Length: > 0 } ? Address(subnetObject, "router", "router", Bad) : null,
             Dns = dns,
             Domain = String(subnetObject, "domain") is { Length: > 0 } domain ? domain : null,

@@ -8,8 +8,11 @@ using Provisioner.Protocols.Dhcp;
 
 namespace Provisioner.Edge.Dhcp;
 
-/// <summary>Where a request came in: the local address of the receiving interface, the sender, and whether a relay agent forwarded it.</summary>
-public sealed record DhcpReceiveContext(IPv4Address InterfaceAddress, IPEndPoint Source, bool Relayed);
+/// <summary>
+/// Where a request came in: the local address of the receiving interface, the sender, whether a relay agent forwarded
+/// it, and whether it came to the PXE boot-server port (4011, proxyDHCP only) rather than the DHCP server port.
+/// </summary>
+public sealed record DhcpReceiveContext(IPv4Address InterfaceAddress, IPEndPoint Source, bool Relayed, bool BootServerPort = false);
 
 /// <summary>A reply and where to send it.</summary>
 public sealed record DhcpReplyPlan(DhcpPacket Packet, IPEndPoint Destination)
@@ -108,6 +111,11 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
         }
 
         var client = Classify(request);
+        if (options.Mode == DhcpMode.Proxy)
+        {
+            return await ProxyAsync(request, type, mac, subnet, client, context, cancellationToken).ConfigureAwait(false);
+        }
+
         if (!client.Boots && options.NonPxeClients == NonPxeClientPolicy.Ignore)
         {
             LogIgnored(request, "non-PXE client and non-pxe-clients = ignore");
@@ -481,7 +489,11 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
     {
         var known = request.Options.RequestedIPAddress ?? (request.ClientAddress.IsAny ? null : request.ClientAddress);
         var profile = profileOf?.Invoke(mac, known);
-        return new MachineCommands.RequestBoot(now, client.Architecture, client.Ipxe, profile, address, subnet, PathOf(request, client.Ipxe));
+        // proxyDHCP: the machine reached us as a proxy (another server gave its address), recorded as such.
+        var path = options.Mode == DhcpMode.Proxy
+            ? new BootPath(BootPath.Proxied, null, BootPath.FirmwareOf(request.Options.VendorClassIdentifier, client.Ipxe))
+            : PathOf(request, client.Ipxe);
+        return new MachineCommands.RequestBoot(now, client.Architecture, client.Ipxe, profile, address, subnet, path);
     }
 
     /// <summary>
@@ -580,16 +592,24 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
     }
 
     /// <summary>Maps the machine's boot answer onto the reply; returns the boot file named, if any.</summary>
-    private string? ApplyBoot(DhcpPacket reply, MachineId mac, Client client, BootAction action)
+    /// <param name="proxy">A proxyDHCP reply: it must not tell iPXE to skip proxyDHCP (it is the proxyDHCP offer).</param>
+    private string? ApplyBoot(DhcpPacket reply, MachineId mac, Client client, BootAction action, bool proxy = false)
     {
         if (!client.Boots)
         {
             return null;
         }
 
-        // iPXE: do not wait for ProxyDHCP offers (175.176 = 1).
-        reply.Options.IpxeNoPxeDhcp = true;
-        var boot = _boot.DhcpBootFile(mac, action, client.Ipxe, client.Architecture, reply.YourAddress.IsAny ? null : reply.YourAddress);
+        if (!proxy)
+        {
+            // iPXE: do not wait for ProxyDHCP offers (175.176 = 1).
+            reply.Options.IpxeNoPxeDhcp = true;
+        }
+
+        // The client's address, for rules that choose its boot file by address: the one granted, or (a proxyDHCP ACK on
+        // port 4011) the one it holds from the site's server; a proxy OFFER knows none.
+        var address = !reply.YourAddress.IsAny ? reply.YourAddress : !reply.ClientAddress.IsAny ? reply.ClientAddress : (IPv4Address?)null;
+        var boot = _boot.DhcpBootFile(mac, action, client.Ipxe, client.Architecture, address);
         if (boot.Kind == DhcpBootKind.NoNbpForArchitecture && _warnings.TryLog(DhcpWarning.NoBootFile, out var more))
         {
             LogNoBootFile(mac, client.Architecture, more);

@@ -70,6 +70,9 @@ public sealed class DhcpServerCounters
 /// can stop either loop.
 /// </summary>
 /// <remarks>
+/// In proxyDHCP mode (<see cref="DhcpMode.Proxy"/>) a second socket on the PXE boot-server port (4011) is bound the
+/// same way, on the same address and interface; its requests share the backlog and handlers, and its replies leave
+/// from it.
 /// Safety: without an interface name the server refuses to bind the wildcard address; an explicit bind address
 /// (tests use loopback) is the only other way to start it. The edge never answers on a segment it was not told to.
 /// </remarks>
@@ -86,12 +89,14 @@ public sealed partial class DhcpServer : IAsyncDisposable
     private readonly IPAddress _bindAddress;
     private readonly MacRateLimiter _rateLimiter;
     private readonly SemaphoreSlim _concurrency;
-    private readonly DhcpBacklog<(DhcpPacket Packet, IPEndPoint Source)> _queue;
+    private readonly DhcpBacklog<(DhcpPacket Packet, IPEndPoint Source, bool BootServer)> _queue;
     private readonly TimeProvider _clock;
     private readonly LogSummary<ServerWarning> _warnings;
     private readonly CancellationTokenSource _stop = new();
     private Socket? _socket;
+    private Socket? _bootServerSocket;
     private Task _loop = Task.CompletedTask;
+    private Task _bootServerLoop = Task.CompletedTask;
     private Task _dispatch = Task.CompletedTask;
 
     public DhcpServer(DhcpServerOptions options, DhcpHandler handler, ILogger<DhcpServer> logger, TimeProvider? clock = null, IPAddress? bindAddress = null)
@@ -107,7 +112,7 @@ public sealed partial class DhcpServer : IAsyncDisposable
         _rateLimiter = new MacRateLimiter(options.PerMacRate, _clock);
         _warnings = new LogSummary<ServerWarning>(TimeSpan.FromSeconds(10), _clock);
         _concurrency = new SemaphoreSlim(options.MaxInFlight);
-        _queue = new DhcpBacklog<(DhcpPacket, IPEndPoint)>(options.QueueCapacity, options.MaxDiscoverWait, options.MaxRequestWait, _clock);
+        _queue = new DhcpBacklog<(DhcpPacket, IPEndPoint, bool)>(options.QueueCapacity, options.MaxDiscoverWait, options.MaxRequestWait, _clock);
         Counters.ReadShedFrom(_queue);
         Counters.ReadReplayedFrom(handler);
     }
@@ -119,6 +124,9 @@ public sealed partial class DhcpServer : IAsyncDisposable
 
     /// <summary>Where the socket is bound (valid after <see cref="Start"/>).</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint)(_socket?.LocalEndPoint ?? throw new InvalidOperationException("not started"));
+
+    /// <summary>Where the PXE boot-server socket (proxyDHCP, port 4011) is bound; null when not in proxy mode.</summary>
+    public IPEndPoint? BootServerEndPoint => (IPEndPoint?)_bootServerSocket?.LocalEndPoint;
 
     /// <summary>
     /// Binds the socket now (a bad interface or port fails here) and starts serving once <paramref name="serveAfter"/>
@@ -136,6 +144,35 @@ public sealed partial class DhcpServer : IAsyncDisposable
             throw new InvalidOperationException("provisioner.edge.interface must name the interface to serve DHCP on; refusing to answer on every interface");
         }
 
+        _socket = Bind(_options.Port);
+        if (_options.Mode == DhcpMode.Proxy)
+        {
+            try
+            {
+                _bootServerSocket = Bind(_options.ProxyPort);
+            }
+            catch
+            {
+                _socket.Dispose();
+                _socket = null;
+                throw;
+            }
+        }
+
+        LogStarted(LocalEndPoint, _options.Interface, _options.Subnets.Count, _options.Mode, BootServerEndPoint);
+        DhcpMetrics.Register(this, LocalEndPoint.ToString());
+        _loop = StartReceiving(serveAfter, _socket, bootServer: false, "dhcp-receive");
+        if (_bootServerSocket is not null)
+        {
+            _bootServerLoop = StartReceiving(serveAfter, _bootServerSocket, bootServer: true, "pxe-4011-receive");
+        }
+
+        _dispatch = Task.Run(() => DispatchLoopAsync(_stop.Token));
+    }
+
+    /// <summary>A UDP socket on the server's bind address and <paramref name="port"/>, bound to the configured interface.</summary>
+    private Socket Bind(int port)
+    {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         try
         {
@@ -149,7 +186,7 @@ public sealed partial class DhcpServer : IAsyncDisposable
                 socket.SetRawSocketOption(SolSocket, SoBindToDevice, Encoding.ASCII.GetBytes(_options.Interface + "\0"));
             }
 
-            socket.Bind(new IPEndPoint(_bindAddress, _options.Port));
+            socket.Bind(new IPEndPoint(_bindAddress, port));
         }
         catch
         {
@@ -157,11 +194,7 @@ public sealed partial class DhcpServer : IAsyncDisposable
             throw;
         }
 
-        _socket = socket;
-        LogStarted(LocalEndPoint, _options.Interface, _options.Subnets.Count);
-        DhcpMetrics.Register(this, LocalEndPoint.ToString());
-        _loop = StartReceiving(serveAfter);
-        _dispatch = Task.Run(() => DispatchLoopAsync(_stop.Token));
+        return socket;
     }
 
     /// <summary>
@@ -171,7 +204,7 @@ public sealed partial class DhcpServer : IAsyncDisposable
     /// the backlog can neither put the newest DISCOVERs first nor shed the stale ones. The socket is only ever used
     /// synchronously (replies are sent with a non-blocking UDP send), so these are plain blocking system calls.
     /// </summary>
-    private Task StartReceiving(Task? serveAfter)
+    private Task StartReceiving(Task? serveAfter, Socket socket, bool bootServer, string name)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(
@@ -191,7 +224,7 @@ public sealed partial class DhcpServer : IAsyncDisposable
                         }
                     }
 
-                    ReceiveLoop(_stop.Token);
+                    ReceiveLoop(socket, bootServer, _stop.Token);
                     done.TrySetResult();
                 }
                 catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -207,15 +240,14 @@ public sealed partial class DhcpServer : IAsyncDisposable
             })
         {
             IsBackground = true,
-            Name = "dhcp-receive",
+            Name = name,
         };
         thread.Start();
         return done.Task;
     }
 
-    private void ReceiveLoop(CancellationToken ct)
+    private void ReceiveLoop(Socket socket, bool bootServer, CancellationToken ct)
     {
-        var socket = _socket!;
         var buffer = new byte[ReceiveBufferSize];
         while (!ct.IsCancellationRequested)
         {
@@ -268,7 +300,7 @@ public sealed partial class DhcpServer : IAsyncDisposable
                 continue;
             }
 
-            _queue.Enqueue((packet, source), packet.MessageType == DhcpMessageType.Discover, receivedAt);
+            _queue.Enqueue((packet, source, bootServer), packet.MessageType == DhcpMessageType.Discover, receivedAt);
         }
     }
 
@@ -278,7 +310,7 @@ public sealed partial class DhcpServer : IAsyncDisposable
         var inFlight = new HashSet<Task>();
         while (!ct.IsCancellationRequested)
         {
-            (DhcpPacket Packet, IPEndPoint Source) next;
+            (DhcpPacket Packet, IPEndPoint Source, bool BootServer) next;
             try
             {
                 await _concurrency.WaitAsync(ct).ConfigureAwait(false);
@@ -297,7 +329,7 @@ public sealed partial class DhcpServer : IAsyncDisposable
                 break;
             }
 
-            var context = new DhcpReceiveContext(_options.Address, next.Source, !next.Packet.RelayAgentAddress.IsAny);
+            var context = new DhcpReceiveContext(_options.Address, next.Source, !next.Packet.RelayAgentAddress.IsAny, next.BootServer);
             var task = HandleOneAsync(next.Packet, context, ct);
             lock (inFlight)
             {
@@ -343,7 +375,8 @@ public sealed partial class DhcpServer : IAsyncDisposable
             {
                 plan.Packet.TryWrite(bytes, out var written);
                 // Synchronous on purpose (see StartReceiving): a UDP send only copies into the socket buffer.
-                _socket!.SendTo(bytes, 0, written, SocketFlags.None, plan.Destination);
+                // A boot-server ACK leaves from port 4011, where its client sent the REQUEST.
+                (context.BootServerPort ? _bootServerSocket! : _socket!).SendTo(bytes, 0, written, SocketFlags.None, plan.Destination);
             }
             finally
             {
@@ -382,9 +415,10 @@ public sealed partial class DhcpServer : IAsyncDisposable
         await _stop.CancelAsync().ConfigureAwait(false);
         DhcpMetrics.Unregister(this);
         _socket?.Dispose();
+        _bootServerSocket?.Dispose();
         try
         {
-            await Task.WhenAll(_loop, _dispatch).ConfigureAwait(false);
+            await Task.WhenAll(_loop, _bootServerLoop, _dispatch).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -399,8 +433,8 @@ public sealed partial class DhcpServer : IAsyncDisposable
         _queue.Dispose();
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "DHCP server listening on {EndPoint} (interface {Interface}), {Subnets} subnets")]
-    private partial void LogStarted(IPEndPoint endPoint, string @interface, int subnets);
+    [LoggerMessage(Level = LogLevel.Information, Message = "DHCP server listening on {EndPoint} (interface {Interface}), {Subnets} subnets, mode {Mode} (PXE boot server on {BootServerEndPoint})")]
+    private partial void LogStarted(IPEndPoint endPoint, string @interface, int subnets, DhcpMode mode, IPEndPoint? bootServerEndPoint);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "DHCP malformed datagram from {Source} ({Length} bytes): {Error}; dropped")]
     private partial void LogMalformed(IPEndPoint source, int length, DhcpParseError error);

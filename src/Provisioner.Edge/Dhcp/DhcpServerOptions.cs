@@ -19,6 +19,20 @@ public enum NonPxeClientPolicy
     Ignore = 1,
 }
 
+/// <summary>How the edge takes part in DHCP on its segments (<c>dhcp.mode</c>).</summary>
+public enum DhcpMode
+{
+    /// <summary>The edge is the DHCP server: it leases addresses from its subnets' pools and names the boot file.</summary>
+    Server = 0,
+
+    /// <summary>
+    /// proxyDHCP (PXE 2.1 §2.2.3): another DHCP server on the segment leases every address; the edge answers only PXE
+    /// clients' DISCOVERs with an OFFER that carries no address, only the boot file, and their boot-server REQUESTs on
+    /// port 4011 (§2.2.6). It leases nothing and never NAKs.
+    /// </summary>
+    Proxy = 1,
+}
+
 /// <summary>The DHCP server's settings: <c>provisioner.edge</c> (interface, address, dhcp.*, http.listen for boot URLs).</summary>
 public sealed record DhcpServerOptions
 {
@@ -34,6 +48,15 @@ public sealed record DhcpServerOptions
     public int Port { get; init; } = 67;
 
     public int ClientPort { get; init; } = 68;
+
+    /// <summary>Server or proxyDHCP (<c>dhcp.mode</c>, <c>server</c> | <c>proxy</c>).</summary>
+    public DhcpMode Mode { get; init; } = DhcpMode.Server;
+
+    /// <summary>
+    /// proxyDHCP only: the PXE boot-server port (PXE 2.1 §2.2.6, 4011; <c>dhcp.proxy-port</c>), bound on the same
+    /// address and interface as the DHCP socket.
+    /// </summary>
+    public int ProxyPort { get; init; } = 4011;
 
     public NonPxeClientPolicy NonPxeClients { get; init; } = NonPxeClientPolicy.PlainDhcp;
 
@@ -108,20 +131,32 @@ public sealed record DhcpServerOptions
             var other => throw keys.Bad("dhcp.non-pxe-clients", $"'{other}' is not plain-dhcp or ignore"),
         };
 
+        var mode = edgeSection.GetString("dhcp.mode", "server") switch
+        {
+            "server" => DhcpMode.Server,
+            "proxy" => DhcpMode.Proxy,
+            var other => throw keys.Bad("dhcp.mode", $"'{other}' is not server or proxy"),
+        };
+
+        // proxyDHCP leases nothing: a subnet only says which network this edge serves (its pool is not needed), no lease
+        // actor is declared or warmed up, and no first boot can ride on a lease.
+        var proxy = mode == DhcpMode.Proxy;
         return new DhcpServerOptions
         {
             Enabled = keys.Bool("dhcp.enabled", false),
+            Mode = mode,
+            ProxyPort = keys.Port("dhcp.proxy-port", 4011),
             Interface = edgeSection.GetString("interface", string.Empty).Trim(),
             Address = address,
             Port = keys.Port("dhcp.port", 67),
             ClientPort = keys.Port("dhcp.client-port", 68),
             NonPxeClients = nonPxe,
-            FirstBootOnLease = keys.Bool("dhcp.first-boot-on-lease", true),
+            FirstBootOnLease = !proxy && keys.Bool("dhcp.first-boot-on-lease", true),
             PerMacRate = keys.Positive("dhcp.per-mac-rate", 20),
-            Subnets = SubnetConfig.ListFrom(edgeSection, "dhcp.subnets", Prefix + "dhcp.subnets"),
+            Subnets = SubnetConfig.ListFrom(edgeSection, "dhcp.subnets", Prefix + "dhcp.subnets", poolRequired: !proxy),
             QueueCapacity = keys.PositiveWhole("dhcp.queue-capacity", 8192),
             MaxInFlight = keys.PositiveWhole("dhcp.max-in-flight", 1024),
-            WarmUpExchanges = keys.NonNegative("dhcp.warm-up", 2000),
+            WarmUpExchanges = proxy ? 0 : keys.NonNegative("dhcp.warm-up", 2000),
             RememberedLeases = keys.PositiveWhole("dhcp.remembered-leases", 100_000),
             MaxDiscoverWait = keys.PositiveDuration("dhcp.max-discover-wait", TimeSpan.FromSeconds(2)),
             MaxRequestWait = keys.PositiveDuration("dhcp.max-request-wait", TimeSpan.FromSeconds(3)),

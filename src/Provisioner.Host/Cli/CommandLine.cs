@@ -26,7 +26,9 @@ public static class CommandLine
         Usage:
           provisioner serve [--config NAME|FILE] [--hocon-dir DIR] [--data-dir DIR] [--admin-listen URL]
               Run a node. NAME is a file in the hocon directory layered over defaults.conf:
-              single-node (default: both roles, embedded SQLite), core, edge.
+              single-node (default: both roles, embedded SQLite), core, edge. Every key: hocon/defaults.conf;
+              provisioner.edge.dhcp.mode = server (lease addresses from each subnet's pool) or proxy (proxyDHCP
+              beside the site's own DHCP server: PXE clients get only what to boot, on ports 67 and 4011).
           provisioner machine list [--stage STAGE] [-o table|json]
               Every machine the cluster knows, from the read model (never wakes machine actors).
           provisioner machine show <mac> [-o table|json]

@@ -123,11 +123,46 @@ public sealed class DhcpServerOptionsTests
     [InlineData("provisioner.edge.dhcp.max-discover-wait = 0s", "provisioner.edge.dhcp.max-discover-wait")]
     [InlineData("provisioner.edge.dhcp.max-request-wait = soon", "provisioner.edge.dhcp.max-request-wait")]
     [InlineData("provisioner.edge.http.listen = \"ftp://x\"", "provisioner.edge.http.listen")]
+    [InlineData("provisioner.edge.dhcp.mode = relay", "provisioner.edge.dhcp.mode")]
+    [InlineData("provisioner.edge.dhcp.proxy-port = 0", "provisioner.edge.dhcp.proxy-port")]
+    [InlineData("provisioner.edge.dhcp.subnets = [ { id = a, network = \"10.0.0.0/24\" } ]", "provisioner.edge.dhcp.subnets.0.pool-start")]
     [InlineData("provisioner.edge.dhcp.subnets = [ { id = a, network = \"10.0.0.0/24\", pool-start = \"10.0.0.10\", pool-end = \"10.0.7.1\" } ]", "provisioner.edge.dhcp.subnets.0.pool-end")]
     public void Bad_values_fail_fast_naming_the_key(string hocon, string key)
     {
         var error = Assert.Throws<ConfigurationException>(() => Bind(hocon));
 
         Assert.StartsWith(key + ":", error.Message);
+    }
+
+    [Fact]
+    public void Proxy_mode_needs_no_pool_and_turns_off_what_only_leasing_needs()
+    {
+        var options = Bind("""
+            provisioner.edge {
+              interface = "pxe0"
+              address = "10.0.0.2"
+              dhcp {
+                enabled = on
+                mode = proxy
+                subnets = [ { id = site, network = "10.0.0.0/24" } ]
+              }
+            }
+            """);
+
+        Assert.Equal(DhcpMode.Proxy, options.Mode);
+        Assert.Equal(4011, options.ProxyPort);
+        var subnet = Assert.Single(options.Subnets);
+        Assert.True(subnet.Contains(IPv4Address.Parse("10.0.0.57")));
+        Assert.False(options.FirstBootOnLease);
+        Assert.Equal(0, options.WarmUpExchanges);
+    }
+
+    [Fact]
+    public void Server_mode_is_the_default()
+    {
+        var options = Bind("");
+
+        Assert.Equal(DhcpMode.Server, options.Mode);
+        Assert.Equal(4011, options.ProxyPort);
     }
 }

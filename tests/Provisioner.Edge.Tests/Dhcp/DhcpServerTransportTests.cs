@@ -312,4 +312,23 @@ public sealed class DhcpServerTransportTests
         Assert.Contains(("provisioner.dhcp.requests.replied", 1L, null), seen);
         Assert.Contains(("provisioner.dhcp.backlog", 0L, null), seen);
     }
+
+    [Fact]
+    public async Task Proxy_mode_binds_the_boot_server_port_beside_the_dhcp_port_and_answers_a_request_there_from_it()
+    {
+        var bootServerPort = FreePort();
+        await using var rig = new Rig(configure: o => o with { Mode = DhcpMode.Proxy, ProxyPort = bootServerPort });
+        Assert.Equal(new IPEndPoint(ServerAddress, bootServerPort), rig.Server.BootServerEndPoint);
+        using var client = new UdpClient(new IPEndPoint(RelayAddress, 0));
+        var request = RequestFrom(Parse(DhcpGoldenPackets.Edk2PxeDiscover), null, null, IPv4Address.Parse("10.0.0.57"));
+
+        await client.SendAsync(request.ToArray(), rig.Server.BootServerEndPoint!);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var result = await client.ReceiveAsync(timeout.Token);
+
+        var ack = Parse(result.Buffer);
+        Assert.Equal(DhcpMessageType.Ack, ack.MessageType);
+        Assert.Equal("ipxe.efi", ack.Options.BootfileName);
+        Assert.Equal(rig.Server.BootServerEndPoint, result.RemoteEndPoint);
+    }
 }
