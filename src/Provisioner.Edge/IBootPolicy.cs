@@ -16,15 +16,19 @@ public interface IBootPolicy
     /// <summary>
     /// DHCP: what a PXE or iPXE client whose machine answered <paramref name="action"/> is told to load (option 67 and
     /// the BOOTP 'file' field): a network boot program for its <paramref name="architecture"/> (option 93), the URL
-    /// of its boot script, or nothing.
+    /// of its boot script, or nothing. <paramref name="address"/> (the address the reply grants) picks the machine's
+    /// profile where its boot chain matters (<see cref="BootChain.Shim"/>: x64 UEFI PXE firmware gets the signed shim).
     /// </summary>
-    DhcpBootFile DhcpBootFile(MachineId machine, BootAction action, bool firmwareIsIpxe, int architecture);
+    DhcpBootFile DhcpBootFile(MachineId machine, BootAction action, bool firmwareIsIpxe, int architecture, Provisioner.Protocols.Dhcp.IPv4Address? address = null);
 
     /// <summary>TFTP: every network boot program DHCP may name, to stage into the TFTP root at start-up.</summary>
     IReadOnlyList<string> NetworkBootPrograms { get; }
 
     /// <summary>HTTP: which script <c>/boot/&lt;mac&gt;.ipxe</c> serves a machine in <paramref name="stage"/>.</summary>
     BootScriptKind BootScriptFor(MachineStage stage);
+
+    /// <summary>TFTP: what a transferred file (path relative to the TFTP root) is to the machine that fetched it.</summary>
+    TftpFetchKind TftpFetch(string relativePath);
 
     /// <summary>HTTP: whether an asset path a machine fetched is its profile's kernel, its initrd, or neither.</summary>
     BootAssetKind FetchedAsset(Profile profile, string path);

@@ -3,6 +3,7 @@ using Akka.Hosting;
 using Provisioner.Cluster.Hosting;
 using Provisioner.Cluster.Machines;
 using Provisioner.Cluster.Persistence;
+using Provisioner.Domain.Boot;
 using Provisioner.Domain.Machines;
 using Provisioner.Domain.Profiles;
 using Provisioner.Edge;
@@ -102,21 +103,43 @@ public static partial class EdgeServices
         services.AddSingleton<ReportOutbox>();
         services.AddHostedService<ReportOutboxDelivery>();
 
+        // The profiles are read before the boot policy: a profile's boot chain decides what DHCP names.
+        var httpEnabled = edge.GetBoolean("http.enabled", false);
+        var http = httpEnabled ? BootHttpOptions.FromConfig(edge, settings.DataDirectory) : null;
+        var catalog = http is null ? null : ProfileCatalog.Load(http.ConfigDirectory);
+        var secureBoot = catalog?.Profiles.Any(p => p.BootChain == BootChain.Shim) == true;
+
         // One boot policy for DHCP, TFTP and HTTP alike.
-        var bootPolicy = BootPolicy.For(dhcp);
+        var bootPolicy = BootPolicy.For(dhcp, secureBoot ? (mac, address) => catalog!.Resolve(mac, address).Profile?.BootChain ?? BootChain.Ipxe : null);
         services.AddSingleton<IBootPolicy>(bootPolicy);
         if (tftp.Enabled)
         {
             var source = edge.GetString("tftp.nbp-source", "/usr/lib/ipxe");
+            using var loggers = LoggerFactory.Create(l => l.AddSimpleConsole(o => o.SingleLine = true));
             if (Path.GetFullPath(source) != Path.GetFullPath(tftp.Root))
             {
-                using var loggers = LoggerFactory.Create(l => l.AddSimpleConsole(o => o.SingleLine = true));
                 NbpStaging.Stage(source, tftp.Root, bootPolicy.NetworkBootPrograms, loggers.CreateLogger(typeof(NbpStaging)));
             }
 
             services.AddSingleton(tftp);
+            if (secureBoot)
+            {
+                NbpStaging.StageSigned(tftp.Root, new Dictionary<string, string>(StringComparer.Ordinal)
+                {
+                    [GrubChain.ShimFile] = edge.GetString("tftp.secure-boot.shim", "/usr/lib/shim/shimx64.efi.signed"),
+                    [GrubChain.GrubFile] = edge.GetString("tftp.secure-boot.grub", "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed"),
+                }, loggers.CreateLogger(typeof(NbpStaging)));
+                services.AddSingleton<GrubChainFiles>();
+                services.AddSingleton<ITftpVirtualFiles>(sp => sp.GetRequiredService<GrubChainFiles>());
+            }
+
             services.AddSingleton<ITftpTransferObserver, NbpReporter>();
-            services.AddSingleton<TftpServer>();
+            services.AddSingleton(sp => new TftpServer(
+                tftp,
+                sp.GetRequiredService<ITftpTransferObserver>(),
+                sp.GetRequiredService<ILogger<TftpServer>>(),
+                sp.GetService<TimeProvider>(),
+                sp.GetService<ITftpVirtualFiles>()));
             services.AddHostedService<TftpHostedService>();
         }
 
@@ -163,11 +186,8 @@ public static partial class EdgeServices
         }
 
         string? httpListen = null;
-        var httpEnabled = edge.GetBoolean("http.enabled", false);
-        if (httpEnabled)
+        if (http is not null && catalog is not null)
         {
-            var http = BootHttpOptions.FromConfig(edge, settings.DataDirectory);
-            var catalog = ProfileCatalog.Load(http.ConfigDirectory);
             Directory.CreateDirectory(settings.DataDirectory);
             var tokens = KickstartTokens.FromSecret(TokenSecret.LoadOrCreate(http.TokenKeyPath));
             services.AddSingleton(http);

@@ -75,6 +75,21 @@ public static class BootRules
         }
     }
 
+    /// <summary>
+    /// As <see cref="DhcpBoot(BootAction, bool, int, BootFileTable)"/>, for a machine whose profile boots through
+    /// <paramref name="chain"/>: PXE firmware of an x64 UEFI machine on the shim chain is told to load
+    /// <see cref="GrubChain.ShimFile"/> (which a Secure Boot firmware accepts, unlike ipxe.efi); everything else as the
+    /// table says.
+    /// </summary>
+    public static DhcpBootFile DhcpBoot(BootAction action, bool firmwareIsIpxe, int architecture, BootFileTable files, BootChain chain) =>
+        chain == BootChain.Shim && ChainApplies(action, firmwareIsIpxe, architecture)
+            ? new DhcpBootFile(DhcpBootKind.Nbp, GrubChain.ShimFile)
+            : DhcpBoot(action, firmwareIsIpxe, architecture, files);
+
+    /// <summary>Whether the machine's boot chain changes its answer at all: PXE firmware of x64 UEFI told to load a boot program. Lets DHCP skip looking the profile up for everyone else.</summary>
+    public static bool ChainApplies(BootAction action, bool firmwareIsIpxe, int architecture) =>
+        action == BootAction.Nbp && !firmwareIsIpxe && GrubChain.IsFor(architecture);
+
     /// <summary>The script for a machine in <paramref name="stage"/>: installed machines boot their disk, failed ones wait for an operator, every other stage installs.</summary>
     public static BootScriptKind ScriptFor(MachineStage stage) => stage switch
     {

@@ -27,7 +27,7 @@ public sealed partial class ProfileCatalog
     private static readonly HashSet<string> KnownKeys = new(StringComparer.Ordinal)
     {
         "description", "kernel", "initrd", "kernel-args", "repo-url", "kickstart", "ipxe-script",
-        "root-password-hash", "disk-layout", "timezone", "lang", "keyboard",
+        "root-password-hash", "disk-layout", "timezone", "lang", "keyboard", "boot-chain",
     };
 
     private readonly Dictionary<string, Profile> profiles;
@@ -200,6 +200,14 @@ public sealed partial class ProfileCatalog
         Check("timezone", v => Timezone().IsMatch(v) ? null : $"'{v}' is not a time zone name (e.g. Asia/Shanghai, Etc/UTC)");
         Check("lang", v => Word().IsMatch(v) ? null : $"'{v}' is not a locale (e.g. en_US.UTF-8)");
         Check("keyboard", v => Word().IsMatch(v) ? null : $"'{v}' is not a keyboard layout (e.g. us, cn)");
+        Check("boot-chain", v => BootChains.TryParse(v, out _) ? null : $"'{v}' is not a boot chain (ipxe, shim)");
+        var chain = BootChains.TryParse(Get("boot-chain", "ipxe"), out var parsedChain) ? parsedChain : BootChain.Ipxe;
+        if (chain == BootChain.Shim)
+        {
+            // The signed GRUB speaks TFTP only: the kernel and initrd must be files the edge serves.
+            Check("kernel", v => BootUrls.IsAbsoluteHttpUrl(v) ? "with boot-chain = shim it must be a path under the assets directory (GRUB fetches it over TFTP, it has no HTTP)" : null);
+            Check("initrd", v => BootUrls.IsAbsoluteHttpUrl(v) ? "with boot-chain = shim it must be a path under the assets directory (GRUB fetches it over TFTP, it has no HTTP)" : null);
+        }
 
         var diskLayout = ExpandLayout(file, layout, problems);
         var kickstart = LoadTemplate(file, values, "kickstart", profileDir, problems);
@@ -228,6 +236,7 @@ public sealed partial class ProfileCatalog
             Timezone = Get("timezone", "Etc/UTC"),
             Lang = Get("lang", "en_US.UTF-8"),
             Keyboard = Get("keyboard", "us"),
+            BootChain = chain,
         };
     }
 

@@ -576,7 +576,7 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
 
         // iPXE: do not wait for ProxyDHCP offers (175.176 = 1).
         reply.Options.IpxeNoPxeDhcp = true;
-        var boot = _boot.DhcpBootFile(mac, action, client.Ipxe, client.Architecture);
+        var boot = _boot.DhcpBootFile(mac, action, client.Ipxe, client.Architecture, reply.YourAddress);
         if (boot.Kind == DhcpBootKind.NoNbpForArchitecture && _warnings.TryLog(DhcpWarning.NoBootFile, out var more))
         {
             LogNoBootFile(mac, client.Architecture, more);
