@@ -35,4 +35,33 @@ public sealed class BootPolicyTests
         Assert.Equal(["undionly.kpxe", "ipxe.efi"], Policy.NetworkBootPrograms);
         Assert.Equal(["undionly.kpxe", "ipxe.efi", "ipxe-arm64.efi"], policy.NetworkBootPrograms);
     }
+
+    [Fact]
+    public void Shim_chain_machine_gets_the_signed_shim_and_the_profile_is_asked_only_for_x64_uefi_pxe()
+    {
+        var asked = new List<(MachineId, IPv4Address?)>();
+        var policy = BootPolicy.For(
+            new DhcpServerOptions { Address = IPv4Address.Parse("10.0.0.2"), HttpPort = 8081 },
+            (mac, address) =>
+            {
+                asked.Add((mac, address));
+                return Provisioner.Domain.Profiles.BootChain.Shim;
+            });
+        var granted = IPv4Address.Parse("10.0.0.100");
+
+        Assert.Equal(new DhcpBootFile(DhcpBootKind.Nbp, "shimx64.efi"), policy.DhcpBootFile(Mac, BootAction.Nbp, false, 7, granted));
+        Assert.Equal(new DhcpBootFile(DhcpBootKind.Nbp, "undionly.kpxe"), policy.DhcpBootFile(Mac, BootAction.Nbp, false, 0, granted));
+        Assert.Equal(default, policy.DhcpBootFile(Mac, BootAction.LocalDisk, false, 7, granted));
+        Assert.Equal(DhcpBootKind.BootScript, policy.DhcpBootFile(Mac, BootAction.BootScript, true, 7, granted).Kind);
+
+        Assert.Equal([(Mac, (IPv4Address?)granted)], asked);
+    }
+
+    [Fact]
+    public void Tftp_fetches_are_classified_by_the_domain_rule()
+    {
+        Assert.Equal(TftpFetchKind.BootConfig, Policy.TftpFetch("grub/grub.cfg"));
+        Assert.Equal(TftpFetchKind.Asset, Policy.TftpFetch("assets/lab/vmlinuz"));
+        Assert.Equal(TftpFetchKind.BootProgram, Policy.TftpFetch("shimx64.efi"));
+    }
 }

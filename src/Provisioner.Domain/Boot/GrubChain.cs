@@ -89,7 +89,7 @@ public static class GrubChain
 
         var text = new StringBuilder();
         text.Append("# Provisioner: profile ").Append(Comment(profile.Name)).Append(" for ").Append(target.Mac.Value)
-            .Append(" (").Append(Comment(target.Hostname)).Append("), boot chain shim → GRUB, all over TFTP\n");
+            .Append(" (").Append(Comment(target.Hostname)).Append("), boot chain shim -> GRUB, all over TFTP\n");
         text.Append("set timeout=0\n");
         text.Append("echo ").Append(Word($"Provisioner: installing {profile.Name} on {target.Mac.Value}")).Append('\n');
         text.Append("linux ").AppendJoin(' ', arguments).Append('\n');

@@ -68,8 +68,17 @@ public static partial class NbpStaging
         foreach (var (name, source) in files)
         {
             var from = new FileInfo(source);
-            var target = from.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? from;
-            if (!target.Exists)
+            FileInfo? target;
+            try
+            {
+                target = from.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? from;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                target = null; // a missing path (FileNotFoundException), or a link that cannot be followed
+            }
+
+            if (target is not { Exists: true })
             {
                 LogSignedMissing(logger, name, source);
                 continue;

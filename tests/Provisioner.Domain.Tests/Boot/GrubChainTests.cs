@@ -67,7 +67,7 @@ public sealed class GrubChainTests
 
         // Golden text: what the signed network GRUB reads from /grub/grub.cfg.
         Assert.Equal(
-            "# Provisioner: profile lab for 52:54:00:77:00:5b (node-52540077005b), boot chain shim → GRUB, all over TFTP\n" +
+            "# Provisioner: profile lab for 52:54:00:77:00:5b (node-52540077005b), boot chain shim -> GRUB, all over TFTP\n" +
             "set timeout=0\n" +
             "echo 'Provisioner: installing lab on 52:54:00:77:00:5b'\n" +
             "linux /assets/lab/vmlinuz console=ttyS0 quiet panic=5 inst.repo=http://mirror.example/os ks=http://10.77.3.1:8080/ks/TOKEN-abc\n" +

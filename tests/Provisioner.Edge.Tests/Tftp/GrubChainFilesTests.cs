@@ -84,7 +84,7 @@ public sealed class GrubChainFilesTests : IDisposable
         var expected = GrubChain.RenderInstall(Catalog.Find("lab")!, new BootTarget(Mac, BootTarget.DefaultHostname(Mac), IPv4Address.Parse("10.77.3.100"), Http.BaseUrl, _tokens.Issue(Mac)));
         Assert.Equal(expected, Encoding.UTF8.GetString(result.Data!));
         Assert.Contains($"ks=http://10.77.3.1:8080/ks/{_tokens.Issue(Mac)}", expected, StringComparison.Ordinal);
-        Assert.Equal(expected.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), result.Oack!.All.Single(o => o.Name == "tsize").Value);
+        Assert.Equal(Encoding.UTF8.GetByteCount(expected).ToString(System.Globalization.CultureInfo.InvariantCulture), result.Oack!.All.Single(o => o.Name == "tsize").Value);
         var record = Assert.Single(scope.Observer.Completed);
         Assert.Equal("grub/grub.cfg", record.ResolvedFileName);
     }
@@ -153,6 +153,38 @@ public sealed class GrubChainFilesTests : IDisposable
         }
         catch (IOException)
         {
+        }
+    }
+}
+
+public sealed class SignedStagingTests
+{
+    [Fact]
+    public void Missing_signed_binary_is_one_error_line_and_the_present_one_is_staged()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "signed-staging-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var shim = Path.Combine(dir, "shimx64.efi.signed");
+            File.WriteAllBytes(shim, [1, 2, 3]);
+            var logger = new ListLogger<SignedStagingTests>();
+
+            var staged = NbpStaging.StageSigned(Path.Combine(dir, "root"), new Dictionary<string, string>
+            {
+                ["shimx64.efi"] = shim,
+                ["grubx64.efi"] = Path.Combine(dir, "no-such-grub.efi.signed"),
+            }, logger);
+
+            Assert.Equal(["shimx64.efi"], staged);
+            Assert.Equal([1, 2, 3], File.ReadAllBytes(Path.Combine(dir, "root", "shimx64.efi")));
+            var error = Assert.Single(logger.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Error);
+            Assert.Contains("grubx64.efi not staged", error.Message, StringComparison.Ordinal);
+            Assert.Contains("no-such-grub.efi.signed does not exist", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
         }
     }
 }
