@@ -75,7 +75,16 @@ public sealed partial class GrubChainFiles(
                     return TftpVirtualFile.NotFound("no profile for this machine");
                 }
 
-                config = GrubChain.RenderInstall(profile, TargetFor(machine, address));
+                try
+                {
+                    config = GrubChain.RenderInstall(profile, TargetFor(machine, address));
+                }
+                catch (TemplateRenderException e)
+                {
+                    LogRenderFailed(machine.Value, state.Stage, e.Message);
+                    return TftpVirtualFile.NotFound("its profile does not render as a grub.cfg");
+                }
+
                 LogServed(machine.Value, state.Stage, "install", profile.Name);
                 break;
         }
@@ -123,6 +132,9 @@ public sealed partial class GrubChainFiles(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "machine {MachineId} ({Stage}): grub.cfg rendered over TFTP: {Kind}, profile {Profile}")]
     private partial void LogServed(string machineId, MachineStage stage, string kind, string profile);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "machine {MachineId} ({Stage}): grub.cfg not rendered: {Reason}")]
+    private partial void LogRenderFailed(string machineId, MachineStage stage, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "machine {MachineId} ({Stage}): no profile matches it, grub.cfg not found")]
     private partial void LogNoProfile(string machineId, MachineStage stage);

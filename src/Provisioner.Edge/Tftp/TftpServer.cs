@@ -415,6 +415,11 @@ public sealed class TftpServer : IAsyncDisposable
         {
             refusal = openRefusal;
         }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            _transfers.Release(id); // stopping
+            return;
+        }
 #pragma warning disable CA1031 // an answer that could not be had (no core reachable, a render that broke) drops the request: the client retransmits
         catch (Exception e)
 #pragma warning restore CA1031
