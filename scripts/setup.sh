@@ -39,6 +39,23 @@ else
   echo "setup: all Debian packages present"
 fi
 
+# Secure Boot chain (profile key boot-chain = shim): Debian's signed shim and signed network GRUB. Taken from the
+# .debs, not installed: on a host booted with EFI, the postinst of shim-signed / grub-efi-amd64-signed runs
+# grub-install against the host's own boot setup (and pulls grub-efi-amd64-bin, mokutil); the lab only needs two files.
+# Unpacked under /opt/provisioner/secureboot with the packages' layout; the lab points
+# provisioner.edge.tftp.secure-boot.{shim,grub} there. A server may instead install the packages (the defaults are
+# their paths, /usr/lib/shim/shimx64.efi.signed and /usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed).
+secureboot=/opt/provisioner/secureboot
+if [ ! -e "$secureboot/usr/lib/shim/shimx64.efi.signed" ] || [ ! -e "$secureboot/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed" ]; then
+  echo "setup: unpacking shim-signed and grub-efi-amd64-signed into $secureboot"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  debs=$(mktemp -d)
+  (cd "$debs" && apt-get download shim-signed grub-efi-amd64-signed)
+  $SUDO mkdir -p "$secureboot"
+  for deb in "$debs"/*.deb; do $SUDO dpkg-deb -x "$deb" "$secureboot"; done
+  rm -rf "$debs"
+fi
+
 if [ -f Provisioner.sln ]; then
   dotnet restore Provisioner.sln
 fi

@@ -9,6 +9,7 @@ for tool in qemu-system-x86_64 udhcpc dhclient dhcrelay tftp atftp curl perfdhcp
   command -v "$tool" >/dev/null 2>&1 || need_setup=1
 done
 [ -e /usr/lib/ipxe/undionly.kpxe ] || need_setup=1
+[ -e /opt/provisioner/secureboot/usr/lib/shim/shimx64.efi.signed ] || need_setup=1
 [ "$need_setup" -eq 0 ] || scripts/setup.sh
 
 configuration="${CONFIGURATION:-Release}"

@@ -12,12 +12,12 @@ namespace Provisioner.Edge;
 /// </summary>
 /// <param name="bootFiles">Network boot programs by architecture (<c>provisioner.edge.dhcp.boot-files</c>).</param>
 /// <param name="edgeBaseUrl">Where DHCP clients reach this edge's HTTP boot endpoints, e.g. <c>http://10.0.0.2:8080</c>.</param>
-/// <param name="catalog">The profiles and rules, whose boot files win over the edge's (<c>boot-file.*</c> in a profile, <c>boot-file=</c> on a <c>mac</c> rule); null = the edge's alone.</param>
+/// <param name="catalog">The profiles and rules, whose boot chains and files win over the edge's (<c>boot-chain</c> and <c>boot-file.*</c> in a profile, <c>boot-file=</c> on a <c>mac</c> rule); null = the edge's alone.</param>
 public sealed class BootPolicy(BootFileTable bootFiles, string edgeBaseUrl, ProfileCatalog? catalog = null) : IBootPolicy
 {
     private readonly BootFileTable _bootFiles = bootFiles ?? throw new ArgumentNullException(nameof(bootFiles));
 
-    /// <summary>Null unless some profile or machine names its own boot files: the common case costs no rule lookup per packet.</summary>
+    /// <summary>Null unless some profile or machine names its own boot chain or files: the common case costs no rule lookup per packet.</summary>
     private readonly ProfileCatalog? _overrides = catalog is { HasBootFileOverrides: true } ? catalog : null;
 
     /// <summary>The policy a DHCP server with these options hands out: its boot files, URLs on its address and HTTP port.</summary>
@@ -46,6 +46,8 @@ public sealed class BootPolicy(BootFileTable bootFiles, string edgeBaseUrl, Prof
     }
 
     public BootScriptKind BootScriptFor(MachineStage stage) => BootRules.ScriptFor(stage);
+
+    public TftpFetchKind TftpFetch(string relativePath) => GrubChain.Fetch(relativePath);
 
     public BootAssetKind FetchedAsset(Profile profile, string path) => BootRules.FetchedAsset(profile, path);
 }

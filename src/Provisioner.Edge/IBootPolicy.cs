@@ -16,8 +16,9 @@ public interface IBootPolicy
     /// <summary>
     /// DHCP: what a PXE or iPXE client whose machine answered <paramref name="action"/> is told to load (option 67 and
     /// the BOOTP 'file' field): a network boot program for its <paramref name="architecture"/> (option 93), the URL
-    /// of its boot script, or nothing. The network boot program is the machine's own, its profile's, or the edge's
-    /// (<see cref="BootRules.NbpFor"/>); <paramref name="address"/>, the one leased or offered, lets a subnet rule name the profile.
+    /// of its boot script, or nothing. The network boot program is the machine's own, its profile's boot chain's or
+    /// file, or the edge's (<see cref="BootRules.NbpFor"/>); <paramref name="address"/>, the one leased or offered,
+    /// lets a subnet rule name the profile.
     /// </summary>
     DhcpBootFile DhcpBootFile(MachineId machine, BootAction action, bool firmwareIsIpxe, int architecture, Protocols.Dhcp.IPv4Address? address = null);
 
@@ -26,6 +27,9 @@ public interface IBootPolicy
 
     /// <summary>HTTP: which script <c>/boot/&lt;mac&gt;.ipxe</c> serves a machine in <paramref name="stage"/>.</summary>
     BootScriptKind BootScriptFor(MachineStage stage);
+
+    /// <summary>TFTP: what a transferred file (path relative to the TFTP root) is to the machine that fetched it.</summary>
+    TftpFetchKind TftpFetch(string relativePath);
 
     /// <summary>HTTP: whether an asset path a machine fetched is its profile's kernel, its initrd, or neither.</summary>
     BootAssetKind FetchedAsset(Profile profile, string path);

@@ -3,6 +3,7 @@ using Akka.Hosting;
 using Provisioner.Cluster.Hosting;
 using Provisioner.Cluster.Machines;
 using Provisioner.Cluster.Persistence;
+using Provisioner.Domain.Boot;
 using Provisioner.Domain.Machines;
 using Provisioner.Domain.Profiles;
 using Provisioner.Edge;
@@ -102,10 +103,12 @@ public static partial class EdgeServices
         services.AddSingleton<ReportOutbox>();
         services.AddHostedService<ReportOutboxDelivery>();
 
-        // The profiles and rules (read once here: their boot files are staged into the TFTP root below).
+        // The profiles and rules are read before the boot policy: a profile's boot chain or boot files, or a machine's
+        // boot file, decide what DHCP names, and the files they name are staged into the TFTP root below.
         var httpEnabled = edge.GetBoolean("http.enabled", false);
         var http = httpEnabled ? BootHttpOptions.FromConfig(edge, settings.DataDirectory) : null;
         var catalog = http is null ? null : ProfileCatalog.Load(http.ConfigDirectory);
+        var secureBoot = catalog?.Profiles.Any(p => p.BootChain == BootChain.Shim) == true;
 
         // One boot policy for DHCP, TFTP and HTTP alike.
         var bootPolicy = BootPolicy.For(dhcp, catalog);
@@ -113,15 +116,31 @@ public static partial class EdgeServices
         if (tftp.Enabled)
         {
             var source = edge.GetString("tftp.nbp-source", "/usr/lib/ipxe");
+            using var loggers = LoggerFactory.Create(l => l.AddSimpleConsole(o => o.SingleLine = true));
             if (Path.GetFullPath(source) != Path.GetFullPath(tftp.Root))
             {
-                using var loggers = LoggerFactory.Create(l => l.AddSimpleConsole(o => o.SingleLine = true));
                 NbpStaging.Stage(source, tftp.Root, bootPolicy.NetworkBootPrograms, loggers.CreateLogger(typeof(NbpStaging)));
             }
 
             services.AddSingleton(tftp);
+            if (secureBoot)
+            {
+                NbpStaging.StageSigned(tftp.Root, new Dictionary<string, string>(StringComparer.Ordinal)
+                {
+                    [GrubChain.ShimFile] = edge.GetString("tftp.secure-boot.shim", "/usr/lib/shim/shimx64.efi.signed"),
+                    [GrubChain.GrubFile] = edge.GetString("tftp.secure-boot.grub", "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed"),
+                }, loggers.CreateLogger(typeof(NbpStaging)));
+                services.AddSingleton<GrubChainFiles>();
+                services.AddSingleton<ITftpVirtualFiles>(sp => sp.GetRequiredService<GrubChainFiles>());
+            }
+
             services.AddSingleton<ITftpTransferObserver, NbpReporter>();
-            services.AddSingleton<TftpServer>();
+            services.AddSingleton(sp => new TftpServer(
+                tftp,
+                sp.GetRequiredService<ITftpTransferObserver>(),
+                sp.GetRequiredService<ILogger<TftpServer>>(),
+                sp.GetService<TimeProvider>(),
+                sp.GetService<ITftpVirtualFiles>()));
             services.AddHostedService<TftpHostedService>();
         }
 

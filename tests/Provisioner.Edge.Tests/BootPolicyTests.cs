@@ -65,4 +65,39 @@ public sealed class BootPolicyTests
             Directory.Delete(config, recursive: true);
         }
     }
+
+    [Fact]
+    public void Shim_chain_machine_gets_the_signed_shim_for_x64_uefi_pxe_only_and_a_machines_own_file_wins()
+    {
+        var config = Path.Combine(Path.GetTempPath(), "prov-bootpolicy-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(config, "profiles"));
+            File.WriteAllText(Path.Combine(config, "profiles", "sb.ks"), "url --url={{repo_url}}\n");
+            File.WriteAllLines(Path.Combine(config, "profiles", "sb.profile"),
+                ["kernel = os/vmlinuz", "initrd = os/initrd.img", "repo-url = http://mirror.example/os", "kickstart = sb.ks", "root-password-hash = $6$salt$abc", "boot-chain = shim"]);
+            File.WriteAllLines(Path.Combine(config, "rules.conf"), ["mac 52:54:00:dc:00:99 sb boot-file=own.efi", "default sb"]);
+            var policy = BootPolicy.For(new DhcpServerOptions { Address = IPv4Address.Parse("10.0.0.2"), HttpPort = 8081 }, Domain.Profiles.ProfileCatalog.Load(config));
+            var granted = IPv4Address.Parse("10.0.0.100");
+
+            Assert.Equal(new DhcpBootFile(DhcpBootKind.Nbp, "shimx64.efi"), policy.DhcpBootFile(Mac, BootAction.Nbp, false, 7, granted));
+            Assert.Equal(new DhcpBootFile(DhcpBootKind.Nbp, "shimx64.efi"), policy.DhcpBootFile(Mac, BootAction.Nbp, false, 9, granted));
+            Assert.Equal(new DhcpBootFile(DhcpBootKind.Nbp, "undionly.kpxe"), policy.DhcpBootFile(Mac, BootAction.Nbp, false, 0, granted));
+            Assert.Equal(default, policy.DhcpBootFile(Mac, BootAction.LocalDisk, false, 7, granted));
+            Assert.Equal(DhcpBootKind.BootScript, policy.DhcpBootFile(Mac, BootAction.BootScript, true, 7, granted).Kind);
+            Assert.Equal(new DhcpBootFile(DhcpBootKind.Nbp, "own.efi"), policy.DhcpBootFile(MachineId.Parse("52:54:00:dc:00:99"), BootAction.Nbp, false, 7, granted));
+        }
+        finally
+        {
+            Directory.Delete(config, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Tftp_fetches_are_classified_by_the_domain_rule()
+    {
+        Assert.Equal(TftpFetchKind.BootConfig, Policy.TftpFetch("grub/grub.cfg"));
+        Assert.Equal(TftpFetchKind.Asset, Policy.TftpFetch("assets/lab/vmlinuz"));
+        Assert.Equal(TftpFetchKind.BootProgram, Policy.TftpFetch("shimx64.efi"));
+    }
 }

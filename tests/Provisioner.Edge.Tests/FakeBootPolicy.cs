@@ -18,8 +18,10 @@ internal sealed class FakeBootPolicy(IBootPolicy real) : IBootPolicy
 
     public IReadOnlyList<string> NetworkBootPrograms => real.NetworkBootPrograms;
 
-    public DhcpBootFile DhcpBootFile(MachineId machine, BootAction action, bool firmwareIsIpxe, int architecture, Protocols.Dhcp.IPv4Address? address = null) =>
+    public DhcpBootFile DhcpBootFile(MachineId machine, BootAction action, bool firmwareIsIpxe, int architecture, Provisioner.Protocols.Dhcp.IPv4Address? address = null) =>
         DhcpAnswer ?? real.DhcpBootFile(machine, action, firmwareIsIpxe, architecture, address);
+
+    public TftpFetchKind TftpFetch(string relativePath) => real.TftpFetch(relativePath);
 
     public BootScriptKind BootScriptFor(MachineStage stage) => ScriptAnswer ?? real.BootScriptFor(stage);
 

@@ -66,7 +66,7 @@ public static class BootRules
         switch (action)
         {
             case BootAction.Nbp:
-                return NbpFor(architecture, files, profile, machineBootFile) is { } nbp
+                return NbpFor(architecture, files, profile, machineBootFile, firmwareIsIpxe) is { } nbp
                     ? new DhcpBootFile(DhcpBootKind.Nbp, nbp)
                     : new DhcpBootFile(DhcpBootKind.NoNbpForArchitecture, null);
             case BootAction.BootScript:
@@ -78,10 +78,13 @@ public static class BootRules
     }
 
     /// <summary>
-    /// The network boot program for a PXE client of <paramref name="architecture"/>: the machine's own file, else its
-    /// profile's for the architecture (a profile may say "none"), else the edge's; null = none.
+    /// The network boot program for a PXE client of <paramref name="architecture"/>: the machine's own file, else what
+    /// its profile's boot chain loads (<see cref="BootChain.Shim"/>: x64 UEFI gets the signed <see cref="GrubChain.ShimFile"/>,
+    /// which a Secure Boot firmware accepts, unlike ipxe.efi), else its profile's file for the architecture (a profile
+    /// may say "none"), else the edge's; null = none.
     /// </summary>
-    public static string? NbpFor(int architecture, BootFileTable files, Profile? profile, string? machineBootFile)
+    /// <param name="firmwareIsIpxe">iPXE told to load a program (a chain the operator built) keeps the table's: the shim chain is for PXE firmware.</param>
+    public static string? NbpFor(int architecture, BootFileTable files, Profile? profile, string? machineBootFile, bool firmwareIsIpxe = false)
     {
         ArgumentNullException.ThrowIfNull(files);
         if (machineBootFile is not null)
@@ -89,9 +92,17 @@ public static class BootRules
             return machineBootFile;
         }
 
-        return profile is not null && profile.BootFiles.Count > 0 && profile.BootFiles.TryGetValue(architecture, out var file)
-            ? file
-            : files.For(architecture);
+        if (profile is null)
+        {
+            return files.For(architecture);
+        }
+
+        if (profile.BootChain == BootChain.Shim && !firmwareIsIpxe && GrubChain.IsFor(architecture))
+        {
+            return GrubChain.ShimFile;
+        }
+
+        return profile.BootFiles.Count > 0 && profile.BootFiles.TryGetValue(architecture, out var file) ? file : files.For(architecture);
     }
 
     /// <summary>The script for a machine in <paramref name="stage"/>: installed machines boot their disk, failed ones wait for an operator, every other stage installs.</summary>

@@ -40,7 +40,7 @@ public static class Machine
             ReportNbpServed c => DecideProgress(state, c, MachineStage.NbpServed, () => new NbpServed(c.At, c.File)),
             ReportKernelFetched c => DecideProgress(state, c, MachineStage.KernelFetched, () => new KernelFetched(c.At, c.Path)),
             ReportKickstartFetched c => DecideProgress(state, c, MachineStage.KickstartFetched, () => new KickstartFetched(c.At)),
-            ReportBootScriptServed c => DecideSideFetch(state, c, state.BootScriptServed || state.Stage >= MachineStage.KernelFetched, () => new BootScriptServed(c.At)),
+            ReportBootScriptServed c => DecideSideFetch(state, c, state.BootScriptServed || state.Stage >= MachineStage.KernelFetched, () => c.Config is { } config ? new BootConfigServed(c.At, config) : new BootScriptServed(c.At)),
             ReportInitrdFetched c => DecideSideFetch(state, c, state.InitrdFetched || state.Stage > MachineStage.KernelFetched, () => new InitrdFetched(c.At, c.Path)),
             ReportInstalled c => state.Stage switch
             {
@@ -208,7 +208,7 @@ public static class Machine
             },
             LeaseRecorded e => state with { Address = e.Address, Subnet = e.Subnet },
             NbpServed e => EnterStage(state, MachineStage.NbpServed, e.At),
-            BootScriptServed => state with { BootScriptServed = true },
+            BootScriptServed or BootConfigServed => state with { BootScriptServed = true },
             KernelFetched e => EnterStage(state, MachineStage.KernelFetched, e.At),
             InitrdFetched => state with { InitrdFetched = true },
             KickstartFetched e => EnterStage(state, MachineStage.KickstartFetched, e.At),

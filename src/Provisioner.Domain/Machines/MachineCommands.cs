@@ -19,7 +19,8 @@ public static class MachineCommands
 
     public sealed record ReportNbpServed(DateTimeOffset At, string File) : MachineCommand(At);
 
-    public sealed record ReportBootScriptServed(DateTimeOffset At) : MachineCommand(At);
+    /// <summary>The machine's boot script was served: its iPXE script, or with <paramref name="Config"/> a boot loader's config (<c>grub.cfg</c>).</summary>
+    public sealed record ReportBootScriptServed(DateTimeOffset At, string? Config = null) : MachineCommand(At);
 
     public sealed record ReportKernelFetched(DateTimeOffset At, string Path) : MachineCommand(At);
 

@@ -41,6 +41,12 @@ public static class MachineEvents
 
     public sealed record BootScriptServed(DateTimeOffset At) : IMachineEvent;
 
+    /// <summary>
+    /// A boot loader's config rendered for the machine was served instead of an iPXE script: <paramref name="File"/> is
+    /// <c>grub.cfg</c> on the Secure Boot chain (shim → GRUB over TFTP). Counts as the boot script for the stage machine.
+    /// </summary>
+    public sealed record BootConfigServed(DateTimeOffset At, string File) : IMachineEvent;
+
     public sealed record KernelFetched(DateTimeOffset At, string Path) : IMachineEvent;
 
     public sealed record InitrdFetched(DateTimeOffset At, string Path) : IMachineEvent;

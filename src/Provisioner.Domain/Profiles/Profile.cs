@@ -40,6 +40,9 @@ public sealed record Profile
 
     public string Keyboard { get; init; } = "us";
 
+    /// <summary>How a UEFI x64 PXE client of this profile boots (<c>boot-chain</c>): through iPXE, or through the signed shim → GRUB chain that Secure Boot firmware accepts.</summary>
+    public BootChain BootChain { get; init; } = BootChain.Ipxe;
+
     /// <summary>
     /// Network boot programs this profile's PXE machines load instead of the edge's (<c>boot-file.bios</c>,
     /// <c>.x86-uefi</c>, <c>.x64-uefi</c>, <c>.arm64-uefi</c> or <c>.&lt;option 93 value&gt;</c>), by architecture number;
@@ -89,6 +92,39 @@ public sealed record Profile
 
     public string RenderKickstart(BootTarget target) =>
         Kickstart.Render(TemplateVariables.For(this, target), TemplateOutput.Kickstart);
+}
+
+/// <summary>The <c>boot-chain</c> key of a profile.</summary>
+public enum BootChain
+{
+    /// <summary>Firmware loads iPXE (<c>ipxe.efi</c>, <c>undionly.kpxe</c>), which fetches its script, kernel and initrd over HTTP.</summary>
+    Ipxe = 0,
+
+    /// <summary>
+    /// UEFI x64 firmware loads Debian's signed shim, shim the signed network GRUB, GRUB the machine's <c>grub.cfg</c>,
+    /// the signed kernel and the initrd, all over TFTP: the chain a Secure Boot firmware accepts (it refuses the unsigned
+    /// ipxe.efi). Other architectures still get their network boot program.
+    /// </summary>
+    Shim = 1,
+}
+
+public static class BootChains
+{
+    public static bool TryParse(string value, out BootChain chain)
+    {
+        switch (value)
+        {
+            case "ipxe":
+                chain = BootChain.Ipxe;
+                return true;
+            case "shim":
+                chain = BootChain.Shim;
+                return true;
+            default:
+                chain = BootChain.Ipxe;
+                return false;
+        }
+    }
 }
 
 /// <summary>Named disk layouts for the <c>disk-layout</c> key (kickstart partitioning lines, without clearpart).</summary>

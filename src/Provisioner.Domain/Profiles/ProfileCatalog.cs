@@ -28,7 +28,7 @@ public sealed partial class ProfileCatalog
     private static readonly HashSet<string> KnownKeys = new(StringComparer.Ordinal)
     {
         "description", "kernel", "initrd", "kernel-args", "repo-url", "kickstart", "ipxe-script",
-        "root-password-hash", "disk-layout", "timezone", "lang", "keyboard",
+        "root-password-hash", "disk-layout", "timezone", "lang", "keyboard", "boot-chain",
     };
 
     /// <summary>A profile key naming a boot file: <c>boot-file.&lt;family or option 93 value&gt; = file</c>.</summary>
@@ -58,13 +58,13 @@ public sealed partial class ProfileCatalog
         BootFiles = profiles.SelectMany(p => p.BootFiles.Values)
             .Concat(rules.OfType<MacRule>().Select(r => r.BootFile))
             .OfType<string>().Where(f => !BootUrls.IsAbsoluteHttpUrl(f)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-        HasBootFileOverrides = profiles.Any(p => p.BootFiles.Count > 0) || rules.OfType<MacRule>().Any(r => r.BootFile is not null);
+        HasBootFileOverrides = profiles.Any(p => p.BootFiles.Count > 0 || p.BootChain != BootChain.Ipxe) || rules.OfType<MacRule>().Any(r => r.BootFile is not null);
     }
 
     /// <summary>Every network boot program a profile or a machine's rule names over TFTP: what the TFTP root must hold besides the edge's.</summary>
     public IReadOnlyList<string> BootFiles { get; }
 
-    /// <summary>Whether any profile or machine names its own boot files (when not, the edge's table alone decides).</summary>
+    /// <summary>Whether any profile or machine names its own boot files or boot chain (when not, the edge's table alone decides).</summary>
     public bool HasBootFileOverrides { get; }
 
     public string Directory { get; }
@@ -244,6 +244,14 @@ public sealed partial class ProfileCatalog
         Check("timezone", v => Timezone().IsMatch(v) ? null : $"'{v}' is not a time zone name (e.g. Asia/Shanghai, Etc/UTC)");
         Check("lang", v => Word().IsMatch(v) ? null : $"'{v}' is not a locale (e.g. en_US.UTF-8)");
         Check("keyboard", v => Word().IsMatch(v) ? null : $"'{v}' is not a keyboard layout (e.g. us, cn)");
+        Check("boot-chain", v => BootChains.TryParse(v, out _) ? null : $"'{v}' is not a boot chain (ipxe, shim)");
+        var chain = BootChains.TryParse(Get("boot-chain", "ipxe"), out var parsedChain) ? parsedChain : BootChain.Ipxe;
+        if (chain == BootChain.Shim)
+        {
+            // The signed GRUB speaks TFTP only: the kernel and initrd must be files the edge serves.
+            Check("kernel", v => BootUrls.IsAbsoluteHttpUrl(v) ? "with boot-chain = shim it must be a path under the assets directory (GRUB fetches it over TFTP, it has no HTTP)" : null);
+            Check("initrd", v => BootUrls.IsAbsoluteHttpUrl(v) ? "with boot-chain = shim it must be a path under the assets directory (GRUB fetches it over TFTP, it has no HTTP)" : null);
+        }
 
         var diskLayout = ExpandLayout(file, layout, problems);
         var bootFiles = ParseBootFiles(file, bootFileLines, problems);
@@ -274,6 +282,7 @@ public sealed partial class ProfileCatalog
             Lang = Get("lang", "en_US.UTF-8"),
             Keyboard = Get("keyboard", "us"),
             BootFiles = bootFiles,
+            BootChain = chain,
         };
     }
 

@@ -10,9 +10,18 @@ namespace Provisioner.Edge.Tftp;
 /// </summary>
 internal sealed class TftpOpenedFile : IDisposable
 {
-    private readonly SafeFileHandle _handle;
+    private readonly SafeFileHandle? _handle;
+    private readonly byte[]? _content;
     private readonly long _length;
     private readonly DateTime _lastWriteUtc;
+
+    private TftpOpenedFile(string relativePath, byte[] content)
+    {
+        FullPath = "(rendered) " + relativePath;
+        RelativePath = relativePath;
+        _content = content;
+        _length = content.Length;
+    }
 
     private TftpOpenedFile(string fullPath, string relativePath, SafeFileHandle handle, long length, DateTime lastWriteUtc)
     {
@@ -44,9 +53,22 @@ internal sealed class TftpOpenedFile : IDisposable
         }
     }
 
+    /// <summary>A file rendered for one client (<see cref="ITftpVirtualFiles"/>): sent from memory, never cached.</summary>
+    public static TftpOpenedFile FromContent(string relativePath, byte[] content)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        return new TftpOpenedFile(relativePath, content);
+    }
+
     /// <summary>The bytes to send; the source owns the handle when it streams from disk.</summary>
     public TftpBlockSource Load(HotFileCache cache, bool netascii)
     {
+        if (_handle is null)
+        {
+            var rendered = new MemoryBlockSource(_content!);
+            return netascii ? new NetasciiBlockSource(rendered, Provisioner.Protocols.Tftp.NetasciiEncoder.GetEncodedLength(_content!)) : rendered;
+        }
+
         var content = cache.GetOrLoad(FullPath, _length, _lastWriteUtc);
         if (content is not null)
         {
@@ -65,5 +87,5 @@ internal sealed class TftpOpenedFile : IDisposable
         return new NetasciiBlockSource(new FileBlockSource(_handle, _length), encoded);
     }
 
-    public void Dispose() => _handle.Dispose();
+    public void Dispose() => _handle?.Dispose();
 }

@@ -33,6 +33,9 @@ public sealed class TftpServer : IAsyncDisposable
     private const int ListenerReceiveBuffer = 4 << 20;
     private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
 
+    /// <summary>How long a virtual file may take to open (a state read from the cluster); past it the RRQ is dropped and the client retransmits.</summary>
+    private static readonly TimeSpan VirtualOpenTimeout = TimeSpan.FromSeconds(3);
+
     private readonly TftpServerOptions _options;
     private readonly ITftpTransferObserver _observer;
     private readonly ILogger<TftpServer> _logger;
@@ -43,6 +46,7 @@ public sealed class TftpServer : IAsyncDisposable
     private readonly LogSummary<TftpLogCause> _summary;
     private readonly CancellationTokenSource _stop = new();
     private readonly TftpDedicatedThreads _dedicated;
+    private readonly ITftpVirtualFiles? _virtualFiles;
     private Socket? _socket;
     private Task? _loop;
     private string _realRoot = "/";
@@ -50,8 +54,9 @@ public sealed class TftpServer : IAsyncDisposable
     private int _running;
 
     /// <summary>Creates a stopped server; <paramref name="time"/> clocks the refusal limiter and the log summaries (default: the system's).</summary>
-    public TftpServer(TftpServerOptions options, ITftpTransferObserver observer, ILogger<TftpServer> logger, TimeProvider? time = null)
+    public TftpServer(TftpServerOptions options, ITftpTransferObserver observer, ILogger<TftpServer> logger, TimeProvider? time = null, ITftpVirtualFiles? virtualFiles = null)
     {
+        _virtualFiles = virtualFiles;
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(observer);
         ArgumentNullException.ThrowIfNull(logger);
@@ -347,6 +352,14 @@ public sealed class TftpServer : IAsyncDisposable
 
     private void Start(IPEndPoint client, TftpRequest request, long id, CancellationToken stop)
     {
+        if (_virtualFiles is not null && TftpVirtualName.Normalize(request.FileName) is { } name && _virtualFiles.Claims(name))
+        {
+            // Rendered or looked up per client, which may ask the cluster: off the receive loop. The slot stays held,
+            // so a retransmitted RRQ meanwhile is recognised and dropped.
+            _ = StartVirtualAsync(client, request, id, name, stop);
+            return;
+        }
+
         var resolved = TftpPathResolver.Resolve(_realRoot, request.FileName);
         if (TftpAdmission.ForPath(resolved) is { } refusal)
         {
@@ -373,6 +386,69 @@ public sealed class TftpServer : IAsyncDisposable
             return;
         }
 
+        Begin(client, request, id, file, stop);
+    }
+
+    private async Task StartVirtualAsync(IPEndPoint client, TftpRequest request, long id, string name, CancellationToken stop)
+    {
+        TftpOpenedFile? file = null;
+        TftpRefusal? refusal = null;
+        try
+        {
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            bounded.CancelAfter(VirtualOpenTimeout);
+            var opened = await _virtualFiles!.OpenAsync(client, name, bounded.Token).ConfigureAwait(false);
+            if (opened.Content is { } content)
+            {
+                file = TftpOpenedFile.FromContent(name, content);
+            }
+            else if (opened.FullPath is { } path)
+            {
+                file = TftpOpenedFile.Open(path, name);
+            }
+            else
+            {
+                refusal = new TftpRefusal(TftpRefusalCause.FileNotFound, TftpErrorCode.FileNotFound, "File not found", opened.Reason ?? "file not found");
+            }
+        }
+        catch (Exception e) when (TftpAdmission.ForOpenFailure(e) is { } openRefusal)
+        {
+            refusal = openRefusal;
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            _transfers.Release(id); // stopping
+            return;
+        }
+#pragma warning disable CA1031 // an answer that could not be had (no core reachable, a render that broke) drops the request: the client retransmits
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            _transfers.Release(id);
+            TftpLog.Unexpected(_logger, client, request.FileName, e);
+            return;
+        }
+
+        if (file is null)
+        {
+            _transfers.Release(id);
+            Refuse(client, request, refusal!);
+            return;
+        }
+
+        try
+        {
+            Begin(client, request, id, file, stop);
+        }
+        catch
+        {
+            _transfers.Release(id);
+            throw;
+        }
+    }
+
+    private void Begin(IPEndPoint client, TftpRequest request, long id, TftpOpenedFile file, CancellationToken stop)
+    {
         Socket socket;
         try
         {

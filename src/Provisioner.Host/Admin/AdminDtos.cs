@@ -111,6 +111,7 @@ public sealed record MachineDto(
         LeaseRecorded l => new(l.At, "LeaseRecorded", $"{l.Address} in {l.Subnet}"),
         NbpServed n => new(n.At, "NbpServed", n.File),
         BootScriptServed b => new(b.At, "BootScriptServed", string.Empty),
+        BootConfigServed b => new(b.At, "BootConfigServed", b.File),
         KernelFetched k => new(k.At, "KernelFetched", k.Path),
         InitrdFetched i => new(i.At, "InitrdFetched", i.Path),
         KickstartFetched k => new(k.At, "KickstartFetched", string.Empty),

@@ -15,6 +15,7 @@ public sealed class MachineApplyTests
         new LeaseRecorded(C.At(600), "10.0.0.99", "10.0.0.0/24"),
         new NbpServed(C.At(600), "undionly.kpxe"),
         new BootScriptServed(C.At(600)),
+        new BootConfigServed(C.At(600), "grub.cfg"),
         new KernelFetched(C.At(600), "/images/rocky9/vmlinuz"),
         new InitrdFetched(C.At(600), "/images/rocky9/initrd.img"),
         new KickstartFetched(C.At(600)),

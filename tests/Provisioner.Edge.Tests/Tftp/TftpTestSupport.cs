@@ -70,7 +70,7 @@ public sealed class ServerScope : IAsyncDisposable
 
     public IPEndPoint EndPoint => Server.LocalEndPoint!;
 
-    public static async Task<ServerScope> StartAsync(Func<TftpServerOptions, TftpServerOptions>? configure = null, Action<string>? populate = null)
+    public static async Task<ServerScope> StartAsync(Func<TftpServerOptions, TftpServerOptions>? configure = null, Action<string>? populate = null, ITftpVirtualFiles? virtualFiles = null)
     {
         var root = Path.Combine(Path.GetTempPath(), "tftp-test-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(root);
@@ -88,7 +88,7 @@ public sealed class ServerScope : IAsyncDisposable
         options = configure?.Invoke(options) ?? options;
         var observer = new RecordingObserver();
         var logger = new ListLogger<TftpServer>();
-        var server = new TftpServer(options, observer, logger);
+        var server = new TftpServer(options, observer, logger, virtualFiles: virtualFiles);
         await server.StartAsync(CancellationToken.None);
         return new ServerScope(root, server, observer, logger);
     }

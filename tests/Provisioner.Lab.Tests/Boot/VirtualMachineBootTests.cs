@@ -75,11 +75,19 @@ public sealed class VirtualMachineBootTests(ITestOutputHelper output)
     /// <summary>
     /// Powers on a qemu (TCG) VM on a tap device on the lab bridge, booting from the network: BIOS with QEMU's iPXE ROM,
     /// or UEFI with OVMF's own PXE (no option ROM). Its serial console goes to <c>serial.log</c> in <paramref name="directory"/>.
+    /// With <paramref name="secureBoot"/> (UEFI only): q35 with SMM and OVMF's Secure Boot build
+    /// (<see cref="SecureBootCode"/>) over a copy of the variables with Microsoft's keys enrolled (<see cref="SecureBootVars"/>),
+    /// so the firmware verifies every image it starts.
     /// </summary>
     /// <param name="ns">The namespace whose bridge <c>br0</c> the VM's tap joins (default: the lab's server namespace).</param>
-    internal static async Task<LabProcess> StartVmAsync(LabNetwork lab, string directory, string mac, bool uefi, string? ns = null)
+    internal static async Task<LabProcess> StartVmAsync(LabNetwork lab, string directory, string mac, bool uefi, string? ns = null, bool secureBoot = false)
     {
         ns ??= lab.Server;
+        if (secureBoot && !uefi)
+        {
+            throw new ArgumentException("Secure Boot needs UEFI", nameof(secureBoot));
+        }
+
         var tap = $"t{lab.Id}";
         await lab.RunAsync(ns, $"ip tuntap add dev {tap} mode tap");
         await lab.RunAsync(ns, $"ip link set {tap} master br0 up");
@@ -87,13 +95,34 @@ public sealed class VirtualMachineBootTests(ITestOutputHelper output)
         var serial = Path.Combine(directory, "serial.log");
         var sercon = Path.Combine(directory, "sercon-port");
         await File.WriteAllBytesAsync(sercon, BitConverter.GetBytes((long)0x3f8));
-        var firmware = uefi
-            ? $"-bios /usr/share/ovmf/OVMF.fd -device virtio-net-pci,netdev=n0,mac={mac},romfile="
-            : $"-device virtio-net-pci,netdev=n0,mac={mac} -fw_cfg name=etc/sercon-port,file={sercon}";
+        string machine = "accel=tcg", firmware;
+        if (secureBoot)
+        {
+            // The variables are written by the firmware: each VM gets its own copy of the enrolled template.
+            var vars = Path.Combine(directory, "OVMF_VARS.secboot.fd");
+            File.Copy(SecureBootVars, vars, overwrite: true);
+            machine = "q35,smm=on,accel=tcg";
+            firmware = "-global driver=cfi.pflash01,property=secure,value=on " +
+                $"-drive if=pflash,format=raw,unit=0,readonly=on,file={SecureBootCode} -drive if=pflash,format=raw,unit=1,file={vars} " +
+                $"-device virtio-net-pci,netdev=n0,mac={mac},romfile=";
+        }
+        else
+        {
+            firmware = uefi
+                ? $"-bios /usr/share/ovmf/OVMF.fd -device virtio-net-pci,netdev=n0,mac={mac},romfile="
+                : $"-device virtio-net-pci,netdev=n0,mac={mac} -fw_cfg name=etc/sercon-port,file={sercon}";
+        }
+
         return lab.Start(ns,
-            $"qemu-system-x86_64 -machine accel=tcg -m 768 -display none -monitor none -serial file:{serial} " +
+            $"qemu-system-x86_64 -machine {machine} -m 768 -display none -monitor none -serial file:{serial} " +
             $"-netdev tap,id=n0,ifname={tap},script=no,downscript=no {firmware} -boot n");
     }
+
+    /// <summary>OVMF built with Secure Boot and SMM (package ovmf).</summary>
+    internal const string SecureBootCode = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd";
+
+    /// <summary>OVMF variables with Microsoft's KEK and db enrolled and Secure Boot on: Debian's shim is signed by Microsoft's UEFI CA.</summary>
+    internal const string SecureBootVars = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd";
 
     /// <summary>Prints the end of the VM's serial console and kills it (by PID) if it still runs.</summary>
     internal static async Task StopVmAsync(LabProcess vm, string directory, ITestOutputHelper output)
