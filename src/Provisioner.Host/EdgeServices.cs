@@ -107,6 +107,7 @@ public static partial class EdgeServices
         services.AddSingleton<IBootPolicy>(bootPolicy);
         if (tftp.Enabled)
         {
+            // Staged into the TFTP root: served there over TFTP, and at /nbp/ over HTTP to UEFI HTTP-boot firmware.
             var source = edge.GetString("tftp.nbp-source", "/usr/lib/ipxe");
             if (Path.GetFullPath(source) != Path.GetFullPath(tftp.Root))
             {

@@ -1,5 +1,6 @@
 using Provisioner.Domain.Machines;
 using Provisioner.Domain.Profiles;
+using Provisioner.Protocols.Dhcp;
 
 namespace Provisioner.Domain.Boot;
 
@@ -17,6 +18,13 @@ public enum DhcpBootKind
 
     /// <summary>The machine should get a network boot program, but none is configured for its architecture: nothing is named.</summary>
     NoNbpForArchitecture = 3,
+
+    /// <summary>
+    /// A network boot program for UEFI HTTP-boot firmware, fetched over HTTP: <see cref="DhcpBootFile.Name"/> is the
+    /// file's name in the NBP directory (the edge makes it its own <c>/nbp/</c> URL) or an absolute http(s) URL as
+    /// configured. The reply must also carry option 60 "HTTPClient" (UEFI 2.10 §24.7.3), or EDK2 never REQUESTs.
+    /// </summary>
+    NbpOverHttp = 4,
 }
 
 /// <summary>The answer for one DHCP reply: what kind of thing is named, and its name (the NBP's file name, or the script's URL once an edge fills it in).</summary>
@@ -64,8 +72,9 @@ public static class BootRules
         switch (action)
         {
             case BootAction.Nbp:
+                // UEFI HTTP-boot firmware loads the same program from an http:// URL instead of over TFTP.
                 return files.For(architecture) is { } nbp
-                    ? new DhcpBootFile(DhcpBootKind.Nbp, nbp)
+                    ? new DhcpBootFile(IsHttpBoot(architecture) ? DhcpBootKind.NbpOverHttp : DhcpBootKind.Nbp, nbp)
                     : new DhcpBootFile(DhcpBootKind.NoNbpForArchitecture, null);
             case BootAction.BootScript:
             case BootAction.LocalDisk when firmwareIsIpxe:
@@ -74,6 +83,15 @@ public static class BootRules
                 return default;
         }
     }
+
+    /// <summary>
+    /// Whether option 93 names UEFI HTTP-boot firmware (IANA "Processor Architecture Types": 15 x86, 16 x64, 18 ARM32,
+    /// 19 ARM64, 28 RISC-V 64), which loads its NBP from an http:// URL instead of over TFTP. The file is the one of
+    /// the same CPU's PXE firmware unless <c>by-arch</c> names one for the HTTP value (<see cref="BootFileTable.For"/>).
+    /// </summary>
+    public static bool IsHttpBoot(int architecture) => architecture is
+        (int)ClientArchitecture.X86UefiHttp or (int)ClientArchitecture.X64UefiHttp or (int)ClientArchitecture.Arm32UefiHttp
+        or (int)ClientArchitecture.Arm64UefiHttp or (int)ClientArchitecture.RiscV64UefiHttp;
 
     /// <summary>The script for a machine in <paramref name="stage"/>: installed machines boot their disk, failed ones wait for an operator, every other stage installs.</summary>
     public static BootScriptKind ScriptFor(MachineStage stage) => stage switch

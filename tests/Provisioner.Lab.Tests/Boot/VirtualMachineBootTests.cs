@@ -75,7 +75,8 @@ public sealed class VirtualMachineBootTests(ITestOutputHelper output)
     /// Powers on a qemu (TCG) VM on a tap device on the lab bridge, booting from the network: BIOS with QEMU's iPXE ROM,
     /// or UEFI with OVMF's own PXE (no option ROM). Its serial console goes to <c>serial.log</c> in <paramref name="directory"/>.
     /// </summary>
-    internal static async Task<LabProcess> StartVmAsync(LabNetwork lab, string directory, string mac, bool uefi)
+    /// <param name="extraArgs">More qemu arguments, e.g. <c>-fw_cfg</c> switches for OVMF.</param>
+    internal static async Task<LabProcess> StartVmAsync(LabNetwork lab, string directory, string mac, bool uefi, string extraArgs = "")
     {
         var tap = $"t{lab.Id}";
         await lab.RunAsync(lab.Server, $"ip tuntap add dev {tap} mode tap");
@@ -89,7 +90,7 @@ public sealed class VirtualMachineBootTests(ITestOutputHelper output)
             : $"-device virtio-net-pci,netdev=n0,mac={mac} -fw_cfg name=etc/sercon-port,file={sercon}";
         return lab.Start(lab.Server,
             $"qemu-system-x86_64 -machine accel=tcg -m 768 -display none -monitor none -serial file:{serial} " +
-            $"-netdev tap,id=n0,ifname={tap},script=no,downscript=no {firmware} -boot n");
+            $"-netdev tap,id=n0,ifname={tap},script=no,downscript=no {firmware} -boot n {extraArgs}");
     }
 
     /// <summary>Prints the end of the VM's serial console and kills it (by PID) if it still runs.</summary>
