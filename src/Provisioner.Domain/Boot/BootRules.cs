@@ -22,7 +22,7 @@ public enum DhcpBootKind
     /// <summary>
     /// A network boot program for UEFI HTTP-boot firmware, fetched over HTTP: <see cref="DhcpBootFile.Name"/> is the
     /// file's name in the NBP directory (the edge makes it its own <c>/nbp/</c> URL) or an absolute http(s) URL as
-    /// configured. The reply must also carry option 60 "HTTPClient" (UEFI 2.10 §24.7.3), or EDK2 never REQUESTs.
+    /// configured. The reply must also carry option 60 "HTTPClient" (UEFI 2.10 §24.7, HTTP Boot), or EDK2 never REQUESTs.
     /// </summary>
     NbpOverHttp = 4,
 }

@@ -381,7 +381,7 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
     // ------------------------------------------------------------------------------------------
 
     /// <summary>
-    /// Option 60 PXEClient (PXE 2.1 §2.2.5) or HTTPClient (UEFI HTTP boot, UEFI 2.10 §24.7.2), or user class iPXE;
+    /// Option 60 PXEClient (PXE 2.1 §2.2.5) or HTTPClient (UEFI 2.10 §24.7, HTTP Boot), or user class iPXE;
     /// architecture from option 93, else from option 60's "Arch:NNNNN".
     /// </summary>
     private readonly record struct Client(bool Pxe, bool Ipxe, int Architecture, bool Http = false)
@@ -599,7 +599,7 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
         reply.ServerAddress = options.Address;
         if (boot.Kind == DhcpBootKind.NbpOverHttp)
         {
-            // UEFI HTTP boot (UEFI 2.10 §24.7.3): EDK2 takes only an offer that says "HTTPClient" in option 60 as one
+            // UEFI 2.10 §24.7, HTTP Boot: EDK2 takes only an offer that says "HTTPClient" in option 60 as one
             // naming a boot URI, and sends no REQUEST for any other.
             reply.Options.Set(DhcpOptionCode.VendorClassIdentifier, DhcpOptions.HttpClientVendorClass);
         }

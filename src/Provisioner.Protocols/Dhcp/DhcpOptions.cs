@@ -307,12 +307,12 @@ public sealed class DhcpOptions : IReadOnlyList<DhcpOption>
 
     /// <summary>
     /// True when option 60 starts with "HTTPClient": UEFI HTTP-boot firmware, e.g. EDK2's
-    /// "HTTPClient:Arch:00016:UNDI:003000" (UEFI 2.10 §24.7.2). A server that offers it a boot URL answers with
-    /// option 60 = "HTTPClient" (§24.7.3, <see cref="HttpClientVendorClass"/>).
+    /// "HTTPClient:Arch:00016:UNDI:003000" (UEFI 2.10 §24.7, HTTP Boot). A server that offers it a boot URL answers with
+    /// option 60 = "HTTPClient" (same section, <see cref="HttpClientVendorClass"/>).
     /// </summary>
     public bool IsHttpClient => Span(DhcpOptionCode.VendorClassIdentifier).StartsWith("HTTPClient"u8);
 
-    /// <summary>Option 60 of a reply that offers UEFI HTTP-boot firmware its boot URL (UEFI 2.10 §24.7.3).</summary>
+    /// <summary>Option 60 of a reply that offers UEFI HTTP-boot firmware its boot URL (UEFI 2.10 §24.7, HTTP Boot).</summary>
     public static ReadOnlySpan<byte> HttpClientVendorClass => "HTTPClient"u8;
 
     /// <summary>
