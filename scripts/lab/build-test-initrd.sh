@@ -2,25 +2,30 @@
 # Builds the tiny "installer" the lab boots under qemu: Debian's kernel plus a busybox initrd whose init
 # brings up the NIC, takes a DHCP lease, fetches the kickstart named by ks= on the kernel command line, phones
 # home with the phone-home URL found in that kickstart (what %post does in a real install), then reboots.
-# Usage: scripts/lab/build-test-initrd.sh OUT_DIR   → OUT_DIR/vmlinuz, OUT_DIR/initrd.img
+# Usage: scripts/lab/build-test-initrd.sh OUT_DIR [SYSROOT]   → OUT_DIR/vmlinuz, OUT_DIR/initrd.img
+# SYSROOT (default /) is where the kernel (boot/vmlinuz-*), its modules and a static busybox (bin/busybox) are taken
+# from: the host's own, or another architecture's unpacked by scripts/lab/fetch-arm64.sh.
 set -euo pipefail
-out=${1:?usage: build-test-initrd.sh OUT_DIR}
+out=${1:?usage: build-test-initrd.sh OUT_DIR [SYSROOT]}
+sysroot=${2:-/}
+sysroot=${sysroot%/}
 mkdir -p "$out"
 
-kernel=$(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1)
-[ -n "$kernel" ] || { echo "no kernel in /boot (install linux-image-amd64: scripts/setup.sh)" >&2; exit 1; }
-version=${kernel#/boot/vmlinuz-}
-[ -x /bin/busybox ] && file /bin/busybox | grep -q 'statically linked' || { echo "static busybox missing (busybox-static)" >&2; exit 1; }
+kernel=$(ls -1 "$sysroot"/boot/vmlinuz-* 2>/dev/null | sort -V | tail -1)
+[ -n "$kernel" ] || { echo "no kernel in $sysroot/boot (install linux-image-amd64: scripts/setup.sh)" >&2; exit 1; }
+version=${kernel#"$sysroot"/boot/vmlinuz-}
+[ -x "$sysroot/bin/busybox" ] && file "$sysroot/bin/busybox" | grep -q 'statically linked' || { echo "static busybox missing in $sysroot/bin (busybox-static)" >&2; exit 1; }
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,proc,sys,dev,tmp,modules,etc,usr/share/udhcpc}
-cp /bin/busybox "$root/bin/busybox"
+cp "$sysroot/bin/busybox" "$root/bin/busybox"
 
 # Debian builds virtio_net and e1000 as modules; load them in dependency order.
 modules=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net e1000)
 for m in "${modules[@]}"; do
-  f=$(modinfo -k "$version" -F filename "$m" 2>/dev/null || true)
+  f=$(modinfo -b "${sysroot:-/}" -k "$version" -F filename "$m" 2>/dev/null || true)
+  [ -z "$f" ] || [ -z "$sysroot" ] || [ "${f#"$sysroot"}" != "$f" ] || f="$sysroot$f"
   [ -n "$f" ] && [ -f "$f" ] || continue          # built in, or absent in this kernel
   case "$f" in
     *.ko.xz) xz -dc "$f" >"$root/modules/$m.ko" ;;

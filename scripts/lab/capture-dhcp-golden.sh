@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Re-creates the DHCPv4 golden captures used by tests/Provisioner.Protocols.Tests/Dhcp.
 # Not run by the tests (they read the committed .pcap files); run by hand as root:
-#   scripts/lab/capture-dhcp-golden.sh [output-dir] [all|ns|qemu]
+#   scripts/lab/capture-dhcp-golden.sh [output-dir] [all|ns|qemu|arm64]
 #
 # Network safety: nothing here touches a real interface or the root namespace's addresses.
 #  * udhcpc / dhclient run inside a private network namespace (dhcpcap-a) joined by a veth pair to a
@@ -131,11 +131,13 @@ fi
 # ---------------------------------------------------------------------------------------------
 qemu_capture() {
   local name=$1 seconds=$2; shift 2
+  local qemu=qemu-system-x86_64 machine=accel=tcg
+  if [ "$1" = --arm64 ]; then qemu=qemu-system-aarch64 machine=virt,accel=tcg; shift; fi
   rm -f "$work/$name.raw.pcap"
   # Slirp offers a boot file from an empty TFTP root, so the clients go on to REQUEST (and fail the
   # download at once); the fixed UUID makes option 97 recognisable.
   mkdir -p "$work/tftp"
-  timeout "$seconds" qemu-system-x86_64 -machine accel=tcg -m 256 -display none -serial none \
+  timeout "$seconds" "$qemu" -machine "$machine" -m 256 -display none -serial none \
     -monitor none -no-reboot \
     -uuid 01234567-89ab-cdef-0123-456789abcdef \
     -netdev user,id=n0,tftp="$work/tftp",bootfile=boot.missing \
@@ -156,6 +158,13 @@ qemu_capture dhcp-edk2-pxe-slirp 150 -bios /usr/share/ovmf/OVMF.fd \
 # over iPXE's SNP, so this capture holds three clients.
 qemu_capture dhcp-ovmf-ipxe-efi-slirp 150 -bios /usr/share/ovmf/OVMF.fd \
   -device virtio-net-pci,netdev=n0,mac=52:54:00:dc:00:13
+fi
+
+# ARM64 UEFI: EDK2's own PXE and then its HTTP boot (ArmVirtQemu, Debian's qemu-efi-aarch64), on QEMU's virt board.
+# Needs qemu-system-arm and qemu-efi-aarch64, which the tests do not (they read the capture).
+if [ "$stage" = all ] || [ "$stage" = arm64 ]; then
+qemu_capture dhcp-aavmf-pxe-slirp 240 --arm64 -cpu cortex-a57 -bios /usr/share/qemu-efi-aarch64/QEMU_EFI.fd \
+  -device virtio-net-pci,netdev=n0,mac=52:54:00:dc:00:14,romfile=
 fi
 
 ls -l "$out"/dhcp-*.pcap

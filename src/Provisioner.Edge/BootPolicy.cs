@@ -2,6 +2,7 @@ using Provisioner.Domain.Boot;
 using Provisioner.Domain.Machines;
 using Provisioner.Domain.Profiles;
 using Provisioner.Edge.Dhcp;
+using Provisioner.Protocols.Dhcp;
 
 namespace Provisioner.Edge;
 
@@ -13,22 +14,36 @@ namespace Provisioner.Edge;
 /// </summary>
 /// <param name="bootFiles">Network boot programs by architecture (<c>provisioner.edge.dhcp.boot-files</c>).</param>
 /// <param name="edgeBaseUrl">Where DHCP clients reach this edge's HTTP boot endpoints, e.g. <c>http://10.0.0.2:8080</c>.</param>
-public sealed class BootPolicy(BootFileTable bootFiles, string edgeBaseUrl) : IBootPolicy
+/// <param name="catalog">The profiles and rules, whose boot files win over the edge's (<c>boot-file.*</c> in a profile, <c>boot-file=</c> on a <c>mac</c> rule); null = the edge's alone.</param>
+public sealed class BootPolicy(BootFileTable bootFiles, string edgeBaseUrl, ProfileCatalog? catalog = null) : IBootPolicy
 {
     private readonly BootFileTable _bootFiles = bootFiles ?? throw new ArgumentNullException(nameof(bootFiles));
 
+    /// <summary>Null unless some profile or machine names its own boot files: the common case costs no rule lookup per packet.</summary>
+    private readonly ProfileCatalog? _overrides = catalog is { HasBootFileOverrides: true } ? catalog : null;
+
     /// <summary>The policy a DHCP server with these options hands out: its boot files, URLs on its address and HTTP port.</summary>
-    public static BootPolicy For(DhcpServerOptions options)
+    public static BootPolicy For(DhcpServerOptions options, ProfileCatalog? catalog = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new BootPolicy(options.BootFiles, options.EdgeBaseUrl);
+        return new BootPolicy(options.BootFiles, options.EdgeBaseUrl, catalog);
     }
 
-    public IReadOnlyList<string> NetworkBootPrograms => _bootFiles.TftpFiles;
+    public IReadOnlyList<string> NetworkBootPrograms { get; } =
+        (bootFiles ?? throw new ArgumentNullException(nameof(bootFiles))).TftpFiles
+            .Concat(catalog?.BootFiles ?? []).Distinct(StringComparer.Ordinal).ToArray();
 
-    public DhcpBootFile DhcpBootFile(MachineId machine, BootAction action, bool firmwareIsIpxe, int architecture)
+    public DhcpBootFile DhcpBootFile(MachineId machine, BootAction action, bool firmwareIsIpxe, int architecture, IPv4Address? address = null)
     {
-        var file = BootRules.DhcpBoot(action, firmwareIsIpxe, architecture, _bootFiles);
+        Profile? profile = null;
+        string? own = null;
+        if (action == BootAction.Nbp && _overrides?.Match(machine, address) is { } rule)
+        {
+            profile = _overrides.Find(rule.Profile);
+            own = (rule as MacRule)?.BootFile;
+        }
+
+        var file = BootRules.DhcpBoot(action, firmwareIsIpxe, architecture, _bootFiles, profile, own);
         return file switch
         {
             { Kind: DhcpBootKind.BootScript } => file with { Name = BootUrls.BootScript(edgeBaseUrl, machine) },

@@ -16,11 +16,12 @@ public interface IBootPolicy
     /// <summary>
     /// DHCP: what a PXE or iPXE client whose machine answered <paramref name="action"/> is told to load (option 67 and
     /// the BOOTP 'file' field): a network boot program for its <paramref name="architecture"/> (option 93), the URL
-    /// of its boot script, or nothing.
+    /// of its boot script, or nothing. The network boot program is the machine's own, its profile's, or the edge's
+    /// (<see cref="BootRules.NbpFor"/>); <paramref name="address"/>, the one leased or offered, lets a subnet rule name the profile.
     /// </summary>
-    DhcpBootFile DhcpBootFile(MachineId machine, BootAction action, bool firmwareIsIpxe, int architecture);
+    DhcpBootFile DhcpBootFile(MachineId machine, BootAction action, bool firmwareIsIpxe, int architecture, Protocols.Dhcp.IPv4Address? address = null);
 
-    /// <summary>TFTP: every network boot program DHCP may name, to stage into the TFTP root at start-up.</summary>
+    /// <summary>TFTP: every network boot program DHCP may name (the edge's, every profile's and every machine's), to stage into the TFTP root at start-up.</summary>
     IReadOnlyList<string> NetworkBootPrograms { get; }
 
     /// <summary>HTTP: which script <c>/boot/&lt;mac&gt;.ipxe</c> serves a machine in <paramref name="stage"/>.</summary>

@@ -102,8 +102,13 @@ public static partial class EdgeServices
         services.AddSingleton<ReportOutbox>();
         services.AddHostedService<ReportOutboxDelivery>();
 
+        // The profiles and rules (read once here: their boot files are staged into the TFTP root below).
+        var httpEnabled = edge.GetBoolean("http.enabled", false);
+        var http = httpEnabled ? BootHttpOptions.FromConfig(edge, settings.DataDirectory) : null;
+        var catalog = http is null ? null : ProfileCatalog.Load(http.ConfigDirectory);
+
         // One boot policy for DHCP, TFTP and HTTP alike.
-        var bootPolicy = BootPolicy.For(dhcp);
+        var bootPolicy = BootPolicy.For(dhcp, catalog);
         services.AddSingleton<IBootPolicy>(bootPolicy);
         if (tftp.Enabled)
         {
@@ -164,11 +169,8 @@ public static partial class EdgeServices
         }
 
         string? httpListen = null;
-        var httpEnabled = edge.GetBoolean("http.enabled", false);
-        if (httpEnabled)
+        if (http is not null && catalog is not null)
         {
-            var http = BootHttpOptions.FromConfig(edge, settings.DataDirectory);
-            var catalog = ProfileCatalog.Load(http.ConfigDirectory);
             Directory.CreateDirectory(settings.DataDirectory);
             var tokens = KickstartTokens.FromSecret(TokenSecret.LoadOrCreate(http.TokenKeyPath));
             services.AddSingleton(http);

@@ -48,4 +48,34 @@ public sealed class BootPolicyTests
         Assert.Equal(["undionly.kpxe", "ipxe.efi"], Policy.NetworkBootPrograms);
         Assert.Equal(["undionly.kpxe", "ipxe.efi", "ipxe-arm64.efi"], policy.NetworkBootPrograms);
     }
+
+    [Fact]
+    public void A_profiles_and_a_machines_boot_files_win_and_are_staged_and_a_subnet_rule_uses_the_offered_address()
+    {
+        var config = Path.Combine(Path.GetTempPath(), "prov-bootpolicy-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(config, "profiles"));
+            foreach (var (name, extra) in new[] { ("lab", "boot-file.x64-uefi = lab/snponly.efi"), ("other", string.Empty) })
+            {
+                File.WriteAllText(Path.Combine(config, "profiles", name + ".ks"), "url --url={{repo_url}}\n");
+                File.WriteAllLines(Path.Combine(config, "profiles", name + ".profile"),
+                    ["kernel = os/vmlinuz", "initrd = os/initrd.img", "repo-url = http://mirror.example/os", $"kickstart = {name}.ks", "root-password-hash = $6$salt$abc", extra]);
+            }
+
+            File.WriteAllLines(Path.Combine(config, "rules.conf"), ["mac 52:54:00:dc:00:11 other boot-file=one/ipxe.efi", "subnet 10.0.0.0/24 lab", "default other"]);
+            var policy = BootPolicy.For(new DhcpServerOptions { Address = IPv4Address.Parse("10.0.0.2"), HttpPort = 8081 }, Domain.Profiles.ProfileCatalog.Load(config));
+            var another = MachineId.Parse("52:54:00:dc:00:99");
+
+            Assert.Equal(new DhcpBootFile(DhcpBootKind.Nbp, "one/ipxe.efi"), policy.DhcpBootFile(Mac, BootAction.Nbp, false, 0));
+            Assert.Equal(new DhcpBootFile(DhcpBootKind.Nbp, "lab/snponly.efi"), policy.DhcpBootFile(another, BootAction.Nbp, false, 7, IPv4Address.Parse("10.0.0.50")));
+            Assert.Equal(new DhcpBootFile(DhcpBootKind.Nbp, "ipxe.efi"), policy.DhcpBootFile(another, BootAction.Nbp, false, 7, IPv4Address.Parse("10.9.0.50")));
+            Assert.Equal(new DhcpBootFile(DhcpBootKind.Nbp, "ipxe.efi"), policy.DhcpBootFile(another, BootAction.Nbp, false, 7));
+            Assert.Equal(["undionly.kpxe", "ipxe.efi", "lab/snponly.efi", "one/ipxe.efi"], policy.NetworkBootPrograms);
+        }
+        finally
+        {
+            Directory.Delete(config, recursive: true);
+        }
+    }
 }

@@ -18,8 +18,8 @@ internal sealed class FakeBootPolicy(IBootPolicy real) : IBootPolicy
 
     public IReadOnlyList<string> NetworkBootPrograms => real.NetworkBootPrograms;
 
-    public DhcpBootFile DhcpBootFile(MachineId machine, BootAction action, bool firmwareIsIpxe, int architecture) =>
-        DhcpAnswer ?? real.DhcpBootFile(machine, action, firmwareIsIpxe, architecture);
+    public DhcpBootFile DhcpBootFile(MachineId machine, BootAction action, bool firmwareIsIpxe, int architecture, Protocols.Dhcp.IPv4Address? address = null) =>
+        DhcpAnswer ?? real.DhcpBootFile(machine, action, firmwareIsIpxe, architecture, address);
 
     public BootScriptKind BootScriptFor(MachineStage stage) => ScriptAnswer ?? real.BootScriptFor(stage);
 

@@ -154,7 +154,7 @@ public sealed class FirstBootRecorder : ReceiveActor, IWithTimers
             return;
         }
 
-        var request = new MachineCommands.RequestBoot(boot.At, boot.Architecture, boot.FirmwareIsIpxe, boot.Profile, boot.Address, _subnetId);
+        var request = new MachineCommands.RequestBoot(boot.At, boot.Architecture, boot.FirmwareIsIpxe, boot.Profile, boot.Address, _subnetId, (boot as LeaseEvents.FirstBootGrantedOnPath)?.Path);
         region.Ask<MachineProtocol.CommandResult>(new MachineProtocol.RecordFirstBoot(boot.Mac, request), _settings.Timeout)
             .PipeTo(Self, success: r => new Done(boot, r, null), failure: e => new Done(boot, null, e));
     }

@@ -253,7 +253,7 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
             // The machine has nothing in any journal: its first boot is made durable with the grant. Also when the grant
             // itself needs no event (the MAC renewed this address moments ago, e.g. as a plain DHCP client of the same
             // NIC); a retransmitted REQUEST whose first boot is already pending adds nothing.
-            var boot = new LeaseEvents.FirstBootGranted(firstBoot.At, mac, granted, firstBoot.Architecture, firstBoot.FirmwareIsIpxe, firstBoot.Profile);
+            var boot = LeaseEvents.FirstBootGrantedOnPath.Of(firstBoot.At, mac, granted, firstBoot.Architecture, firstBoot.FirmwareIsIpxe, firstBoot.Profile, firstBoot.Path);
             events = events is [LeaseEvents.LeaseGranted lease] && lease.Address == granted
                 ? [LeaseEvents.FirstBootLeaseGranted.Of(lease, boot)]
                 : [.. events, boot];

@@ -26,9 +26,9 @@ public static class SubnetLeaseProtocol
     /// DHCPREQUEST (selecting or init-reboot) of a PXE machine that has nothing in any journal: the grant and the
     /// machine's first boot (<see cref="Domain.Leases.LeaseEvents.FirstBootGranted"/>) are made durable in one subnet
     /// write, and the answer (an ACK) waits for that write only. The subnet then hands the boot to the machine to record.
-    /// <paramref name="Architecture"/> is option 93 (-1 if absent).
+    /// <paramref name="Architecture"/> is option 93 (-1 if absent); <paramref name="Path"/> how the request reached the edge.
     /// </summary>
-    public sealed record RequestFirstBoot(string SubnetId, string Mac, string Address, DateTimeOffset At, int Architecture, bool FirmwareIsIpxe, string? Profile) : IWithSubnetId;
+    public sealed record RequestFirstBoot(string SubnetId, string Mac, string Address, DateTimeOffset At, int Architecture, bool FirmwareIsIpxe, string? Profile, Domain.Machines.BootPath? Path = null) : IWithSubnetId;
 
     /// <summary>
     /// The machine is about to be asked something (a TFTP or HTTP report, its state): if its first boot is still pending

@@ -48,11 +48,7 @@ public sealed record BootFileTable(string? Bios = "undionly.kpxe", string? X86Ue
             (int)ClientArchitecture.X64Uefi or (int)ClientArchitecture.EfiByteCode => X64Uefi,
             (int)ClientArchitecture.Arm64Uefi => Arm64Uefi,
             // UEFI HTTP boot: the same CPU's file (by-arch of the PXE value too), fetched over HTTP.
-            (int)ClientArchitecture.X86UefiHttp => For((int)ClientArchitecture.X86Uefi),
-            (int)ClientArchitecture.X64UefiHttp => For((int)ClientArchitecture.X64Uefi),
-            (int)ClientArchitecture.Arm32UefiHttp => For((int)ClientArchitecture.Arm32Uefi),
-            (int)ClientArchitecture.Arm64UefiHttp => For((int)ClientArchitecture.Arm64Uefi),
-            (int)ClientArchitecture.RiscV64UefiHttp => For((int)ClientArchitecture.RiscV64Uefi),
+            _ when BootRules.PxeFirmwareOf(architecture) is { } pxe => For(pxe),
             _ => null,
         };
     }

@@ -66,14 +66,16 @@ public static class BootRules
     /// An iPXE client that should boot its disk still gets its script (which says "boot the local disk"); PXE firmware
     /// gets nothing and falls through to the disk.
     /// </summary>
-    public static DhcpBootFile DhcpBoot(BootAction action, bool firmwareIsIpxe, int architecture, BootFileTable files)
+    /// <param name="profile">The machine's profile, whose <see cref="Profile.BootFiles"/> win over the edge's <paramref name="files"/>.</param>
+    /// <param name="machineBootFile">The machine's own boot file (its <c>mac</c> rule's <c>boot-file=</c>), which wins over both.</param>
+    public static DhcpBootFile DhcpBoot(BootAction action, bool firmwareIsIpxe, int architecture, BootFileTable files, Profile? profile = null, string? machineBootFile = null)
     {
         ArgumentNullException.ThrowIfNull(files);
         switch (action)
         {
             case BootAction.Nbp:
                 // UEFI HTTP-boot firmware loads the same program from an http:// URL instead of over TFTP.
-                return files.For(architecture) is { } nbp
+                return NbpFor(architecture, files, profile, machineBootFile) is { } nbp
                     ? new DhcpBootFile(IsHttpBoot(architecture) ? DhcpBootKind.NbpOverHttp : DhcpBootKind.Nbp, nbp)
                     : new DhcpBootFile(DhcpBootKind.NoNbpForArchitecture, null);
             case BootAction.BootScript:
@@ -89,9 +91,38 @@ public static class BootRules
     /// 19 ARM64, 28 RISC-V 64), which loads its NBP from an http:// URL instead of over TFTP. The file is the one of
     /// the same CPU's PXE firmware unless <c>by-arch</c> names one for the HTTP value (<see cref="BootFileTable.For"/>).
     /// </summary>
-    public static bool IsHttpBoot(int architecture) => architecture is
-        (int)ClientArchitecture.X86UefiHttp or (int)ClientArchitecture.X64UefiHttp or (int)ClientArchitecture.Arm32UefiHttp
-        or (int)ClientArchitecture.Arm64UefiHttp or (int)ClientArchitecture.RiscV64UefiHttp;
+    public static bool IsHttpBoot(int architecture) => PxeFirmwareOf(architecture) is not null;
+
+    /// <summary>The option 93 value of the same CPU's PXE firmware, for a UEFI HTTP-boot value (16 → 7); null for any other.</summary>
+    public static int? PxeFirmwareOf(int architecture) => architecture switch
+    {
+        (int)ClientArchitecture.X86UefiHttp => (int)ClientArchitecture.X86Uefi,
+        (int)ClientArchitecture.X64UefiHttp => (int)ClientArchitecture.X64Uefi,
+        (int)ClientArchitecture.Arm32UefiHttp => (int)ClientArchitecture.Arm32Uefi,
+        (int)ClientArchitecture.Arm64UefiHttp => (int)ClientArchitecture.Arm64Uefi,
+        (int)ClientArchitecture.RiscV64UefiHttp => (int)ClientArchitecture.RiscV64Uefi,
+        _ => null,
+    };
+
+    /// <summary>
+    /// The network boot program for a PXE (or UEFI HTTP-boot) client of <paramref name="architecture"/>: the machine's
+    /// own file, else its profile's for the architecture (a profile may say "none"), else the edge's; null = none.
+    /// </summary>
+    public static string? NbpFor(int architecture, BootFileTable files, Profile? profile, string? machineBootFile)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        if (machineBootFile is not null)
+        {
+            return machineBootFile;
+        }
+
+        // A UEFI HTTP-boot client of a profile that names its CPU's PXE file (boot-file.x64-uefi) gets that file too.
+        return profile is not null && profile.BootFiles.Count > 0
+            && (profile.BootFiles.TryGetValue(architecture, out var file)
+                || (PxeFirmwareOf(architecture) is { } pxe && profile.BootFiles.TryGetValue(pxe, out file)))
+            ? file
+            : files.For(architecture);
+    }
 
     /// <summary>The script for a machine in <paramref name="stage"/>: installed machines boot their disk, failed ones wait for an operator, every other stage installs.</summary>
     public static BootScriptKind ScriptFor(MachineStage stage) => stage switch

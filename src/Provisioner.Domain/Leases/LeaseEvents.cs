@@ -27,16 +27,33 @@ public static class LeaseEvents
     /// no machine write. The machine records them itself afterwards (Discovered and LeaseRecorded); until it has, the
     /// boot is pending in <see cref="LeaseTableState.PendingBoots"/> and is handed to it again after any restart.
     /// <paramref name="Architecture"/> is option 93 (-1 if absent).
+    /// Not sealed only so that <see cref="FirstBootGrantedOnPath"/> is one: pending boots and snapshots hold this type.
     /// </summary>
-    public sealed record FirstBootGranted(DateTimeOffset At, string Mac, string Address, int Architecture, bool FirmwareIsIpxe, string? Profile) : ILeaseEvent;
+    public record FirstBootGranted(DateTimeOffset At, string Mac, string Address, int Architecture, bool FirmwareIsIpxe, string? Profile) : ILeaseEvent;
+
+    /// <summary>
+    /// A <see cref="FirstBootGranted"/> that also records the boot's <see cref="Machines.BootPath"/>, handed to the machine
+    /// with it. A new type, not new properties: Hyperion reads an event's fields by position.
+    /// </summary>
+    public sealed record FirstBootGrantedOnPath(DateTimeOffset At, string Mac, string Address, int Architecture, bool FirmwareIsIpxe, string? Profile, string Via, string? Relay, string Firmware)
+        : FirstBootGranted(At, Mac, Address, Architecture, FirmwareIsIpxe, Profile)
+    {
+        public Machines.BootPath Path => new(Via, Relay, Firmware);
+
+        public static FirstBootGranted Of(DateTimeOffset at, string mac, string address, int architecture, bool firmwareIsIpxe, string? profile, Machines.BootPath? path) =>
+            path is null
+                ? new FirstBootGranted(at, mac, address, architecture, firmwareIsIpxe, profile)
+                : new FirstBootGrantedOnPath(at, mac, address, architecture, firmwareIsIpxe, profile, path.Via, path.Relay, path.Firmware);
+    }
 
     /// <summary>
     /// A new lease and the machine's first boot in one event (one journal row, not two): what a rollout's new PXE
     /// machine writes before its ACK. Replays as <see cref="Lease"/> then <see cref="Boot"/>; the pair of separate
     /// events written by earlier versions still replays the same. <paramref name="At"/> is the grant's time,
-    /// <paramref name="BootAt"/> the first boot's (its DISCOVER).
+    /// <paramref name="BootAt"/> the first boot's (its DISCOVER). Not sealed only so that
+    /// <see cref="FirstBootLeaseGrantedOnPath"/> is one.
     /// </summary>
-    public sealed record FirstBootLeaseGranted(
+    public record FirstBootLeaseGranted(
         DateTimeOffset At,
         string Mac,
         string Address,
@@ -48,7 +65,7 @@ public static class LeaseEvents
     {
         public LeaseGranted Lease => new(At, Mac, Address, ExpiresAt);
 
-        public FirstBootGranted Boot => new(BootAt, Mac, Address, Architecture, FirmwareIsIpxe, Profile);
+        public virtual FirstBootGranted Boot => new(BootAt, Mac, Address, Architecture, FirmwareIsIpxe, Profile);
 
         public static FirstBootLeaseGranted Of(LeaseGranted lease, FirstBootGranted boot)
         {
@@ -59,8 +76,27 @@ public static class LeaseEvents
                 throw new ArgumentException($"lease {lease.Mac} {lease.Address} and boot {boot.Mac} {boot.Address} differ", nameof(boot));
             }
 
-            return new(lease.At, lease.Mac, lease.Address, lease.ExpiresAt, boot.At, boot.Architecture, boot.FirmwareIsIpxe, boot.Profile);
+            return boot is FirstBootGrantedOnPath path
+                ? new FirstBootLeaseGrantedOnPath(lease.At, lease.Mac, lease.Address, lease.ExpiresAt, boot.At, boot.Architecture, boot.FirmwareIsIpxe, boot.Profile, path.Via, path.Relay, path.Firmware)
+                : new FirstBootLeaseGranted(lease.At, lease.Mac, lease.Address, lease.ExpiresAt, boot.At, boot.Architecture, boot.FirmwareIsIpxe, boot.Profile);
         }
+    }
+
+    /// <summary>A <see cref="FirstBootLeaseGranted"/> whose boot carries its <see cref="Machines.BootPath"/> (<see cref="FirstBootGrantedOnPath"/>).</summary>
+    public sealed record FirstBootLeaseGrantedOnPath(
+        DateTimeOffset At,
+        string Mac,
+        string Address,
+        DateTimeOffset ExpiresAt,
+        DateTimeOffset BootAt,
+        int Architecture,
+        bool FirmwareIsIpxe,
+        string? Profile,
+        string Via,
+        string? Relay,
+        string Firmware) : FirstBootLeaseGranted(At, Mac, Address, ExpiresAt, BootAt, Architecture, FirmwareIsIpxe, Profile)
+    {
+        public override FirstBootGranted Boot => new FirstBootGrantedOnPath(BootAt, Mac, Address, Architecture, FirmwareIsIpxe, Profile, Via, Relay, Firmware);
     }
 
     /// <summary>

@@ -100,7 +100,9 @@ public static class Machine
     private static Decision DecideBoot(MachineState state, RequestBoot c)
     {
         var boot = c.FirmwareIsIpxe ? BootAction.BootScript : BootAction.Nbp;
-        Decision Start() => Decision.Accept(boot, new Discovered(c.At, c.Architecture, c.FirmwareIsIpxe, c.Profile, state.Attempt + 1));
+        Decision Start() => Decision.Accept(boot, c.Path is { } path
+            ? new DiscoveredOnPath(c.At, c.Architecture, c.FirmwareIsIpxe, c.Profile, state.Attempt + 1, path.Via, path.Relay, path.Firmware)
+            : new Discovered(c.At, c.Architecture, c.FirmwareIsIpxe, c.Profile, state.Attempt + 1));
 
         return state.Stage switch
         {

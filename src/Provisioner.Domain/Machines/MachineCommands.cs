@@ -10,8 +10,10 @@ public static class MachineCommands
     /// With <paramref name="Address"/> and <paramref name="Subnet"/> (a REQUEST whose lease the subnet has made durable),
     /// the lease is recorded in the same decision as the boot, so an ACK waits for one write of the machine, not two.
     /// A DISCOVER is not a command at all: it is answered by <see cref="Machine.Preview"/> and commits nothing.
+    /// <paramref name="Path"/> (how the request reached the edge, which firmware sent it) is recorded with the boot; null
+    /// where it is not known (a first boot granted by a version that did not keep it).
     /// </summary>
-    public sealed record RequestBoot(DateTimeOffset At, int Architecture, bool FirmwareIsIpxe, string? Profile, string? Address = null, string? Subnet = null) : MachineCommand(At);
+    public sealed record RequestBoot(DateTimeOffset At, int Architecture, bool FirmwareIsIpxe, string? Profile, string? Address = null, string? Subnet = null, BootPath? Path = null) : MachineCommand(At);
 
     public sealed record RecordLease(DateTimeOffset At, string Address, string Subnet) : MachineCommand(At);
 

@@ -12,8 +12,27 @@ public interface IMachineEvent
 
 public static class MachineEvents
 {
-    /// <summary>A PXE client asked for a boot. <paramref name="Architecture"/> is DHCP option 93 (RFC 4578), -1 when absent.</summary>
-    public sealed record Discovered(DateTimeOffset At, int Architecture, bool FirmwareIsIpxe, string? Profile, int Attempt) : IMachineEvent;
+    /// <summary>
+    /// A PXE client asked for a boot. <paramref name="Architecture"/> is DHCP option 93 (RFC 4578), -1 when absent.
+    /// Written as is when the edge did not say how the request reached it (journals before <see cref="DiscoveredOnPath"/>,
+    /// and a first boot recorded from a subnet's grant written before); not sealed only so that
+    /// <see cref="DiscoveredOnPath"/> is one, which keeps every rule that reads a Discovered unchanged.
+    /// </summary>
+    public record Discovered(DateTimeOffset At, int Architecture, bool FirmwareIsIpxe, string? Profile, int Attempt) : IMachineEvent;
+
+    /// <summary>
+    /// A <see cref="Discovered"/> that also records how the request reached us and what firmware sent it (see
+    /// <see cref="BootPath"/>). A new type rather than new properties on <see cref="Discovered"/>: Hyperion reads an
+    /// event's fields by position, so a field added to that type would misread every journal written before.
+    /// </summary>
+    /// <param name="Via"><see cref="BootPath.Local"/>, <see cref="BootPath.Relayed"/> or <see cref="BootPath.Proxied"/>.</param>
+    /// <param name="Relay">The relay agent's address (giaddr) when relayed, else null.</param>
+    /// <param name="Firmware"><see cref="BootPath.Pxe"/>, <see cref="BootPath.Ipxe"/> or <see cref="BootPath.HttpBoot"/>.</param>
+    public sealed record DiscoveredOnPath(DateTimeOffset At, int Architecture, bool FirmwareIsIpxe, string? Profile, int Attempt, string Via, string? Relay, string Firmware)
+        : Discovered(At, Architecture, FirmwareIsIpxe, Profile, Attempt)
+    {
+        public BootPath Path => new(Via, Relay, Firmware);
+    }
 
     /// <summary>The subnet's lease actor bound an address to the machine.</summary>
     public sealed record LeaseRecorded(DateTimeOffset At, string Address, string Subnet) : IMachineEvent;

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using Provisioner.Domain.Machines;
 
 namespace Provisioner.Domain.Profiles;
@@ -38,6 +39,13 @@ public sealed record Profile
     public string Lang { get; init; } = "en_US.UTF-8";
 
     public string Keyboard { get; init; } = "us";
+
+    /// <summary>
+    /// Network boot programs this profile's PXE machines load instead of the edge's (<c>boot-file.bios</c>,
+    /// <c>.x86-uefi</c>, <c>.x64-uefi</c>, <c>.arm64-uefi</c> or <c>.&lt;option 93 value&gt;</c>), by architecture number;
+    /// a null value = none for that architecture. An architecture not here gets the edge's file.
+    /// </summary>
+    public FrozenDictionary<int, string?> BootFiles { get; init; } = FrozenDictionary<int, string?>.Empty;
 
     /// <summary>
     /// The iPXE script used when a profile names none. The 2019-era ipxe.efi hands the initrd to the kernel's EFI stub

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Provisioner.Domain.Machines;
@@ -30,6 +31,18 @@ public sealed partial class ProfileCatalog
         "root-password-hash", "disk-layout", "timezone", "lang", "keyboard",
     };
 
+    /// <summary>A profile key naming a boot file: <c>boot-file.&lt;family or option 93 value&gt; = file</c>.</summary>
+    private const string BootFileKey = "boot-file.";
+
+    /// <summary>The families a profile's <c>boot-file.&lt;family&gt;</c> stands for, as the edge's <c>dhcp.boot-files</c> has them.</summary>
+    private static readonly Dictionary<string, int[]> BootFileFamilies = new(StringComparer.Ordinal)
+    {
+        ["bios"] = [(int)ClientArchitecture.X86Bios],
+        ["x86-uefi"] = [(int)ClientArchitecture.X86Uefi],
+        ["x64-uefi"] = [(int)ClientArchitecture.X64Uefi, (int)ClientArchitecture.EfiByteCode],
+        ["arm64-uefi"] = [(int)ClientArchitecture.Arm64Uefi],
+    };
+
     private readonly Dictionary<string, Profile> profiles;
     private readonly HashSet<string> assetPaths;
 
@@ -42,7 +55,17 @@ public sealed partial class ProfileCatalog
         assetPaths = new HashSet<string>(
             profiles.SelectMany(p => new[] { p.KernelIsUrl ? null : p.Kernel, p.InitrdIsUrl ? null : p.Initrd }).OfType<string>(),
             StringComparer.Ordinal);
+        BootFiles = profiles.SelectMany(p => p.BootFiles.Values)
+            .Concat(rules.OfType<MacRule>().Select(r => r.BootFile))
+            .OfType<string>().Where(f => !BootUrls.IsAbsoluteHttpUrl(f)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        HasBootFileOverrides = profiles.Any(p => p.BootFiles.Count > 0) || rules.OfType<MacRule>().Any(r => r.BootFile is not null);
     }
+
+    /// <summary>Every network boot program a profile or a machine's rule names over TFTP: what the TFTP root must hold besides the edge's.</summary>
+    public IReadOnlyList<string> BootFiles { get; }
+
+    /// <summary>Whether any profile or machine names its own boot files (when not, the edge's table alone decides).</summary>
+    public bool HasBootFileOverrides { get; }
 
     public string Directory { get; }
 
@@ -56,6 +79,20 @@ public sealed partial class ProfileCatalog
 
     /// <summary>True when some profile boots <paramref name="assetPath"/> as its kernel or initrd (a cheap pre-check before asking the machine).</summary>
     public bool IsBootAsset(string assetPath) => assetPaths.Contains(assetPath);
+
+    /// <summary>The first rule that matches <paramref name="mac"/> (at <paramref name="address"/>, if known), or null; allocation-free, for the DHCP path.</summary>
+    public ProfileRule? Match(MachineId mac, IPv4Address? address)
+    {
+        foreach (var rule in Rules)
+        {
+            if (rule.Matches(mac, address))
+            {
+                return rule;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>The first rule that matches names the profile. A subnet rule needs the machine's address.</summary>
     public ProfileResolution Resolve(MachineId mac, IPv4Address? address)
@@ -129,6 +166,7 @@ public sealed partial class ProfileCatalog
 
         var values = new Dictionary<string, (string Value, int Line)>(StringComparer.Ordinal);
         var layout = new List<(string Value, int Line)>();
+        var bootFileLines = new List<(string Architecture, string Value, int Line)>();
         for (var i = 0; i < lines.Length; i++)
         {
             var number = i + 1;
@@ -147,6 +185,12 @@ public sealed partial class ProfileCatalog
 
             var key = line[..equals].Trim();
             var value = line[(equals + 1)..].Trim();
+            if (key.StartsWith(BootFileKey, StringComparison.Ordinal))
+            {
+                bootFileLines.Add((key[BootFileKey.Length..], value, number));
+                continue;
+            }
+
             if (!KnownKeys.Contains(key))
             {
                 problems.Add(new ConfigProblem(file, number, $"unknown key '{key}' (known: {string.Join(", ", KnownKeys.Order(StringComparer.Ordinal))})"));
@@ -202,6 +246,7 @@ public sealed partial class ProfileCatalog
         Check("keyboard", v => Word().IsMatch(v) ? null : $"'{v}' is not a keyboard layout (e.g. us, cn)");
 
         var diskLayout = ExpandLayout(file, layout, problems);
+        var bootFiles = ParseBootFiles(file, bootFileLines, problems);
         var kickstart = LoadTemplate(file, values, "kickstart", profileDir, problems);
         var bootScript = values.ContainsKey("ipxe-script")
             ? LoadTemplate(file, values, "ipxe-script", profileDir, problems)
@@ -228,7 +273,82 @@ public sealed partial class ProfileCatalog
             Timezone = Get("timezone", "Etc/UTC"),
             Lang = Get("lang", "en_US.UTF-8"),
             Keyboard = Get("keyboard", "us"),
+            BootFiles = bootFiles,
         };
+    }
+
+    /// <summary>
+    /// <c>boot-file.x64-uefi = snponly.efi</c>, <c>boot-file.11 = grubaa64.efi</c>, <c>boot-file.bios =</c> (none): a
+    /// family first, then numbers, which win over their family, as in the edge's <c>dhcp.boot-files</c>.
+    /// </summary>
+    private static FrozenDictionary<int, string?> ParseBootFiles(string file, List<(string Architecture, string Value, int Line)> lines, List<ConfigProblem> problems)
+    {
+        if (lines.Count == 0)
+        {
+            return FrozenDictionary<int, string?>.Empty;
+        }
+
+        var byFamily = new Dictionary<int, string?>();
+        var byNumber = new Dictionary<int, string?>();
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (architecture, value, line) in lines)
+        {
+            var key = BootFileKey + architecture;
+            if (seen.TryGetValue(architecture, out var earlier))
+            {
+                problems.Add(new ConfigProblem(file, line, string.Create(CultureInfo.InvariantCulture, $"'{key}' is already set on line {earlier}")));
+                continue;
+            }
+
+            seen[architecture] = line;
+            if (value.Length > 0 && ValidateBootFile(value) is { } reason)
+            {
+                problems.Add(new ConfigProblem(file, line, $"'{key}': {reason}"));
+                continue;
+            }
+
+            var name = value.Length > 0 ? value : null;
+            if (BootFileFamilies.TryGetValue(architecture, out var family))
+            {
+                foreach (var number in family)
+                {
+                    byFamily[number] = name;
+                }
+            }
+            else if (ushort.TryParse(architecture, NumberStyles.None, CultureInfo.InvariantCulture, out var number))
+            {
+                byNumber[number] = name;
+            }
+            else
+            {
+                problems.Add(new ConfigProblem(file, line, $"'{key}': '{architecture}' is neither a family ({string.Join(", ", BootFileFamilies.Keys)}) nor a client architecture number (option 93, 0-65535)"));
+            }
+        }
+
+        foreach (var (number, name) in byNumber)
+        {
+            byFamily[number] = name;
+        }
+
+        return byFamily.ToFrozenDictionary();
+    }
+
+    /// <summary>A boot file is a path under the TFTP root (no '..', not absolute, no blanks) or an http(s) URL (a UEFI HTTP-boot client's).</summary>
+    private static string? ValidateBootFile(string value)
+    {
+        if (BootUrls.IsAbsoluteHttpUrl(value))
+        {
+            return null;
+        }
+
+        if (!value.StartsWith('/') && Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme.Length > 1)
+        {
+            return $"'{value}' is neither an http(s) URL nor a path under the TFTP root";
+        }
+
+        return value.Length > 127
+            ? "longer than the BOOTP file field's 127 bytes"
+            : ValidateRelativePath(value) is { } reason ? $"'{value}': {reason} (a path under the TFTP root, or an http(s) URL)" : null;
     }
 
     private static string ExpandLayout(string file, List<(string Value, int Line)> layout, List<ConfigProblem> problems)
@@ -332,6 +452,21 @@ public sealed partial class ProfileCatalog
             }
 
             var fields = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            string? bootFile = null;
+            if (fields[0] == "mac" && fields.Length == 4 && fields[3].StartsWith("boot-file=", StringComparison.Ordinal))
+            {
+                // A machine's own network boot program: `mac <mac> <profile> boot-file=<file>`.
+                bootFile = fields[3]["boot-file=".Length..];
+                var reason = bootFile.Length == 0 ? "names no file" : ValidateBootFile(bootFile);
+                if (reason is not null)
+                {
+                    problems.Add(new ConfigProblem(file, number, $"'boot-file={bootFile}': {reason}"));
+                    continue;
+                }
+
+                fields = fields[..3];
+            }
+
             var expected = fields[0] == "default" ? 2 : 3;
             if (fields[0] is not ("mac" or "subnet" or "default"))
             {
@@ -343,7 +478,7 @@ public sealed partial class ProfileCatalog
             {
                 problems.Add(new ConfigProblem(file, number, fields[0] == "default"
                     ? "expected 'default <profile>'"
-                    : $"expected '{fields[0]} <{(fields[0] == "mac" ? "mac" : "cidr")}> <profile>'"));
+                    : fields[0] == "mac" ? "expected 'mac <mac> <profile> [boot-file=<file>]'" : "expected 'subnet <cidr> <profile>'"));
                 continue;
             }
 
@@ -374,7 +509,7 @@ public sealed partial class ProfileCatalog
                     else
                     {
                         macs[mac] = number;
-                        rule = new MacRule(mac, profile, file, number);
+                        rule = new MacRule(mac, profile, file, number, bootFile);
                     }
 
                     break;

@@ -11,12 +11,12 @@ public abstract record ProfileRule(string Profile, string File, int Line)
     public abstract string Describe();
 }
 
-/// <summary><c>mac &lt;mac&gt; &lt;profile&gt;</c></summary>
-public sealed record MacRule(MachineId Mac, string Profile, string File, int Line) : ProfileRule(Profile, File, Line)
+/// <summary><c>mac &lt;mac&gt; &lt;profile&gt; [boot-file=&lt;file&gt;]</c>: the boot file, if given, is what this machine's PXE firmware loads, whatever its architecture.</summary>
+public sealed record MacRule(MachineId Mac, string Profile, string File, int Line, string? BootFile = null) : ProfileRule(Profile, File, Line)
 {
     public override bool Matches(MachineId mac, IPv4Address? address) => mac == Mac;
 
-    public override string Describe() => $"mac {Mac} {Profile}";
+    public override string Describe() => BootFile is null ? $"mac {Mac} {Profile}" : $"mac {Mac} {Profile} boot-file={BootFile}";
 }
 
 /// <summary><c>subnet &lt;cidr&gt; &lt;profile&gt;</c>: matches a machine whose address is known and inside the network.</summary>

@@ -490,7 +490,20 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
     {
         var known = request.Options.RequestedIPAddress ?? (request.ClientAddress.IsAny ? null : request.ClientAddress);
         var profile = profileOf?.Invoke(mac, known);
-        return new MachineCommands.RequestBoot(now, client.Architecture, client.Ipxe, profile, address, subnet);
+        return new MachineCommands.RequestBoot(now, client.Architecture, client.Ipxe, profile, address, subnet, PathOf(request, client.Ipxe));
+    }
+
+    /// <summary>
+    /// How <paramref name="request"/> reached us (a relay agent's giaddr, RFC 2131 §4.1, else the local segment) and the
+    /// firmware that sent it (option 60 / user class), recorded with the machine's boot.
+    /// </summary>
+    public static BootPath PathOf(DhcpPacket request, bool ipxe)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var firmware = BootPath.FirmwareOf(request.Options.VendorClassIdentifier, ipxe);
+        return request.RelayAgentAddress.IsAny
+            ? new BootPath(BootPath.Local, null, firmware)
+            : new BootPath(BootPath.Relayed, request.RelayAgentAddress.ToString(), firmware);
     }
 
     private BootAction? Answered(MachineId mac, DhcpPacket request, MachineAnswer answer)
@@ -585,7 +598,7 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
 
         // iPXE: do not wait for ProxyDHCP offers (175.176 = 1).
         reply.Options.IpxeNoPxeDhcp = true;
-        var boot = _boot.DhcpBootFile(mac, action, client.Ipxe, client.Architecture);
+        var boot = _boot.DhcpBootFile(mac, action, client.Ipxe, client.Architecture, reply.YourAddress.IsAny ? null : reply.YourAddress);
         if (boot.Kind == DhcpBootKind.NoNbpForArchitecture && _warnings.TryLog(DhcpWarning.NoBootFile, out var more))
         {
             LogNoBootFile(mac, client.Architecture, more);

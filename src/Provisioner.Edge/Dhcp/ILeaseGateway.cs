@@ -67,7 +67,7 @@ public sealed class ClusterLeaseGateway(IRequiredActor<SubnetLeaseRegion> leaseR
     public Task<LeaseAnswer> RequestFirstBootAsync(string subnetId, MachineId mac, IPv4Address address, MachineCommands.RequestBoot boot, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(boot);
-        return Ask(new SubnetLeaseProtocol.RequestFirstBoot(subnetId, mac.Value, address.ToString(), boot.At, boot.Architecture, boot.FirmwareIsIpxe, boot.Profile), cancellationToken);
+        return Ask(new SubnetLeaseProtocol.RequestFirstBoot(subnetId, mac.Value, address.ToString(), boot.At, boot.Architecture, boot.FirmwareIsIpxe, boot.Profile, boot.Path), cancellationToken);
     }
 
     public async Task<bool> FlushFirstBootAsync(string subnetId, MachineId mac, CancellationToken cancellationToken)

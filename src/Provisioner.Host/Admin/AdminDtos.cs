@@ -14,6 +14,9 @@ public sealed record MachineEventDto(DateTimeOffset At, string Type, string Deta
 /// <param name="Events">The machine's most recent events from its journal, oldest first (at most <see cref="MachineHistory.DefaultLimit"/>).</param>
 /// <param name="EventCount">How many events the machine's journal holds in all.</param>
 /// <param name="EventsNote">Why <paramref name="Events"/> is not the whole journal (older ones left out, or no journal on this node); null when it is.</param>
+/// <param name="Path">How the machine's latest boot request reached us and which firmware sent it, from its latest
+/// Discovered among <paramref name="Events"/>; null when that event is older than the record of it (or not among them).</param>
+/// <param name="Firmware">The firmware as an operator reads it, e.g. <c>PXE x64 UEFI (arch 7)</c>.</param>
 public sealed record MachineDto(
     string MachineId,
     MachineStage Stage,
@@ -31,9 +34,19 @@ public sealed record MachineDto(
     DateTimeOffset? LastChangedAt,
     IReadOnlyList<MachineEventDto> Events,
     long EventCount,
-    string? EventsNote)
+    string? EventsNote,
+    BootPath? Path = null,
+    string? Firmware = null)
 {
-    public static MachineDto From(MachineState s, IEnumerable<IMachineEvent> events, long eventCount, string? eventsNote) => new(
+    public static MachineDto From(MachineState s, IEnumerable<IMachineEvent> events, long eventCount, string? eventsNote)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        var list = events as IReadOnlyList<IMachineEvent> ?? events.ToArray();
+        var path = list.OfType<Discovered>().LastOrDefault() is DiscoveredOnPath latest ? latest.Path : null;
+        return From(s, list, eventCount, eventsNote, path);
+    }
+
+    private static MachineDto From(MachineState s, IReadOnlyList<IMachineEvent> events, long eventCount, string? eventsNote, BootPath? path) => new(
         s.MachineId,
         s.Stage,
         s.Profile,
@@ -50,7 +63,32 @@ public sealed record MachineDto(
         s.LastChangedAt,
         events.Select(Describe).ToArray(),
         eventCount,
-        eventsNote);
+        eventsNote,
+        path,
+        FirmwareText(path?.Firmware, s.FirmwareIsIpxe, s.Architecture));
+
+    /// <summary>E.g. <c>PXE x64 UEFI (arch 7)</c>, <c>iPXE BIOS (arch 0)</c>, <c>HTTP boot x64 UEFI (arch 16)</c>; the firmware from option 60 / user class, the platform from option 93 (RFC 4578 §2.1).</summary>
+    public static string FirmwareText(string? firmware, bool firmwareIsIpxe, int architecture)
+    {
+        var kind = firmware switch
+        {
+            BootPath.Pxe => "PXE",
+            BootPath.Ipxe => "iPXE",
+            BootPath.HttpBoot => "HTTP boot",
+            _ => firmwareIsIpxe ? "iPXE" : "PXE",
+        };
+        var platform = architecture switch
+        {
+            -1 => null,
+            0 => "BIOS",
+            6 or 15 => "ia32 UEFI",
+            7 or 9 or 16 => "x64 UEFI",
+            10 or 18 => "ARM32 UEFI",
+            11 or 19 => "ARM64 UEFI",
+            _ => "platform",
+        };
+        return platform is null ? kind : $"{kind} {platform} (arch {architecture})";
+    }
 
     /// <summary>RFC 4578 §2.1 processor architecture types (option 93), as an operator reads them.</summary>
     public static string ArchitectureName(int code) => code switch
@@ -68,6 +106,7 @@ public sealed record MachineDto(
 
     public static MachineEventDto Describe(IMachineEvent e) => e switch
     {
+        DiscoveredOnPath d => new(d.At, "Discovered", $"arch={ArchitectureName(d.Architecture)} firmware={d.Firmware} profile={d.Profile ?? "-"} attempt={d.Attempt} via={d.Via}{(d.Relay is null ? string.Empty : " " + d.Relay)}"),
         Discovered d => new(d.At, "Discovered", $"arch={ArchitectureName(d.Architecture)} firmware={(d.FirmwareIsIpxe ? "ipxe" : "pxe")} profile={d.Profile ?? "-"} attempt={d.Attempt}"),
         LeaseRecorded l => new(l.At, "LeaseRecorded", $"{l.Address} in {l.Subnet}"),
         NbpServed n => new(n.At, "NbpServed", n.File),

@@ -28,10 +28,12 @@ public sealed class LeaseSerializationTests(SerializationSystem fixture) : IClas
         new LeaseTableSnapshot("lab", ["10.0.0.11"], [Mac], [At.AddHours(1)], [true], ["10.0.0.12"], [At.AddMinutes(10)]),
         new FirstBootGranted(At, Mac, "10.0.0.11", 7, true, "centos7"),
         new FirstBootLeaseGranted(At, Mac, "10.0.0.11", At.AddHours(1), At.AddSeconds(-2), 7, true, "centos7"),
+        new FirstBootGrantedOnPath(At, Mac, "10.0.0.11", 7, true, "centos7", Domain.Machines.BootPath.Relayed, "10.78.5.1", Domain.Machines.BootPath.Pxe),
+        new FirstBootLeaseGrantedOnPath(At, Mac, "10.0.0.11", At.AddHours(1), At.AddSeconds(-2), 7, true, "centos7", Domain.Machines.BootPath.Relayed, "10.78.5.1", Domain.Machines.BootPath.Pxe),
         new SubnetSnapshot(
             new LeaseTableSnapshot("lab", ["10.0.0.11"], [Mac], [At.AddHours(1)], [true], ["10.0.0.12"], [At.AddMinutes(10)]),
-            [new FirstBootGranted(At, Mac, "10.0.0.11", 7, true, "centos7")]),
-        new RequestFirstBoot("lab", Mac, "10.0.0.11", At, 7, true, "centos7"),
+            [new FirstBootGranted(At, Mac, "10.0.0.11", 7, true, "centos7"), new FirstBootGrantedOnPath(At, "52:54:00:12:34:57", "10.0.0.12", 0, false, "centos7", Domain.Machines.BootPath.Local, null, Domain.Machines.BootPath.Pxe)]),
+        new RequestFirstBoot("lab", Mac, "10.0.0.11", At, 7, true, "centos7", new Domain.Machines.BootPath(Domain.Machines.BootPath.Relayed, "10.78.5.1", Domain.Machines.BootPath.Pxe)),
         new FlushFirstBoot("lab", Mac),
         new FirstBootFlushed("lab", Mac, true, "machine answered late"),
         Defined,
@@ -69,5 +71,19 @@ public sealed class LeaseSerializationTests(SerializationSystem fixture) : IClas
         var copy = serializer.FromBinary(serializer.ToBinary(sample), sample.GetType());
         Assert.IsType(sample.GetType(), copy);
         Assert.Equal(System.Text.Json.JsonSerializer.Serialize(sample), System.Text.Json.JsonSerializer.Serialize(copy));
+    }
+
+    [Fact]
+    public void A_pending_first_boot_keeps_its_path_through_a_subnet_snapshot()
+    {
+        // JSON above compares an array of FirstBootGranted by its declared type; the path lives in the subtype.
+        var onPath = new FirstBootGrantedOnPath(At, Mac, "10.0.0.11", 7, true, "centos7", Domain.Machines.BootPath.Relayed, "10.78.5.1", Domain.Machines.BootPath.Pxe);
+        var snapshot = new SubnetSnapshot(new LeaseTableSnapshot("lab", [], [], [], [], [], []), [new FirstBootGranted(At, "52:54:00:12:34:57", "10.0.0.12", 0, false, null), onPath]);
+        var serializer = fixture.System.Serialization.FindSerializerFor(snapshot);
+
+        var copy = serializer.FromBinary<SubnetSnapshot>(serializer.ToBinary(snapshot));
+
+        Assert.Equal(typeof(FirstBootGranted), copy.PendingBoots[0].GetType());
+        Assert.Equal(onPath, Assert.IsType<FirstBootGrantedOnPath>(copy.PendingBoots[1]));
     }
 }

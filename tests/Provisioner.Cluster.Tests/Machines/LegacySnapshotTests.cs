@@ -66,6 +66,24 @@ public sealed class LegacySnapshotTests
     }
 
     [Fact]
+    public async Task A_discovered_event_written_before_boot_paths_were_recorded_still_reads_as_a_plain_discovered()
+    {
+        using var system = Akka.Actor.ActorSystem.Create("legacy-discovered", ProvisionerAkka.SerializationHocon);
+        var first = (await ReadFixtureAsync()).RootElement.GetProperty("journal").EnumerateArray().First(r => r.GetProperty("sequenceNumber").GetInt64() == 1);
+
+        var discovered = system.Serialization.Deserialize(
+            Convert.FromBase64String(first.GetProperty("message").GetString()!),
+            first.GetProperty("identifier").GetInt32(),
+            first.GetProperty("manifest").GetString());
+
+        // The old bytes, read by this version: the same type and values, no path (DiscoveredOnPath is a new type).
+        Assert.Equal(typeof(Discovered), discovered.GetType());
+        Assert.Equal(FixtureEvents[0], discovered);
+        Assert.Equal(Machine.Replay(Uefi, [FixtureEvents[0]]), Machine.Replay(Uefi, [(IMachineEvent)discovered]));
+        await system.Terminate();
+    }
+
+    [Fact]
     public async Task A_machine_recovered_from_an_old_snapshot_keeps_deciding_and_recovers_again_from_its_next_snapshot()
     {
         using var data = new TempDirectory();

@@ -71,6 +71,7 @@ public sealed class SerializerPinTests(SerializationSystem fixture) : IClassFixt
     [
         // Persisted events (frozen, STACK.md P7).
         new Discovered(At, 7, true, "centos7", 2),
+        new DiscoveredOnPath(At, 7, true, "centos7", 2, BootPath.Relayed, "10.78.5.1", BootPath.Ipxe),
         new LeaseRecorded(At, "10.0.0.11", "10.0.0.0/24"),
         new NbpServed(At, "ipxe.efi"),
         new BootScriptServed(At),
@@ -84,7 +85,7 @@ public sealed class SerializerPinTests(SerializationSystem fixture) : IClassFixt
         new Reprovisioned(At, "operator@example"),
 
         // Commands, carried inside Execute.
-        new RequestBoot(At, 7, true, "centos7", "10.0.0.11", "10.0.0.0/24"),
+        new RequestBoot(At, 7, true, "centos7", "10.0.0.11", "10.0.0.0/24", new BootPath(BootPath.Relayed, "10.78.5.1", BootPath.HttpBoot)),
         new RecordLease(At, "10.0.0.11", "10.0.0.0/24"),
         new ReportNbpServed(At, "ipxe.efi"),
         new ReportBootScriptServed(At),

@@ -124,6 +124,17 @@ public sealed class BootRulesTests
     }
 
     [Fact]
+    public void Http_boot_client_of_a_profile_naming_its_cpus_pxe_file_gets_that_file_over_http_and_its_own_mac_file_wins()
+    {
+        // boot-file.x64-uefi = snponly.efi in a profile stands for 7 and 9.
+        var profile = LoadProfile() with { BootFiles = new Dictionary<int, string?> { [7] = "snponly.efi", [9] = "snponly.efi" }.ToFrozenDictionary() };
+
+        Assert.Equal(new DhcpBootFile(NbpOverHttp, "snponly.efi"), BootRules.DhcpBoot(BootAction.Nbp, false, 16, BootFileTable.Default, profile));
+        Assert.Equal(new DhcpBootFile(NbpOverHttp, "mine.efi"), BootRules.DhcpBoot(BootAction.Nbp, false, 16, BootFileTable.Default, profile, "mine.efi"));
+        Assert.Equal(new DhcpBootFile(NoNbpForArchitecture, null), BootRules.DhcpBoot(BootAction.Nbp, false, 19, BootFileTable.Default, profile));
+    }
+
+    [Fact]
     public void Only_the_uefi_http_architectures_are_http_boot()
     {
         int[] http = [15, 16, 18, 19, 28];

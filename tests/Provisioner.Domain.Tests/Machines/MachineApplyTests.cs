@@ -11,6 +11,7 @@ public sealed class MachineApplyTests
     private static readonly Dictionary<string, IMachineEvent> Samples = new IMachineEvent[]
     {
         new Discovered(C.At(600), C.BiosX86, true, null, 4),
+        new DiscoveredOnPath(C.At(600), C.BiosX86, true, null, 4, BootPath.Relayed, "10.78.5.1", BootPath.Ipxe),
         new LeaseRecorded(C.At(600), "10.0.0.99", "10.0.0.0/24"),
         new NbpServed(C.At(600), "undionly.kpxe"),
         new BootScriptServed(C.At(600)),

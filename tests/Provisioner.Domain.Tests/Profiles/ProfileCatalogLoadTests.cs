@@ -68,7 +68,7 @@ public sealed class ProfileCatalogLoadTests
     [InlineData("subnet 10.0.0.0 centos", "is not a CIDR network")]
     [InlineData("subnet 10.0.0.5/24 centos", "host bits set (did you mean 10.0.0.0/24?)")]
     [InlineData("host aa:bb:cc:dd:ee:ff centos", "unknown rule 'host'")]
-    [InlineData("mac aa:bb:cc:dd:ee:ff", "expected 'mac <mac> <profile>'")]
+    [InlineData("mac aa:bb:cc:dd:ee:ff", "expected 'mac <mac> <profile> [boot-file=<file>]'")]
     [InlineData("default centos extra", "expected 'default <profile>'")]
     public void Bad_rule_names_rules_file_line_and_reason(string rule, string reason)
     {

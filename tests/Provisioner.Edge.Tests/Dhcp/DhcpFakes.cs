@@ -205,8 +205,11 @@ internal sealed class HandlerFixture
         Options = configure?.Invoke(options) ?? options;
         Leases = new FakeLeaseGateway(Options.Subnets);
         Policy = new FakeBootPolicy(BootPolicy.For(Options));
-        Handler = new DhcpHandler(Options, Leases, Machines, Clock, NullLogger<DhcpHandler>.Instance, bootPolicy: Policy);
+        Handler = new DhcpHandler(Options, Leases, Machines, Clock, Log, bootPolicy: Policy);
     }
+
+    /// <summary>What the handler logged (Information and above, as a node logs by default).</summary>
+    public Provisioner.Edge.Tests.Tftp.ListLogger<DhcpHandler> Log { get; } = new() { MinimumLevel = Microsoft.Extensions.Logging.LogLevel.Information };
 
     public FakeBootPolicy Policy { get; }
 

@@ -157,6 +157,56 @@ public sealed class DhcpHandlerTests
         Assert.Equal(16, Assert.Single(f.Machines.Previews).Request.Architecture);
     }
 
+    [Fact]
+    public async Task Real_arm64_uefi_discover_gets_the_arm64_boot_file_over_tftp_when_one_is_configured()
+    {
+        var f = new HandlerFixture(o => o with { BootFiles = BootFileTable.Default with { Arm64Uefi = "arm64/ipxe.efi" } });
+
+        var plan = await f.Handle(Parse(DhcpGoldenPackets.AavmfPxeDiscover));
+
+        var offer = Wire(plan!);
+        Assert.Equal(DhcpMessageType.Offer, offer.MessageType);
+        Assert.Equal("arm64/ipxe.efi", offer.Options.BootfileName);
+        Assert.Equal("arm64/ipxe.efi", offer.BootFileName);
+        Assert.Equal(EdgeAddress, offer.ServerAddress);
+        Assert.Equal("52:54:00:dc:00:14", Assert.Single(f.Leases.Calls).Command.Mac);
+        var boot = Assert.Single(f.Machines.Previews).Request;
+        Assert.Equal((11, false), (boot.Architecture, boot.FirmwareIsIpxe));
+    }
+
+    [Fact]
+    public async Task Real_arm64_uefi_discovers_with_nothing_configured_get_an_address_no_boot_file_and_one_log_line()
+    {
+        var f = new HandlerFixture();
+
+        // The firmware's own retransmissions (same xid) and two more machines of the rack (new xids and MACs).
+        var offers = new List<DhcpPacket>();
+        for (var i = 0; i < 6; i++)
+        {
+            var discover = Parse(DhcpGoldenPackets.AavmfPxeDiscover);
+            if (i >= 4)
+            {
+                discover.TransactionId += (uint)i;
+                discover.SetClientHardwareAddress([0x52, 0x54, 0x00, 0xdc, 0x00, (byte)(0x20 + i)]);
+            }
+
+            offers.Add(Wire((await f.Handle(discover))!));
+        }
+
+        Assert.All(offers, offer =>
+        {
+            Assert.Equal(DhcpMessageType.Offer, offer.MessageType);
+            Assert.StartsWith("10.0.0.", offer.YourAddress.ToString(), StringComparison.Ordinal);
+            Assert.Null(offer.Options.BootfileName);
+            Assert.Equal(string.Empty, offer.BootFileName);
+            Assert.Equal(IPv4Address.Any, offer.ServerAddress);
+        });
+        var line = Assert.Single(f.Log.Entries, e => e.Message.Contains("no boot file configured", StringComparison.Ordinal));
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, line.Level);
+        Assert.Contains("52:54:00:dc:00:14", line.Message, StringComparison.Ordinal);
+        Assert.Contains("11", line.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(10, "ipxe-arm32.efi")]
     [InlineData(7, "snponly.efi")]

@@ -58,6 +58,29 @@ public sealed class MachineCliTests
     }
 
     [Fact]
+    public async Task Machine_show_says_how_the_machine_reached_us_and_its_firmware()
+    {
+        await using var node = await LiveNode.StartAsync();
+        await node.Drive(Uefi, [new RequestBoot(T0, 7, false, "centos7", Path: new BootPath(BootPath.Relayed, "10.78.5.1", BootPath.Pxe))]);
+        // Recorded before paths were: the firmware from the state, no path.
+        await node.Drive(Bios, [new RequestBoot(T0, 0, true, "centos7")]);
+
+        var (exit, output, error) = await node.Run("machine", "show", Uefi);
+        var (_, old, _) = await node.Run("machine", "show", Bios);
+        var (_, json, _) = await node.Run("machine", "show", Uefi, "-o", "json");
+
+        Assert.Equal((CommandLine.Ok, string.Empty), (exit, error));
+        Assert.Contains("Reached via  : relay 10.78.5.1", output);
+        Assert.Contains("Firmware     : PXE x64 UEFI (arch 7)", output);
+        Assert.Contains("via=relay 10.78.5.1", output);
+        Assert.Contains("Reached via  : -", old);
+        Assert.Contains("Firmware     : iPXE BIOS (arch 0)", old);
+        var machine = JsonSerializer.Deserialize<MachineDto>(json, AdminJson.Options)!;
+        Assert.Equal(new BootPath(BootPath.Relayed, "10.78.5.1", BootPath.Pxe), machine.Path);
+        Assert.Equal("PXE x64 UEFI (arch 7)", machine.Firmware);
+    }
+
+    [Fact]
     public async Task Machine_show_reads_the_last_500_events_from_the_journal_and_says_how_many_older_ones_it_left_out()
     {
         await using var node = await LiveNode.StartAsync();

@@ -48,7 +48,7 @@ public sealed class UefiHttpBootTests(ITestOutputHelper output)
 
         var started = Stopwatch.StartNew();
         var poweredOn = DateTimeOffset.UtcNow;
-        var vm = await VirtualMachineBootTests.StartVmAsync(lab, dir.Path, mac, uefi: true, HttpBootOnly);
+        var vm = await VirtualMachineBootTests.StartVmAsync(lab, dir.Path, mac, uefi: true, extraArgs: HttpBootOnly);
         try
         {
             var machine = await node.WaitForMachineAsync(mac, m => m.Stage.ToString() == "Rebooted", BootTimeout);

@@ -56,6 +56,7 @@ public sealed class VirtualMachineBootTests(ITestOutputHelper output)
             output.WriteLine(show.Output);
             Assert.Equal(0, show.ExitCode);
             Assert.Contains("Stage        : Rebooted", show.Output);
+            Assert.Contains("Reached via  : local segment", show.Output);
             foreach (var step in journey)
             {
                 Assert.Contains(step, show.Output);
@@ -75,12 +76,14 @@ public sealed class VirtualMachineBootTests(ITestOutputHelper output)
     /// Powers on a qemu (TCG) VM on a tap device on the lab bridge, booting from the network: BIOS with QEMU's iPXE ROM,
     /// or UEFI with OVMF's own PXE (no option ROM). Its serial console goes to <c>serial.log</c> in <paramref name="directory"/>.
     /// </summary>
+    /// <param name="ns">The namespace whose bridge <c>br0</c> the VM's tap joins (default: the lab's server namespace).</param>
     /// <param name="extraArgs">More qemu arguments, e.g. <c>-fw_cfg</c> switches for OVMF.</param>
-    internal static async Task<LabProcess> StartVmAsync(LabNetwork lab, string directory, string mac, bool uefi, string extraArgs = "")
+    internal static async Task<LabProcess> StartVmAsync(LabNetwork lab, string directory, string mac, bool uefi, string? ns = null, string extraArgs = "")
     {
+        ns ??= lab.Server;
         var tap = $"t{lab.Id}";
-        await lab.RunAsync(lab.Server, $"ip tuntap add dev {tap} mode tap");
-        await lab.RunAsync(lab.Server, $"ip link set {tap} master br0 up");
+        await lab.RunAsync(ns, $"ip tuntap add dev {tap} mode tap");
+        await lab.RunAsync(ns, $"ip link set {tap} master br0 up");
 
         var serial = Path.Combine(directory, "serial.log");
         var sercon = Path.Combine(directory, "sercon-port");
@@ -88,7 +91,7 @@ public sealed class VirtualMachineBootTests(ITestOutputHelper output)
         var firmware = uefi
             ? $"-bios /usr/share/ovmf/OVMF.fd -device virtio-net-pci,netdev=n0,mac={mac},romfile="
             : $"-device virtio-net-pci,netdev=n0,mac={mac} -fw_cfg name=etc/sercon-port,file={sercon}";
-        return lab.Start(lab.Server,
+        return lab.Start(ns,
             $"qemu-system-x86_64 -machine accel=tcg -m 768 -display none -monitor none -serial file:{serial} " +
             $"-netdev tap,id=n0,ifname={tap},script=no,downscript=no {firmware} -boot n {extraArgs}");
     }

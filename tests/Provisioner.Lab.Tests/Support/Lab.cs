@@ -115,6 +115,28 @@ public sealed class LabNetwork : IAsyncDisposable
         return ns;
     }
 
+    /// <summary>
+    /// Adds a segment behind <paramref name="router"/> (a host from <see cref="AddHostAsync"/>): a namespace holding a
+    /// bridge <c>br0</c> with no address, joined to the router by a veth whose router end, <paramref name="routerInterface"/>,
+    /// holds <paramref name="routerAddress"/>/24 (the segment's gateway). Nothing else is on it until a test adds it
+    /// (e.g. a VM's tap). Returns the segment's namespace.
+    /// </summary>
+    public async Task<string> AddRoutedSegmentAsync(string router, string routerInterface, string routerAddress)
+    {
+        var ns = $"{Id}-s{_hosts.Count}";
+        await Sh($"ip netns add {ns}");
+        _namespaces.Add(ns);
+        _hosts.Add(ns);
+        await Sh($"ip -n {ns} link set lo up");
+        await Sh($"ip -n {ns} link add br0 type bridge");
+        await Sh($"ip -n {ns} link set br0 up");
+        await Sh($"ip -n {router} link add {routerInterface} type veth peer name up0 netns {ns}");
+        await Sh($"ip -n {ns} link set up0 master br0 up");
+        await Sh($"ip -n {router} addr add {routerAddress}/24 dev {routerInterface}");
+        await Sh($"ip -n {router} link set {routerInterface} up");
+        return ns;
+    }
+
     /// <summary>Runs a command to completion inside a namespace (bounded by <paramref name="timeout"/>).</summary>
     public Task<ProcessResult> RunAsync(string ns, string command, TimeSpan? timeout = null) =>
         Exec("ip", $"netns exec {ns} {command}", timeout ?? TimeSpan.FromSeconds(60));

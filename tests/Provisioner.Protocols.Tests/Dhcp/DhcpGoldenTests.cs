@@ -28,6 +28,8 @@ public sealed class DhcpGoldenTests
         { nameof(Edk2PxeDiscover), "dhcp-edk2-pxe-slirp.pcap", 0 },
         { nameof(Edk2HttpDiscover), "dhcp-edk2-pxe-slirp.pcap", 4 },
         { nameof(IpxeEfiDiscover), "dhcp-ovmf-ipxe-efi-slirp.pcap", 0 },
+        { nameof(AavmfPxeDiscover), "dhcp-aavmf-pxe-slirp.pcap", 0 },
+        { nameof(AavmfHttpDiscover), "dhcp-aavmf-pxe-slirp.pcap", 4 },
     };
 
     private static byte[] Embedded(string name) => name switch
@@ -40,6 +42,8 @@ public sealed class DhcpGoldenTests
         nameof(Edk2PxeDiscover) => Edk2PxeDiscover,
         nameof(Edk2HttpDiscover) => Edk2HttpDiscover,
         nameof(IpxeEfiDiscover) => IpxeEfiDiscover,
+        nameof(AavmfPxeDiscover) => AavmfPxeDiscover,
+        nameof(AavmfHttpDiscover) => AavmfHttpDiscover,
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
@@ -57,7 +61,7 @@ public sealed class DhcpGoldenTests
     {
         var packets = DhcpTestPackets.Captured().ToList();
 
-        Assert.Equal(4 + 4 + 6 + 12 + 18, packets.Count);
+        Assert.Equal(4 + 4 + 6 + 12 + 18 + 12, packets.Count);
         foreach (var (name, bytes) in packets)
         {
             Assert.True(DhcpPacket.TryParse(bytes, out var packet, out var error), $"{name}: {error}");
@@ -238,6 +242,40 @@ public sealed class DhcpGoldenTests
     }
 
     [Fact]
+    public void Discover_from_arm64_edk2_has_arch_11_and_the_same_shape_as_x64()
+    {
+        var packet = Parse(AavmfPxeDiscover);
+        var o = packet.Options;
+
+        Assert.Equal(DhcpMessageType.Discover, packet.MessageType);
+        Assert.True(packet.Broadcast);
+        Assert.Equal("PXEClient:Arch:00011:UNDI:003000", o.VendorClassIdentifier);
+        Assert.True(o.IsPxeClient);
+        Assert.Equal(new[] { ClientArchitecture.Arm64Uefi }, o.ClientSystemArchitectures);
+        Assert.Equal(new ClientNetworkInterface(1, 3, 0), o.ClientNetworkInterface);
+        Assert.Null(o.ClientIdentifier);
+        Assert.Null(o.UserClasses);
+        Assert.Equal(QemuUuid, o.ClientMachineIdentifier);
+        // The same EDK2 network stack as OVMF's: 347 bytes, options in the same order.
+        Assert.Equal(347, AavmfPxeDiscover.Length);
+        Assert.Equal(new byte[] { 53, 57, 55, 97, 94, 93, 60 }, o.Select(x => (byte)x.Code));
+    }
+
+    [Fact]
+    public void Discover_from_arm64_edk2_http_boot_has_arch_19_httpclient_and_a_pad_in_its_request_list()
+    {
+        var o = Parse(AavmfHttpDiscover).Options;
+
+        Assert.Equal("HTTPClient:Arch:00019:UNDI:003000", o.VendorClassIdentifier);
+        Assert.False(o.IsPxeClient);
+        Assert.Equal(new[] { ClientArchitecture.Arm64UefiHttp }, o.ClientSystemArchitectures);
+        // Where x64's OVMF asks for 241, this build lists a 0 (Pad): a reader must not take it for a terminator.
+        Assert.Equal(27, o.ParameterRequestList!.Count);
+        Assert.Equal((DhcpOptionCode)0, o.ParameterRequestList![24]);
+        Assert.Equal(DhcpOptionCode.BootfileName, o.ParameterRequestList![25]);
+    }
+
+    [Fact]
     public void Request_from_edk2_advertises_max_message_size_65280_unlike_its_discover()
     {
         var request = Parse(Pcap.ReadUdp(Path.Combine(DhcpTestPackets.GoldenDirectory, "dhcp-edk2-pxe-slirp.pcap"))[2].Payload);
@@ -269,7 +307,7 @@ public sealed class DhcpGoldenTests
     [Fact]
     public void Client_machine_id_of_ipxe_and_edk2_reads_as_the_uuid_given_to_qemu()
     {
-        foreach (var bytes in new[] { IpxeBiosDiscover, IpxeEfiDiscover, Edk2PxeDiscover, Edk2HttpDiscover })
+        foreach (var bytes in new[] { IpxeBiosDiscover, IpxeEfiDiscover, Edk2PxeDiscover, Edk2HttpDiscover, AavmfPxeDiscover, AavmfHttpDiscover })
         {
             var o = Parse(bytes).Options;
 

@@ -47,6 +47,7 @@ internal static class DhcpTestPackets
         "dhcp-ipxe-bios-slirp.pcap",
         "dhcp-edk2-pxe-slirp.pcap",
         "dhcp-ovmf-ipxe-efi-slirp.pcap",
+        "dhcp-aavmf-pxe-slirp.pcap",
     };
 
     /// <summary>Packets for the structural tests: built ones plus the first few of every capture.</summary>

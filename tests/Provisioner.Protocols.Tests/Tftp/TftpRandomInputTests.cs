@@ -37,7 +37,7 @@ public class TftpRandomInputTests
             Exercise(data, stats);
         }
 
-        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"took {stopwatch.Elapsed}");
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(30), $"took {stopwatch.Elapsed}"); // a guard against quadratic parsing, not a speed target: ~3 s alone, 11 s seen on a loaded 2-core machine
         Assert.True(stats.Parsed > 10_000, $"only {stats.Parsed} parsed: the generator does not reach the deeper rules");
     }
 
@@ -57,7 +57,7 @@ public class TftpRandomInputTests
             Exercise(data, stats);
         }
 
-        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"took {stopwatch.Elapsed}");
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(30), $"took {stopwatch.Elapsed}"); // a guard against quadratic parsing, not a speed target: ~3 s alone, 11 s seen on a loaded 2-core machine
         Assert.True(stats.Parsed > 20_000, $"only {stats.Parsed} parsed");
     }
 
