@@ -7,8 +7,10 @@ using Provisioner.Protocols.Dhcp;
 namespace Provisioner.Edge;
 
 /// <summary>
-/// The boot-policy port over the Domain's <see cref="BootRules"/>: this edge's boot files and its boot script URLs
-/// (<c>&lt;edgeBaseUrl&gt;/boot/&lt;mac&gt;.ipxe</c>).
+/// The boot-policy port over the Domain's <see cref="BootRules"/>: this edge's boot files, its boot script URLs
+/// (<c>&lt;edgeBaseUrl&gt;/boot/&lt;mac&gt;.ipxe</c>) and the URLs of network boot programs fetched over HTTP by UEFI
+/// HTTP-boot firmware (<c>&lt;edgeBaseUrl&gt;/nbp/&lt;file&gt;</c>). The rules are the Domain's; the edge only fills in
+/// where it is reached.
 /// </summary>
 /// <param name="bootFiles">Network boot programs by architecture (<c>provisioner.edge.dhcp.boot-files</c>).</param>
 /// <param name="edgeBaseUrl">Where DHCP clients reach this edge's HTTP boot endpoints, e.g. <c>http://10.0.0.2:8080</c>.</param>
@@ -42,7 +44,12 @@ public sealed class BootPolicy(BootFileTable bootFiles, string edgeBaseUrl, Prof
         }
 
         var file = BootRules.DhcpBoot(action, firmwareIsIpxe, architecture, _bootFiles, profile, own);
-        return file.Kind == DhcpBootKind.BootScript ? file with { Name = BootUrls.BootScript(edgeBaseUrl, machine) } : file;
+        return file switch
+        {
+            { Kind: DhcpBootKind.BootScript } => file with { Name = BootUrls.BootScript(edgeBaseUrl, machine) },
+            { Kind: DhcpBootKind.NbpOverHttp, Name: { } nbp } => file with { Name = BootUrls.Nbp(edgeBaseUrl, nbp) },
+            _ => file,
+        };
     }
 
     public BootScriptKind BootScriptFor(MachineStage stage) => BootRules.ScriptFor(stage);

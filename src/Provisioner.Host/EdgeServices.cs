@@ -115,6 +115,7 @@ public static partial class EdgeServices
         services.AddSingleton<IBootPolicy>(bootPolicy);
         if (tftp.Enabled)
         {
+            // Staged into the TFTP root: served there over TFTP, and at /nbp/ over HTTP to UEFI HTTP-boot firmware.
             var source = edge.GetString("tftp.nbp-source", "/usr/lib/ipxe");
             using var loggers = LoggerFactory.Create(l => l.AddSimpleConsole(o => o.SingleLine = true));
             if (Path.GetFullPath(source) != Path.GetFullPath(tftp.Root))

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using Provisioner.Domain.Boot;
 using Provisioner.Domain.Machines;
 using Provisioner.Edge.Dhcp;
@@ -25,6 +26,18 @@ public sealed class BootPolicyTests
         Assert.Equal(new DhcpBootFile(DhcpBootKind.NoNbpForArchitecture, null), Policy.DhcpBootFile(Mac, BootAction.Nbp, false, 11));
         Assert.Equal(default, Policy.DhcpBootFile(Mac, BootAction.LocalDisk, false, 7));
         Assert.Equal(BootScriptKind.LocalDisk, Policy.BootScriptFor(MachineStage.Installed));
+    }
+
+    [Fact]
+    public void Nbp_over_http_is_named_by_its_url_on_this_edge_or_the_configured_url()
+    {
+        var byUrl = new BootPolicy(
+            BootFileTable.Default with { ByArchitecture = new Dictionary<int, string?> { [19] = "https://mirror.example/arm64.efi" }.ToFrozenDictionary() },
+            "http://10.0.0.2:8081");
+
+        Assert.Equal(new DhcpBootFile(DhcpBootKind.NbpOverHttp, "http://10.0.0.2:8081/nbp/ipxe.efi"), Policy.DhcpBootFile(Mac, BootAction.Nbp, false, 16));
+        Assert.Equal(new DhcpBootFile(DhcpBootKind.NoNbpForArchitecture, null), Policy.DhcpBootFile(Mac, BootAction.Nbp, false, 19));
+        Assert.Equal(new DhcpBootFile(DhcpBootKind.NbpOverHttp, "https://mirror.example/arm64.efi"), byUrl.DhcpBootFile(Mac, BootAction.Nbp, false, 19));
     }
 
     [Fact]

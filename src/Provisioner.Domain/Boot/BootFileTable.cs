@@ -9,7 +9,10 @@ namespace Provisioner.Domain.Boot;
 /// option 93 (RFC 4578 §2.1; IANA corrected the RFC's table, 7 is x64 UEFI and 9 is EBC) → the file it is told to load
 /// over TFTP. Null = none: the client gets an address but no boot file. Four families have their own keys
 /// (<c>dhcp.boot-files.{bios,x86-uefi,x64-uefi,arm64-uefi}</c>); <see cref="ByArchitecture"/>
-/// (<c>dhcp.boot-files.by-arch</c>) names any registry value and wins over its family.
+/// (<c>dhcp.boot-files.by-arch</c>) names any registry value and wins over its family. UEFI HTTP-boot firmware
+/// (15, 16, 18, 19, 28) gets the file of the same CPU's PXE firmware (16 → <see cref="X64Uefi"/>), over HTTP
+/// (<see cref="BootRules.IsHttpBoot"/>), unless <c>by-arch</c> names one for its own value: a file name in the NBP
+/// directory or an absolute http(s) URL.
 /// </summary>
 public sealed record BootFileTable(string? Bios = "undionly.kpxe", string? X86Uefi = null, string? X64Uefi = "ipxe.efi", string? Arm64Uefi = null)
 {
@@ -44,13 +47,16 @@ public sealed record BootFileTable(string? Bios = "undionly.kpxe", string? X86Ue
             // EFI byte code: the registry's 9, which EDK2 builds and some ROMs sent for x64 before IANA's correction.
             (int)ClientArchitecture.X64Uefi or (int)ClientArchitecture.EfiByteCode => X64Uefi,
             (int)ClientArchitecture.Arm64Uefi => Arm64Uefi,
+            // UEFI HTTP boot: the same CPU's file (by-arch of the PXE value too), fetched over HTTP.
+            _ when BootRules.PxeFirmwareOf(architecture) is { } pxe => For(pxe),
             _ => null,
         };
     }
 
     /// <summary>
-    /// Every file some architecture is served, once each, by architecture number: what the TFTP root must hold. An
-    /// http(s) URL (named for a UEFI HTTP-boot client) is fetched from where it points, not over TFTP, so it is not here.
+    /// Every file some architecture is served, once each, by architecture number: what the NBP directory (the TFTP
+    /// root, also served over HTTP at <c>/nbp/</c> to UEFI HTTP-boot clients) must hold. An absolute http(s) URL is
+    /// fetched from where it points, so it is not here.
     /// </summary>
     public IReadOnlyList<string> TftpFiles =>
         FamilyArchitectures.Concat(ByArchitecture.Keys).Distinct().Order().Select(For).OfType<string>()

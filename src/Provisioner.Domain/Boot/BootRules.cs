@@ -1,5 +1,6 @@
 using Provisioner.Domain.Machines;
 using Provisioner.Domain.Profiles;
+using Provisioner.Protocols.Dhcp;
 
 namespace Provisioner.Domain.Boot;
 
@@ -17,6 +18,13 @@ public enum DhcpBootKind
 
     /// <summary>The machine should get a network boot program, but none is configured for its architecture: nothing is named.</summary>
     NoNbpForArchitecture = 3,
+
+    /// <summary>
+    /// A network boot program for UEFI HTTP-boot firmware, fetched over HTTP: <see cref="DhcpBootFile.Name"/> is the
+    /// file's name in the NBP directory (the edge makes it its own <c>/nbp/</c> URL) or an absolute http(s) URL as
+    /// configured. The reply must also carry option 60 "HTTPClient" (UEFI 2.10 §24.7, HTTP Boot), or EDK2 never REQUESTs.
+    /// </summary>
+    NbpOverHttp = 4,
 }
 
 /// <summary>The answer for one DHCP reply: what kind of thing is named, and its name (the NBP's file name, or the script's URL once an edge fills it in).</summary>
@@ -66,8 +74,9 @@ public static class BootRules
         switch (action)
         {
             case BootAction.Nbp:
+                // UEFI HTTP-boot firmware loads the same program from an http:// URL instead of over TFTP.
                 return NbpFor(architecture, files, profile, machineBootFile, firmwareIsIpxe) is { } nbp
-                    ? new DhcpBootFile(DhcpBootKind.Nbp, nbp)
+                    ? new DhcpBootFile(IsHttpBoot(architecture) ? DhcpBootKind.NbpOverHttp : DhcpBootKind.Nbp, nbp)
                     : new DhcpBootFile(DhcpBootKind.NoNbpForArchitecture, null);
             case BootAction.BootScript:
             case BootAction.LocalDisk when firmwareIsIpxe:
@@ -78,10 +87,28 @@ public static class BootRules
     }
 
     /// <summary>
-    /// The network boot program for a PXE client of <paramref name="architecture"/>: the machine's own file, else what
-    /// its profile's boot chain loads (<see cref="BootChain.Shim"/>: x64 UEFI gets the signed <see cref="GrubChain.ShimFile"/>,
-    /// which a Secure Boot firmware accepts, unlike ipxe.efi), else its profile's file for the architecture (a profile
-    /// may say "none"), else the edge's; null = none.
+    /// Whether option 93 names UEFI HTTP-boot firmware (IANA "Processor Architecture Types": 15 x86, 16 x64, 18 ARM32,
+    /// 19 ARM64, 28 RISC-V 64), which loads its NBP from an http:// URL instead of over TFTP. The file is the one of
+    /// the same CPU's PXE firmware unless <c>by-arch</c> names one for the HTTP value (<see cref="BootFileTable.For"/>).
+    /// </summary>
+    public static bool IsHttpBoot(int architecture) => PxeFirmwareOf(architecture) is not null;
+
+    /// <summary>The option 93 value of the same CPU's PXE firmware, for a UEFI HTTP-boot value (16 → 7); null for any other.</summary>
+    public static int? PxeFirmwareOf(int architecture) => architecture switch
+    {
+        (int)ClientArchitecture.X86UefiHttp => (int)ClientArchitecture.X86Uefi,
+        (int)ClientArchitecture.X64UefiHttp => (int)ClientArchitecture.X64Uefi,
+        (int)ClientArchitecture.Arm32UefiHttp => (int)ClientArchitecture.Arm32Uefi,
+        (int)ClientArchitecture.Arm64UefiHttp => (int)ClientArchitecture.Arm64Uefi,
+        (int)ClientArchitecture.RiscV64UefiHttp => (int)ClientArchitecture.RiscV64Uefi,
+        _ => null,
+    };
+
+    /// <summary>
+    /// The network boot program for a PXE (or UEFI HTTP-boot) client of <paramref name="architecture"/>: the machine's
+    /// own file, else what its profile's boot chain loads (<see cref="BootChain.Shim"/>: x64 UEFI PXE firmware gets the
+    /// signed <see cref="GrubChain.ShimFile"/>, which a Secure Boot firmware accepts, unlike ipxe.efi), else its
+    /// profile's file for the architecture (a profile may say "none"), else the edge's; null = none.
     /// </summary>
     /// <param name="firmwareIsIpxe">iPXE told to load a program (a chain the operator built) keeps the table's: the shim chain is for PXE firmware.</param>
     public static string? NbpFor(int architecture, BootFileTable files, Profile? profile, string? machineBootFile, bool firmwareIsIpxe = false)
@@ -102,7 +129,12 @@ public static class BootRules
             return GrubChain.ShimFile;
         }
 
-        return profile.BootFiles.Count > 0 && profile.BootFiles.TryGetValue(architecture, out var file) ? file : files.For(architecture);
+        // A UEFI HTTP-boot client of a profile that names its CPU's PXE file (boot-file.x64-uefi) gets that file too.
+        return profile.BootFiles.Count > 0
+            && (profile.BootFiles.TryGetValue(architecture, out var file)
+                || (PxeFirmwareOf(architecture) is { } pxe && profile.BootFiles.TryGetValue(pxe, out file)))
+            ? file
+            : files.For(architecture);
     }
 
     /// <summary>The script for a machine in <paramref name="stage"/>: installed machines boot their disk, failed ones wait for an operator, every other stage installs.</summary>

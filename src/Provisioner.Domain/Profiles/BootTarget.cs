@@ -31,6 +31,16 @@ public static class BootUrls
         return mac is { } m ? $"{edgeBaseUrl}/assets/{escaped}?mac={m.Value}" : $"{edgeBaseUrl}/assets/{escaped}";
     }
 
+    /// <summary>
+    /// A network boot program for UEFI HTTP-boot firmware: <c>/nbp/&lt;file&gt;</c>, served from the NBP directory
+    /// (the TFTP root). An absolute http(s) URL is configured as where the file is, and passed through as it is.
+    /// </summary>
+    public static string Nbp(string edgeBaseUrl, string file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        return IsAbsoluteHttpUrl(file) ? file : $"{edgeBaseUrl}/nbp/{string.Join('/', file.Split('/').Select(Uri.EscapeDataString))}";
+    }
+
     public static string Kickstart(string edgeBaseUrl, string token) => $"{edgeBaseUrl}/ks/{token}";
 
     public static string PhoneHome(string edgeBaseUrl, string token) => $"{edgeBaseUrl}/phone-home/{token}";

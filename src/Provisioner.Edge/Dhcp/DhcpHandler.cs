@@ -388,24 +388,33 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
     // Pieces
     // ------------------------------------------------------------------------------------------
 
-    /// <summary>Option 60 PXEClient (PXE 2.1 §2.2.5) or user class iPXE; architecture from option 93, else from option 60's "Arch:NNNNN".</summary>
-    private readonly record struct Client(bool Pxe, bool Ipxe, int Architecture)
+    /// <summary>
+    /// Option 60 PXEClient (PXE 2.1 §2.2.5) or HTTPClient (UEFI 2.10 §24.7, HTTP Boot), or user class iPXE;
+    /// architecture from option 93, else from option 60's "Arch:NNNNN".
+    /// </summary>
+    private readonly record struct Client(bool Pxe, bool Ipxe, int Architecture, bool Http = false)
     {
-        public bool Boots => Pxe || Ipxe;
+        public bool Boots => Pxe || Ipxe || Http;
     }
 
     private static Client Classify(DhcpPacket request)
     {
         var options = request.Options;
         var architecture = options.ClientSystemArchitectures is [var first, ..] ? (int)first : -1;
-        if (architecture < 0 && options.VendorClassIdentifier is { } vendor && vendor.StartsWith("PXEClient:Arch:", StringComparison.Ordinal)
-            && vendor.Length >= 20 && int.TryParse(vendor.AsSpan(15, 5), NumberStyles.None, CultureInfo.InvariantCulture, out var fromVendor))
+        if (architecture < 0 && options.VendorClassIdentifier is { } vendor)
         {
-            architecture = fromVendor;
+            architecture = ArchitectureIn(vendor, "PXEClient:Arch:") ?? ArchitectureIn(vendor, "HTTPClient:Arch:") ?? -1;
         }
 
-        return new Client(options.IsPxeClient, options.HasIpxeUserClass, architecture);
+        return new Client(options.IsPxeClient, options.HasIpxeUserClass, architecture, options.IsHttpClient);
     }
+
+    /// <summary>The five digits after <paramref name="prefix"/> in option 60, e.g. 16 in "HTTPClient:Arch:00016:UNDI:003000".</summary>
+    private static int? ArchitectureIn(string vendor, string prefix) =>
+        vendor.StartsWith(prefix, StringComparison.Ordinal) && vendor.Length >= prefix.Length + 5
+        && int.TryParse(vendor.AsSpan(prefix.Length, 5), NumberStyles.None, CultureInfo.InvariantCulture, out var architecture)
+            ? architecture
+            : null;
 
     /// <summary>
     /// Subnet selection: option 118 (RFC 3011), then option 82 sub-option 5 (RFC 3527), then giaddr, then ciaddr (a
@@ -621,7 +630,17 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
         }
 
         reply.ServerAddress = options.Address;
-        reply.Options.TftpServerName = options.Address.ToString();
+        if (boot.Kind == DhcpBootKind.NbpOverHttp)
+        {
+            // UEFI 2.10 §24.7, HTTP Boot: EDK2 takes only an offer that says "HTTPClient" in option 60 as one
+            // naming a boot URI, and sends no REQUEST for any other.
+            reply.Options.Set(DhcpOptionCode.VendorClassIdentifier, DhcpOptions.HttpClientVendorClass);
+        }
+        else
+        {
+            reply.Options.TftpServerName = options.Address.ToString();
+        }
+
         reply.Options.BootfileName = file;
         if (file.Length < 128)
         {

@@ -1,9 +1,13 @@
 using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Net.Http.Headers;
 
 namespace Provisioner.Edge.Http;
 
 /// <summary>
-/// The files behind <c>/assets/</c>: where a request path leads and, for hot files, their bytes.
+/// The files behind <c>/assets/</c> (and <c>/nbp/</c>): where a request path leads, for hot files their bytes, and
+/// the response that serves one (<see cref="ServeAsync"/>).
 /// <para>
 /// Resolution (<see cref="AssetPathResolver"/>: every component and symlink checked) walks the path one system
 /// call at a time, so its answer for a request path is remembered for <see cref="ResolutionLifetime"/>; a file
@@ -55,5 +59,57 @@ public sealed class AssetFiles
 
         _resolved[requestPath] = (file, now + (long)ResolutionLifetime.TotalMilliseconds);
         return file;
+    }
+
+    private const string OctetStream = "application/octet-stream";
+
+    /// <summary>
+    /// Serves the file <paramref name="path"/> names (Range, ETag, Last-Modified; HEAD answers the headers, with
+    /// Content-Length, and no body), or 404. <paramref name="onWholeGet"/> runs after a complete 200 GET.
+    /// </summary>
+    public async Task ServeAsync(string? path, HttpContext context, bool sendFile, ILogger logger, Func<string, HttpContext, Task> onWholeGet)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(onWholeGet);
+        var file = Resolve(path);
+        var info = file is null ? null : new FileInfo(file);
+        if (info is not { Exists: true } || path is null)
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        var lastModified = new DateTimeOffset(info.LastWriteTimeUtc);
+        // Like nginx: size and mtime, so the tag changes when the file is replaced.
+        var etag = new EntityTagHeaderValue($"\"{info.Length:x}-{lastModified.ToUnixTimeMilliseconds():x}\"");
+        byte[]? content;
+        try
+        {
+            content = Cache.GetOrLoad(info.FullName, info.Length, info.LastWriteTimeUtc);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            BootHttpLog.AssetUnreadable(logger, path, e.Message);
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        if (content is null && sendFile && SendFileResponse.CanTake(context))
+        {
+            var complete = await SendFileResponse.SendAsync(context, info, etag, lastModified, OctetStream, () => onWholeGet(path, context)).ConfigureAwait(false);
+            BootHttpLog.AssetSentByKernel(logger, path, info.Length, context.Connection.RemoteIpAddress?.ToString() ?? "unknown", complete ? "complete" : "not completed (client left or stalled, or the file is gone)");
+            return;
+        }
+
+        IResult result = content is not null
+            ? TypedResults.File(content, OctetStream, lastModified: lastModified, entityTag: etag, enableRangeProcessing: true)
+            : TypedResults.PhysicalFile(info.FullName, OctetStream, lastModified: lastModified, entityTag: etag, enableRangeProcessing: true);
+        await result.ExecuteAsync(context).ConfigureAwait(false);
+        if (HttpMethods.IsGet(context.Request.Method)
+            && context.Response.StatusCode == StatusCodes.Status200OK
+            && !context.RequestAborted.IsCancellationRequested)
+        {
+            await onWholeGet(path, context).ConfigureAwait(false);
+        }
     }
 }

@@ -12,6 +12,7 @@ namespace Provisioner.Edge.Http;
 /// <code>
 /// GET      /boot/{mac}.ipxe     iPXE script: install (from the profile), local disk (installed), or a message
 /// GET/HEAD /assets/{**path}     files under http.assets; ?mac= on a kernel/initrd reports the fetch
+/// GET/HEAD /nbp/{**path}        network boot programs (the TFTP root) for UEFI HTTP-boot firmware: NbpServed
 /// GET      /ks/{token}          the kickstart of exactly the machine the token names
 /// GET/POST /phone-home/{token}  %post: installed
 /// GET/POST /booted/{token}      first boot of the installed system: done
@@ -27,6 +28,7 @@ public static class BootEndpoints
         ArgumentNullException.ThrowIfNull(routes);
         routes.MapGet("/boot/{mac}.ipxe", (string mac, HttpContext context, BootHttpHandler handler) => handler.BootScriptAsync(mac, context));
         routes.MapMethods("/assets/{**path}", GetHead, (string? path, HttpContext context, BootHttpHandler handler) => handler.AssetAsync(path, context));
+        routes.MapMethods("/nbp/{**path}", GetHead, (string? path, HttpContext context, NbpHttpHandler handler) => handler.NbpAsync(path, context));
         routes.MapGet("/ks/{token}", (string token, HttpContext context, BootHttpHandler handler) => handler.KickstartAsync(token, context));
         routes.MapMethods("/phone-home/{token}", GetPost, (string token, HttpContext context, BootHttpHandler handler) => handler.PhoneHomeAsync(token, context));
         routes.MapMethods("/booted/{token}", GetPost, (string token, HttpContext context, BootHttpHandler handler) => handler.BootedAsync(token, context));
@@ -34,15 +36,16 @@ public static class BootEndpoints
     }
 
     /// <summary>
-    /// Registers <see cref="BootHttpHandler"/> (and <see cref="TimeProvider.System"/> if no clock is registered). The
+    /// Registers <see cref="BootHttpHandler"/>, <see cref="NbpHttpHandler"/> (and <see cref="TimeProvider.System"/> if no clock is registered). The
     /// integrator also registers <see cref="IMachineGateway"/>, <see cref="Domain.Profiles.ProfileCatalog"/>,
-    /// <see cref="Domain.Profiles.KickstartTokens"/>, <see cref="BootHttpOptions"/> and, optionally, <see cref="IMachineHostnames"/>.
+    /// <see cref="Domain.Profiles.KickstartTokens"/>, <see cref="BootHttpOptions"/>, <see cref="Clients.ClientAddressBook"/>, <see cref="Outage.ReportOutbox"/> and, optionally, <see cref="IMachineHostnames"/>.
     /// </summary>
     public static IServiceCollection AddBootEndpoints(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<BootHttpHandler>();
+        services.TryAddSingleton<NbpHttpHandler>();
         return services;
     }
 }

@@ -43,8 +43,6 @@ public sealed partial class BootHttpHandler(
     /// </summary>
     public static readonly TimeSpan StateReadWhileUnreachable = TimeSpan.FromMilliseconds(200);
 
-    private const string OctetStream = "application/octet-stream";
-
     private readonly AssetFiles _assets = new(options.AssetsDirectory, options.CacheBytes, options.CacheMaxFileBytes);
 
     /// <summary>The last install script rendered per machine (bounded like the state cache).</summary>
@@ -137,50 +135,8 @@ public sealed partial class BootHttpHandler(
     /// Serves a file under the assets directory (Range, ETag, Last-Modified, HEAD). A complete GET of the kernel or
     /// initrd of the machine named by <c>?mac=</c> is reported to that machine.
     /// </summary>
-    public async Task AssetAsync(string? path, HttpContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        var file = _assets.Resolve(path);
-        var info = file is null ? null : new FileInfo(file);
-        if (info is not { Exists: true } || path is null)
-        {
-            context.Response.StatusCode = StatusCodes.Status404NotFound;
-            return;
-        }
-
-        var lastModified = new DateTimeOffset(info.LastWriteTimeUtc);
-        // Like nginx: size and mtime, so the tag changes when the file is replaced.
-        var etag = new EntityTagHeaderValue($"\"{info.Length:x}-{lastModified.ToUnixTimeMilliseconds():x}\"");
-        byte[]? content;
-        try
-        {
-            content = _assets.Cache.GetOrLoad(info.FullName, info.Length, info.LastWriteTimeUtc);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            BootHttpLog.AssetUnreadable(logger, path, e.Message);
-            context.Response.StatusCode = StatusCodes.Status404NotFound;
-            return;
-        }
-
-        if (content is null && options.SendFile && SendFileResponse.CanTake(context))
-        {
-            var complete = await SendFileResponse.SendAsync(context, info, etag, lastModified, OctetStream, () => ReportIfBootAssetAsync(path, context)).ConfigureAwait(false);
-            BootHttpLog.AssetSentByKernel(logger, path, info.Length, Client(context), complete ? "complete" : "not completed (client left or stalled, or the file is gone)");
-            return;
-        }
-
-        IResult result = content is not null
-            ? TypedResults.File(content, OctetStream, lastModified: lastModified, entityTag: etag, enableRangeProcessing: true)
-            : TypedResults.PhysicalFile(info.FullName, OctetStream, lastModified: lastModified, entityTag: etag, enableRangeProcessing: true);
-        await result.ExecuteAsync(context).ConfigureAwait(false);
-        if (HttpMethods.IsGet(context.Request.Method)
-            && context.Response.StatusCode == StatusCodes.Status200OK
-            && !context.RequestAborted.IsCancellationRequested)
-        {
-            await ReportIfBootAssetAsync(path, context).ConfigureAwait(false);
-        }
-    }
+    public Task AssetAsync(string? path, HttpContext context) =>
+        _assets.ServeAsync(path, context, options.SendFile, logger, ReportIfBootAssetAsync);
 
     /// <summary>A whole kernel or initrd was served: report it to the machine named by <c>?mac=</c>, if any.</summary>
     private Task ReportIfBootAssetAsync(string path, HttpContext context) =>

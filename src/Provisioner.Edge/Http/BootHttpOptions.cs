@@ -25,6 +25,12 @@ public sealed record BootHttpOptions
 
     public required string AssetsDirectory { get; init; }
 
+    /// <summary>
+    /// Where network boot programs are served from at <c>/nbp/</c> for UEFI HTTP-boot firmware: the TFTP root
+    /// (<c>tftp.root</c>), where the NBPs DHCP names are staged, so both protocols serve the same files.
+    /// </summary>
+    public string NbpDirectory { get; init; } = "/var/lib/provisioner/tftp";
+
     /// <summary>Total bytes of hot assets kept in memory, LRU (<c>http.cache-bytes</c>); 0 serves every file from disk.</summary>
     public long CacheBytes { get; init; } = 256L * 1024 * 1024;
 
@@ -88,6 +94,7 @@ public sealed record BootHttpOptions
             Port = uri.Port,
             Listen = listen,
             AssetsDirectory = keys.Required("http.assets").Trim(),
+            NbpDirectory = edgeSection.GetString("tftp.root", "/var/lib/provisioner/tftp").Trim(),
             CacheBytes = keys.NonNegativeBytes("http.cache-bytes"),
             CacheMaxFileBytes = keys.NonNegativeBytes("http.cache-max-file-bytes"),
             StateCacheMachines = keys.NonNegative("http.state-cache-machines", 100_000),

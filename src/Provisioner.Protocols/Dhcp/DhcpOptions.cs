@@ -306,6 +306,16 @@ public sealed class DhcpOptions : IReadOnlyList<DhcpOption>
     public bool IsPxeClient => Span(DhcpOptionCode.VendorClassIdentifier).StartsWith("PXEClient"u8);
 
     /// <summary>
+    /// True when option 60 starts with "HTTPClient": UEFI HTTP-boot firmware, e.g. EDK2's
+    /// "HTTPClient:Arch:00016:UNDI:003000" (UEFI 2.10 §24.7, HTTP Boot). A server that offers it a boot URL answers with
+    /// option 60 = "HTTPClient" (same section, <see cref="HttpClientVendorClass"/>).
+    /// </summary>
+    public bool IsHttpClient => Span(DhcpOptionCode.VendorClassIdentifier).StartsWith("HTTPClient"u8);
+
+    /// <summary>Option 60 of a reply that offers UEFI HTTP-boot firmware its boot URL (UEFI 2.10 §24.7, HTTP Boot).</summary>
+    public static ReadOnlySpan<byte> HttpClientVendorClass => "HTTPClient"u8;
+
+    /// <summary>
     /// Option 61, client identifier, raw: a type byte (1 = Ethernet, as in htype) then the identifier
     /// (RFC 2132 §9.14); RFC 4361 type 255 carries IAID + DUID.
     /// </summary>

@@ -17,7 +17,7 @@ public sealed class BootFileTableTests
         { 10, null },             // ARM32 UEFI
         { 11, null },             // ARM64 UEFI
         { 15, null },             // x86 UEFI HTTP
-        { 16, null },             // x64 UEFI HTTP
+        { 16, "ipxe.efi" },       // x64 UEFI HTTP: the x64 family's file, over HTTP
         { 18, null },             // ARM32 UEFI HTTP
         { 19, null },             // ARM64 UEFI HTTP
         { 20, null },             // x86 BIOS HTTP
@@ -41,11 +41,11 @@ public sealed class BootFileTableTests
     }
 
     [Fact]
-    public void Default_table_serves_nothing_outside_architectures_0_7_and_9()
+    public void Default_table_serves_nothing_outside_architectures_0_7_9_and_16()
     {
         var served = Enumerable.Range(0, ushort.MaxValue + 1).Where(a => BootFileTable.Default.For(a) is not null);
 
-        Assert.Equal([0, 7, 9], served);
+        Assert.Equal([0, 7, 9, 16], served);
     }
 
     [Theory]
@@ -55,7 +55,11 @@ public sealed class BootFileTableTests
     [InlineData(9, "x64.efi")]
     [InlineData(11, "arm64.efi")]
     [InlineData(10, null)]
-    [InlineData(16, null)]
+    [InlineData(15, "x86.efi")]   // UEFI HTTP boot: the same CPU's family
+    [InlineData(16, "x64.efi")]
+    [InlineData(19, "arm64.efi")]
+    [InlineData(18, null)]
+    [InlineData(20, null)]        // x86 BIOS HTTP: no family
     public void Each_family_serves_its_architectures(int architecture, string? expected)
     {
         var table = new BootFileTable("bios.kpxe", "x86.efi", "x64.efi", "arm64.efi");

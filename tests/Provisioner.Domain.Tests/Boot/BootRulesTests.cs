@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using Provisioner.Domain.Boot;
 using Provisioner.Domain.Machines;
 using Provisioner.Domain.Profiles;
@@ -71,6 +72,80 @@ public sealed class BootRulesTests
 
         Assert.Equal(new DhcpBootFile(Nbp, "ipxe-arm64.efi"), BootRules.DhcpBoot(BootAction.Nbp, false, UefiArm64, files));
         Assert.Equal(new DhcpBootFile(NoNbpForArchitecture, null), BootRules.DhcpBoot(BootAction.Nbp, false, Bios, files));
+    }
+
+    /// <summary>
+    /// UEFI HTTP-boot firmware (option 93 = 15, 16, 18, 19, 28) gets its CPU's NBP over HTTP: the PXE family's file
+    /// (or a by-arch entry for the PXE value), unless by-arch names one for the HTTP value itself, a file or a URL.
+    /// </summary>
+    public static TheoryData<int, string, DhcpBootKind, string?> HttpBootTable { get; } = new()
+    {
+        { 16, "default",                    NbpOverHttp,          "ipxe.efi" },
+        { 19, "default",                    NoNbpForArchitecture, null },
+        { 19, "arm64 family",               NbpOverHttp,          "ipxe-arm64.efi" },
+        { 15, "default",                    NoNbpForArchitecture, null },
+        { 16, "by-arch 7 snponly",          NbpOverHttp,          "snponly.efi" },
+        { 16, "by-arch 16 file",            NbpOverHttp,          "http-only.efi" },
+        { 16, "by-arch 16 url",             NbpOverHttp,          "http://mirror.example/ipxe.efi" },
+        { 16, "by-arch 16 none",            NoNbpForArchitecture, null },
+        { 28, "by-arch 27 riscv",           NbpOverHttp,          "ipxe-riscv64.efi" },
+        // PXE firmware of the same CPUs keeps TFTP.
+        { 7,  "by-arch 16 file",            Nbp,                  "ipxe.efi" },
+        { 11, "arm64 family",               Nbp,                  "ipxe-arm64.efi" },
+    };
+
+    private static BootFileTable Files(string configuration) => configuration switch
+    {
+        "default" => BootFileTable.Default,
+        "arm64 family" => BootFileTable.Default with { Arm64Uefi = "ipxe-arm64.efi" },
+        "by-arch 7 snponly" => ByArch(7, "snponly.efi"),
+        "by-arch 16 file" => ByArch(16, "http-only.efi"),
+        "by-arch 16 url" => ByArch(16, "http://mirror.example/ipxe.efi"),
+        "by-arch 16 none" => ByArch(16, null),
+        "by-arch 27 riscv" => ByArch(27, "ipxe-riscv64.efi"),
+        _ => throw new ArgumentOutOfRangeException(nameof(configuration)),
+    };
+
+    private static BootFileTable ByArch(int architecture, string? file) =>
+        BootFileTable.Default with { ByArchitecture = new Dictionary<int, string?> { [architecture] = file }.ToFrozenDictionary() };
+
+    [Theory]
+    [MemberData(nameof(HttpBootTable))]
+    public void Uefi_http_boot_firmware_gets_its_cpus_nbp_over_http(int architecture, string configuration, DhcpBootKind kind, string? name)
+    {
+        Assert.Equal(new DhcpBootFile(kind, name), BootRules.DhcpBoot(BootAction.Nbp, false, architecture, Files(configuration)));
+    }
+
+    [Fact]
+    public void Http_boot_firmware_gets_no_nbp_once_installed_or_a_script_url_when_it_is_ipxe()
+    {
+        Assert.Equal(default, BootRules.DhcpBoot(BootAction.LocalDisk, false, 16, BootFileTable.Default));
+        Assert.Equal(new DhcpBootFile(BootScript, null), BootRules.DhcpBoot(BootAction.BootScript, false, 16, BootFileTable.Default));
+    }
+
+    [Fact]
+    public void Http_boot_client_of_a_profile_naming_its_cpus_pxe_file_gets_that_file_over_http_and_its_own_mac_file_wins()
+    {
+        // boot-file.x64-uefi = snponly.efi in a profile stands for 7 and 9.
+        var profile = LoadProfile() with { BootFiles = new Dictionary<int, string?> { [7] = "snponly.efi", [9] = "snponly.efi" }.ToFrozenDictionary() };
+
+        Assert.Equal(new DhcpBootFile(NbpOverHttp, "snponly.efi"), BootRules.DhcpBoot(BootAction.Nbp, false, 16, BootFileTable.Default, profile));
+        Assert.Equal(new DhcpBootFile(NbpOverHttp, "mine.efi"), BootRules.DhcpBoot(BootAction.Nbp, false, 16, BootFileTable.Default, profile, "mine.efi"));
+        Assert.Equal(new DhcpBootFile(NoNbpForArchitecture, null), BootRules.DhcpBoot(BootAction.Nbp, false, 19, BootFileTable.Default, profile));
+    }
+
+    [Fact]
+    public void Only_the_uefi_http_architectures_are_http_boot()
+    {
+        int[] http = [15, 16, 18, 19, 28];
+        Assert.All(Enumerable.Range(0, 40), a => Assert.Equal(http.Contains(a), BootRules.IsHttpBoot(a)));
+    }
+
+    [Fact]
+    public void Nbp_directory_holds_the_http_boot_files_named_by_name_but_not_by_url()
+    {
+        Assert.Equal(["undionly.kpxe", "ipxe.efi", "http-only.efi"], Files("by-arch 16 file").TftpFiles);
+        Assert.Equal(["undionly.kpxe", "ipxe.efi"], Files("by-arch 16 url").TftpFiles);
     }
 
     /// <summary>Every stage → the script <c>/boot/&lt;mac&gt;.ipxe</c> serves.</summary>

@@ -118,7 +118,15 @@ public sealed class DhcpHandlerRandomInputTests
             var reply = Parse(plan.Packet.ToArray());
             Assert.Equal(IPv4Address.Any, reply.YourAddress);
             Assert.NotEqual(DhcpMessageType.Nak, reply.MessageType);
-            Assert.Equal("PXEClient", reply.Options.VendorClassIdentifier);
+            // A PXE boot is offered as "PXEClient" (PXE 2.1 §2.2.3); a UEFI HTTP boot, by URL, as "HTTPClient" (UEFI 2.10 §24.7).
+            if (reply.Options.VendorClassIdentifier == "HTTPClient")
+            {
+                Assert.StartsWith("http://", reply.Options.BootfileName, StringComparison.Ordinal);
+            }
+            else
+            {
+                Assert.Equal("PXEClient", reply.Options.VendorClassIdentifier);
+            }
         }
 
         Assert.Empty(f.Leases.Calls);

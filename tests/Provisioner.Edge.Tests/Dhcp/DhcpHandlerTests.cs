@@ -76,7 +76,7 @@ public sealed class DhcpHandlerTests
     [InlineData(9, null, "ipxe.efi")]
     [InlineData(11, null, null)]
     [InlineData(11, "ipxe-arm64.efi", "ipxe-arm64.efi")]
-    [InlineData(16, null, null)]
+    [InlineData(16, null, "http://10.0.0.2:8080/nbp/ipxe.efi")]
     public async Task Pxe_client_gets_the_network_boot_program_for_its_architecture(int architecture, string? configured, string? expected)
     {
         var f = new HandlerFixture(o => o with { BootFiles = BootFileTable.Default with { X86Uefi = architecture == 6 ? configured : null, Arm64Uefi = architecture == 11 ? configured : null } });
@@ -88,6 +88,73 @@ public sealed class DhcpHandlerTests
         Assert.Equal(DhcpMessageType.Offer, offer.MessageType);
         Assert.Equal(expected, offer.Options.BootfileName);
         Assert.Equal(expected is null ? IPv4Address.Any : EdgeAddress, offer.ServerAddress);
+    }
+
+    /// <summary>EDK2's HTTP boot DHCPDISCOVER (golden capture, arch 16), with option 60 and 93 set to another architecture.</summary>
+    private static DhcpPacket HttpBootDiscover(int architecture)
+    {
+        var discover = Parse(DhcpGoldenPackets.Edk2HttpDiscover);
+        discover.Options.VendorClassIdentifier = $"HTTPClient:Arch:{architecture:00000}:UNDI:003000";
+        discover.Options.ClientSystemArchitectures = [(ClientArchitecture)architecture];
+        return discover;
+    }
+
+    [Fact]
+    public async Task Uefi_http_boot_x64_discover_and_request_get_the_ipxe_efi_url_and_option_60_httpclient()
+    {
+        var f = new HandlerFixture();
+        var discover = Parse(DhcpGoldenPackets.Edk2HttpDiscover);
+        Assert.True(discover.Options.IsHttpClient);
+        Assert.False(discover.Options.IsPxeClient);
+
+        var offer = Wire((await f.Handle(discover))!);
+        var ack = Wire((await f.Handle(RequestFrom(discover, EdgeAddress, offer.YourAddress)))!);
+
+        foreach (var (reply, type) in new[] { (offer, DhcpMessageType.Offer), (ack, DhcpMessageType.Ack) })
+        {
+            Assert.Equal(type, reply.MessageType);
+            Assert.Equal("HTTPClient", reply.Options.VendorClassIdentifier); // without it EDK2 never REQUESTs
+            Assert.Equal("http://10.0.0.2:8080/nbp/ipxe.efi", reply.Options.BootfileName);
+            Assert.Equal("http://10.0.0.2:8080/nbp/ipxe.efi", reply.BootFileName);
+            Assert.Null(reply.Options.TftpServerName); // nothing comes over TFTP
+            Assert.Equal(IPv4Address.Parse("10.0.0.10"), reply.YourAddress);
+        }
+
+        var boot = Assert.Single(f.Machines.Previews).Request;
+        Assert.Equal((16, false), (boot.Architecture, boot.FirmwareIsIpxe));
+        var recorded = Assert.IsType<MachineCommands.RequestBoot>(Assert.Single(f.Machines.Commands).Command);
+        Assert.Equal(16, recorded.Architecture);
+    }
+
+    [Fact]
+    public async Task Uefi_http_boot_arm64_gets_the_arm64_nbp_url_when_one_is_configured_and_else_no_boot_file_and_no_httpclient()
+    {
+        var served = new HandlerFixture(o => o with { BootFiles = BootFileTable.Default with { Arm64Uefi = "ipxe-arm64.efi" } });
+        var unserved = new HandlerFixture();
+
+        var offer = Wire((await served.Handle(HttpBootDiscover(19)))!);
+        var bare = Wire((await unserved.Handle(HttpBootDiscover(19)))!);
+
+        Assert.Equal("HTTPClient", offer.Options.VendorClassIdentifier);
+        Assert.Equal("http://10.0.0.2:8080/nbp/ipxe-arm64.efi", offer.Options.BootfileName);
+        Assert.Equal("http://10.0.0.2:8080/nbp/ipxe-arm64.efi", offer.BootFileName);
+        Assert.Equal(DhcpMessageType.Offer, bare.MessageType);
+        Assert.Null(bare.Options.BootfileName);
+        Assert.Null(bare.Options.VendorClassIdentifier);
+        Assert.Equal(string.Empty, bare.BootFileName);
+    }
+
+    [Fact]
+    public async Task Http_boot_client_without_option_93_is_known_by_the_architecture_in_its_option_60()
+    {
+        var f = new HandlerFixture();
+        var discover = HttpBootDiscover(16);
+        discover.Options.Remove(DhcpOptionCode.ClientSystemArchitecture);
+
+        var offer = Wire((await f.Handle(discover))!);
+
+        Assert.Equal("http://10.0.0.2:8080/nbp/ipxe.efi", offer.Options.BootfileName);
+        Assert.Equal(16, Assert.Single(f.Machines.Previews).Request.Architecture);
     }
 
     [Fact]

@@ -152,6 +152,9 @@ internal sealed class BootHttpFixture : IAsyncDisposable
         File.WriteAllBytes(Path.Combine(AssetsDir, "os", "vmlinuz"), Kernel);
         File.WriteAllBytes(Path.Combine(AssetsDir, "os", "initrd.img"), new byte[300]);
         File.WriteAllText(Path.Combine(AssetsDir, "os", "readme.txt"), "not a boot file");
+        Directory.CreateDirectory(NbpDir);
+        Nbp = Enumerable.Range(0, 3000).Select(i => (byte)(i * 11 % 253)).ToArray();
+        File.WriteAllBytes(Path.Combine(NbpDir, "ipxe.efi"), Nbp);
 
         Catalog = ProfileCatalog.Load(ConfigDir);
         Tokens = KickstartTokens.FromSecret(Enumerable.Range(0, 32).Select(i => (byte)(i * 3)).ToArray());
@@ -165,6 +168,7 @@ internal sealed class BootHttpFixture : IAsyncDisposable
         builder.Services.AddSingleton(Catalog);
         builder.Services.AddSingleton(Tokens);
         builder.Services.AddSingleton<IMachineHostnames>(Hostnames);
+        builder.Services.AddSingleton(Addresses);
         // As `provisioner serve`: reports go through the outbox, delivered by its loop, the cores' reachability set by the test.
         builder.Services.AddSingleton<ICoreReachability>(Cores);
         builder.Services.AddSingleton(new ReportOutboxOptions());
@@ -192,6 +196,14 @@ internal sealed class BootHttpFixture : IAsyncDisposable
     public string ConfigDir => Path.Combine(Root, "config");
 
     public string AssetsDir => Path.Combine(Root, "assets");
+
+    /// <summary>The NBP directory (the TFTP root of a real node), served at <c>/nbp/</c>; holds a 3000-byte ipxe.efi.</summary>
+    public string NbpDir => Path.Combine(Root, "tftp");
+
+    public byte[] Nbp { get; }
+
+    /// <summary>Which machine DHCP gave a client address to (no ARP fallback: only what a test records).</summary>
+    public Provisioner.Edge.Clients.ClientAddressBook Addresses { get; } = new(_ => null);
 
     public byte[] Kernel { get; }
 
@@ -235,6 +247,7 @@ internal sealed class BootHttpFixture : IAsyncDisposable
             Port = uri.Port,
             Listen = fixture.BaseUrl,
             AssetsDirectory = fixture.AssetsDir,
+            NbpDirectory = fixture.NbpDir,
             ConfigDirectory = fixture.ConfigDir,
             DataDirectory = root,
             SendFile = sendFile,

@@ -80,7 +80,8 @@ public sealed class VirtualMachineBootTests(ITestOutputHelper output)
     /// so the firmware verifies every image it starts.
     /// </summary>
     /// <param name="ns">The namespace whose bridge <c>br0</c> the VM's tap joins (default: the lab's server namespace).</param>
-    internal static async Task<LabProcess> StartVmAsync(LabNetwork lab, string directory, string mac, bool uefi, string? ns = null, bool secureBoot = false)
+    /// <param name="extraArgs">More qemu arguments, e.g. <c>-fw_cfg</c> switches for OVMF.</param>
+    internal static async Task<LabProcess> StartVmAsync(LabNetwork lab, string directory, string mac, bool uefi, string? ns = null, bool secureBoot = false, string extraArgs = "")
     {
         ns ??= lab.Server;
         if (secureBoot && !uefi)
@@ -115,7 +116,7 @@ public sealed class VirtualMachineBootTests(ITestOutputHelper output)
 
         return lab.Start(ns,
             $"qemu-system-x86_64 -machine {machine} -m 768 -display none -monitor none -serial file:{serial} " +
-            $"-netdev tap,id=n0,ifname={tap},script=no,downscript=no {firmware} -boot n");
+            $"-netdev tap,id=n0,ifname={tap},script=no,downscript=no {firmware} -boot n {extraArgs}");
     }
 
     /// <summary>OVMF built with Secure Boot and SMM (package ovmf).</summary>

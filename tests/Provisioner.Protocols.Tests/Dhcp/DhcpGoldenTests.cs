@@ -235,6 +235,7 @@ public sealed class DhcpGoldenTests
 
         Assert.Equal("HTTPClient:Arch:00016:UNDI:003000", o.VendorClassIdentifier);
         Assert.False(o.IsPxeClient);
+        Assert.True(o.IsHttpClient);
         Assert.Equal(new[] { ClientArchitecture.X64UefiHttp }, o.ClientSystemArchitectures);
         Assert.Null(o.ClientIdentifier);
         Assert.Contains((DhcpOptionCode)241, o.ParameterRequestList!);
