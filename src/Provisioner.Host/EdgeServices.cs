@@ -108,7 +108,7 @@ public static partial class EdgeServices
         var httpEnabled = edge.GetBoolean("http.enabled", false);
         var http = httpEnabled ? BootHttpOptions.FromConfig(edge, settings.DataDirectory) : null;
         var catalog = http is null ? null : ProfileCatalog.Load(http.ConfigDirectory);
-        var secureBoot = catalog?.Profiles.Any(p => p.BootChain == BootChain.Shim) == true;
+        var chains = catalog?.Profiles.Select(p => p.BootChain).ToHashSet() ?? [];
 
         // One boot policy for DHCP, TFTP and HTTP alike.
         var bootPolicy = BootPolicy.For(dhcp, catalog);
@@ -124,13 +124,19 @@ public static partial class EdgeServices
             }
 
             services.AddSingleton(tftp);
-            if (secureBoot)
+            if (chains.Contains(BootChain.Shim) || chains.Contains(BootChain.Grub))
             {
-                NbpStaging.StageSigned(tftp.Root, new Dictionary<string, string>(StringComparer.Ordinal)
+                var signed = new Dictionary<string, string>(StringComparer.Ordinal)
                 {
                     [GrubChain.ShimFile] = edge.GetString("tftp.secure-boot.shim", "/usr/lib/shim/shimx64.efi.signed"),
                     [GrubChain.GrubFile] = edge.GetString("tftp.secure-boot.grub", "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed"),
-                }, loggers.CreateLogger(typeof(NbpStaging)));
+                };
+                if (chains.Contains(BootChain.Grub))
+                {
+                    signed[GrubChain.GrubArm64File] = edge.GetString("tftp.secure-boot.grub-arm64", "/usr/lib/grub/arm64-efi-signed/grubnetaa64.efi.signed");
+                }
+
+                NbpStaging.StageSigned(tftp.Root, signed, loggers.CreateLogger(typeof(NbpStaging)));
                 services.AddSingleton<GrubChainFiles>();
                 services.AddSingleton<ITftpVirtualFiles>(sp => sp.GetRequiredService<GrubChainFiles>());
             }

@@ -124,9 +124,9 @@ public static class BootRules
             return files.For(architecture);
         }
 
-        if (profile.BootChain == BootChain.Shim && !firmwareIsIpxe && GrubChain.IsFor(architecture))
+        if (profile.BootChain != BootChain.Ipxe && !firmwareIsIpxe && GrubChain.ProgramFor(profile.BootChain, architecture) is { } program)
         {
-            return GrubChain.ShimFile;
+            return program;
         }
 
         // A UEFI HTTP-boot client of a profile that names its CPU's PXE file (boot-file.x64-uefi) gets that file too.

@@ -38,6 +38,22 @@ public static class GrubChain
     /// <summary>What shim loads next from the same directory: the signed network GRUB under the name shim looks for.</summary>
     public const string GrubFile = "grubx64.efi";
 
+    /// <summary>Debian's network GRUB for ARM64 UEFI (grubnetaa64), which <see cref="BootChain.Grub"/> names to arch 11 firmware.</summary>
+    public const string GrubArm64File = "grubaa64.efi";
+
+    /// <summary>
+    /// What PXE firmware of <paramref name="architecture"/> loads on <paramref name="chain"/>, or null when the chain
+    /// does not change its answer: the shim for x64 on <see cref="BootChain.Shim"/>; the network GRUB itself for x64 and
+    /// ARM64 on <see cref="BootChain.Grub"/>.
+    /// </summary>
+    public static string? ProgramFor(BootChain chain, int architecture) => chain switch
+    {
+        BootChain.Shim when IsFor(architecture) => ShimFile,
+        BootChain.Grub when IsFor(architecture) => GrubFile,
+        BootChain.Grub when architecture == (int)ClientArchitecture.Arm64Uefi => GrubArm64File,
+        _ => null,
+    };
+
     /// <summary>The one config the signed network GRUB reads (its built-in prefix is <c>/grub</c>), relative to the TFTP root.</summary>
     public const string ConfigPath = "grub/grub.cfg";
 

@@ -106,6 +106,13 @@ public enum BootChain
     /// ipxe.efi). Other architectures still get their network boot program.
     /// </summary>
     Shim = 1,
+
+    /// <summary>
+    /// UEFI firmware loads Debian's network GRUB directly (no shim): x64 → <c>grubx64.efi</c>, ARM64 →
+    /// <c>grubaa64.efi</c>; then, as on the shim chain, the machine's <c>grub.cfg</c>, kernel and initrd over TFTP. For
+    /// machines without Secure Boot that should not run iPXE, and for ARM64, for which Debian ships no iPXE.
+    /// </summary>
+    Grub = 2,
 }
 
 public static class BootChains
@@ -119,6 +126,9 @@ public static class BootChains
                 return true;
             case "shim":
                 chain = BootChain.Shim;
+                return true;
+            case "grub":
+                chain = BootChain.Grub;
                 return true;
             default:
                 chain = BootChain.Ipxe;

@@ -244,13 +244,14 @@ public sealed partial class ProfileCatalog
         Check("timezone", v => Timezone().IsMatch(v) ? null : $"'{v}' is not a time zone name (e.g. Asia/Shanghai, Etc/UTC)");
         Check("lang", v => Word().IsMatch(v) ? null : $"'{v}' is not a locale (e.g. en_US.UTF-8)");
         Check("keyboard", v => Word().IsMatch(v) ? null : $"'{v}' is not a keyboard layout (e.g. us, cn)");
-        Check("boot-chain", v => BootChains.TryParse(v, out _) ? null : $"'{v}' is not a boot chain (ipxe, shim)");
+        Check("boot-chain", v => BootChains.TryParse(v, out _) ? null : $"'{v}' is not a boot chain (ipxe, shim, grub)");
         var chain = BootChains.TryParse(Get("boot-chain", "ipxe"), out var parsedChain) ? parsedChain : BootChain.Ipxe;
-        if (chain == BootChain.Shim)
+        if (chain != BootChain.Ipxe)
         {
-            // The signed GRUB speaks TFTP only: the kernel and initrd must be files the edge serves.
-            Check("kernel", v => BootUrls.IsAbsoluteHttpUrl(v) ? "with boot-chain = shim it must be a path under the assets directory (GRUB fetches it over TFTP, it has no HTTP)" : null);
-            Check("initrd", v => BootUrls.IsAbsoluteHttpUrl(v) ? "with boot-chain = shim it must be a path under the assets directory (GRUB fetches it over TFTP, it has no HTTP)" : null);
+            // Debian's network GRUB speaks TFTP only: the kernel and initrd must be files the edge serves.
+            var only = $"with boot-chain = {Get("boot-chain", "ipxe")} it must be a path under the assets directory (GRUB fetches it over TFTP, it has no HTTP)";
+            Check("kernel", v => BootUrls.IsAbsoluteHttpUrl(v) ? only : null);
+            Check("initrd", v => BootUrls.IsAbsoluteHttpUrl(v) ? only : null);
         }
 
         var diskLayout = ExpandLayout(file, layout, problems);

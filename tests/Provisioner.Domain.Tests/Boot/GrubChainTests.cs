@@ -134,8 +134,9 @@ public sealed class GrubChainTests
     }
 
     [Theory]
-    [InlineData("boot-chain = grub", "'boot-chain': 'grub' is not a boot chain (ipxe, shim)")]
+    [InlineData("boot-chain = pxelinux", "'boot-chain': 'pxelinux' is not a boot chain (ipxe, shim, grub)")]
     [InlineData("boot-chain = shim", "with boot-chain = shim it must be a path under the assets directory")]
+    [InlineData("boot-chain = grub", "with boot-chain = grub it must be a path under the assets directory")]
     public void Bad_boot_chain_or_a_url_kernel_on_the_shim_chain_fails_the_load(string line, string message)
     {
         using var dir = new ConfigDir().ValidProfile("sb", "http://mirror.example/vmlinuz").Rules("default sb");
@@ -144,6 +145,36 @@ public sealed class GrubChainTests
         var e = Assert.Throws<ProfileConfigException>(() => ProfileCatalog.Load(dir.Path));
 
         Assert.Contains(message, e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(BootChain.Grub, 7, "grubx64.efi")]
+    [InlineData(BootChain.Grub, 9, "grubx64.efi")]
+    [InlineData(BootChain.Grub, 11, "grubaa64.efi")]
+    [InlineData(BootChain.Grub, 0, "undionly.kpxe")]
+    [InlineData(BootChain.Shim, 11, null)]
+    [InlineData(BootChain.Shim, 7, "shimx64.efi")]
+    [InlineData(BootChain.Ipxe, 7, "ipxe.efi")]
+    public void Grub_chain_names_the_network_grub_to_x64_and_arm64_uefi_and_leaves_the_rest_to_the_table(BootChain chain, int architecture, string? expected)
+    {
+        var profile = Profile() with { BootChain = chain };
+
+        Assert.Equal(expected, BootRules.NbpFor(architecture, BootFileTable.Default, profile, null));
+        // iPXE told to load a program keeps the table's; a machine's own file wins over the chain.
+        Assert.Equal(BootFileTable.Default.For(architecture), BootRules.NbpFor(architecture, BootFileTable.Default, profile, null, firmwareIsIpxe: true));
+        Assert.Equal("own.efi", BootRules.NbpFor(architecture, BootFileTable.Default, profile, "own.efi"));
+    }
+
+    [Fact]
+    public void Profile_key_boot_chain_grub_is_read()
+    {
+        using var dir = new ConfigDir().ValidProfile("arm", "arm64/vmlinuz", "arm64/initrd.img").Rules("default arm");
+        File.AppendAllLines(dir.ProfilePath("arm"), ["boot-chain = grub"]);
+
+        var catalog = ProfileCatalog.Load(dir.Path);
+
+        Assert.Equal(BootChain.Grub, catalog.Find("arm")!.BootChain);
+        Assert.True(catalog.HasBootFileOverrides);
     }
 
     private static Profile Profile()
