@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 packages=(
   # network-boot payloads and a virtual machine to boot them
   ipxe qemu-system-x86 ipxe-qemu ovmf busybox-static linux-image-amd64 cpio
+  # an ARM64 UEFI machine under TCG (its kernel, busybox and GRUB: scripts/lab/fetch-arm64.sh below)
+  qemu-system-arm qemu-efi-aarch64 kmod
   # real DHCP / TFTP / HTTP peers
   isc-dhcp-client udhcpc isc-dhcp-relay tftp-hpa atftp curl kea-dhcp4-server kea-admin
   # lab plumbing and diagnostics
@@ -55,6 +57,10 @@ if [ ! -e "$secureboot/usr/lib/shim/shimx64.efi.signed" ] || [ ! -e "$secureboot
   for deb in "$debs"/*.deb; do $SUDO dpkg-deb -x "$deb" "$secureboot"; done
   rm -rf "$debs"
 fi
+
+# The ARM64 lab machine's kernel, busybox and network GRUB, unpacked from Debian's arm64 packages with a private apt
+# state (the host's architectures and lists are left alone): ~62 MB, once.
+scripts/lab/fetch-arm64.sh /var/cache/provisioner-lab/arm64
 
 if [ -f Provisioner.sln ]; then
   dotnet restore Provisioner.sln

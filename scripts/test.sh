@@ -5,11 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_setup=0
-for tool in qemu-system-x86_64 udhcpc dhclient dhcrelay tftp atftp curl perfdhcp kea-dhcp4 tcpdump ping nginx wrk systemd-analyze dnsmasq; do
+for tool in qemu-system-x86_64 qemu-system-aarch64 udhcpc dhclient dhcrelay tftp atftp curl perfdhcp kea-dhcp4 tcpdump ping nginx wrk systemd-analyze dnsmasq; do
   command -v "$tool" >/dev/null 2>&1 || need_setup=1
 done
 [ -e /usr/lib/ipxe/undionly.kpxe ] || need_setup=1
 [ -e /opt/provisioner/secureboot/usr/lib/shim/shimx64.efi.signed ] || need_setup=1
+[ -e /var/cache/provisioner-lab/arm64/.complete ] || need_setup=1
 [ "$need_setup" -eq 0 ] || scripts/setup.sh
 
 configuration="${CONFIGURATION:-Release}"
