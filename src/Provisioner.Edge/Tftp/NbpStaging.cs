@@ -19,12 +19,9 @@ public static partial class NbpStaging
         var staged = new List<string>();
         foreach (var file in files.Distinct(StringComparer.Ordinal))
         {
-            var from = new FileInfo(Path.Combine(source, file));
-            var target = from.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? from;
-            var to = new FileInfo(Path.Combine(root, file));
-            if (!target.Exists)
+            if (Follow(Path.Combine(source, file)) is not { } target)
             {
-                if (!to.Exists)
+                if (!File.Exists(Path.Combine(root, file)))
                 {
                     LogMissing(logger, file, source);
                 }
@@ -32,31 +29,19 @@ public static partial class NbpStaging
                 continue;
             }
 
-            if (!to.Exists || to.Length != target.Length || to.LastWriteTimeUtc != target.LastWriteTimeUtc)
+            if (CopyIfChanged(target, file, root, logger))
             {
-                try
-                {
-                    File.Copy(target.FullName, to.FullName, overwrite: true);
-                    File.SetLastWriteTimeUtc(to.FullName, target.LastWriteTimeUtc);
-                    LogCopied(logger, file, target.FullName, root);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    LogCopyFailed(logger, e, file, root);
-                    continue;
-                }
+                staged.Add(file);
             }
-
-            staged.Add(file);
         }
 
         return staged;
     }
 
     /// <summary>
-    /// Copies the Secure Boot chain's signed binaries into <paramref name="root"/> under the names the chain is asked by
-    /// (<paramref name="files"/>: TFTP name → source path). A missing or unreadable one is one error line, not a failure
-    /// of the node: machines on other chains boot as before.
+    /// Copies the GRUB chains' binaries (signed shim and network GRUBs) into <paramref name="root"/> under the names the
+    /// chain is asked by (<paramref name="files"/>: TFTP name → source path). A missing or unreadable one is one error
+    /// line, not a failure of the node: machines on other chains boot as before.
     /// </summary>
     /// <returns>The names now present in <paramref name="root"/>.</returns>
     public static IReadOnlyList<string> StageSigned(string root, IReadOnlyDictionary<string, string> files, ILogger logger)
@@ -67,46 +52,59 @@ public static partial class NbpStaging
         var staged = new List<string>();
         foreach (var (name, source) in files)
         {
-            var from = new FileInfo(source);
-            FileInfo? target;
-            try
-            {
-                target = from.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? from;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                target = null; // a missing path (FileNotFoundException), or a link that cannot be followed
-            }
-
-            if (target is not { Exists: true })
+            if (Follow(source) is not { } target)
             {
                 LogSignedMissing(logger, name, source);
                 continue;
             }
 
-            var to = new FileInfo(Path.Combine(root, name));
-            try
+            if (CopyIfChanged(target, name, root, logger))
             {
-                if (!to.Exists || to.Length != target.Length || to.LastWriteTimeUtc != target.LastWriteTimeUtc)
-                {
-                    File.Copy(target.FullName, to.FullName, overwrite: true);
-                    File.SetLastWriteTimeUtc(to.FullName, target.LastWriteTimeUtc);
-                    LogCopied(logger, name, target.FullName, root);
-                }
+                staged.Add(name);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                LogCopyFailed(logger, e, name, root);
-                continue;
-            }
-
-            staged.Add(name);
         }
 
         return staged;
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "tftp: Secure Boot chain: {File} not staged, {Source} does not exist: machines whose profile has boot-chain = shim cannot boot (install shim-signed / grub-efi-amd64-signed, or set provisioner.edge.tftp.secure-boot.shim / .grub)")]
+    /// <summary>The file at <paramref name="path"/>, its symbolic links followed (Debian's ipxe.efi links into /boot), or null when there is none.</summary>
+    private static FileInfo? Follow(string path)
+    {
+        var from = new FileInfo(path);
+        try
+        {
+            return (from.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? from) is { Exists: true } target ? target : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null; // a missing path (FileNotFoundException), or a link that cannot be followed
+        }
+    }
+
+    /// <summary>Copies <paramref name="target"/> to <paramref name="root"/>/<paramref name="name"/> unless the copy there has its size and time; false when that failed.</summary>
+    private static bool CopyIfChanged(FileInfo target, string name, string root, ILogger logger)
+    {
+        var to = new FileInfo(Path.Combine(root, name));
+        try
+        {
+            if (!to.Exists || to.Length != target.Length || to.LastWriteTimeUtc != target.LastWriteTimeUtc)
+            {
+                Directory.CreateDirectory(to.DirectoryName!);
+                File.Copy(target.FullName, to.FullName, overwrite: true);
+                File.SetLastWriteTimeUtc(to.FullName, target.LastWriteTimeUtc);
+                LogCopied(logger, name, target.FullName, root);
+            }
+
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogCopyFailed(logger, e, name, root);
+            return false;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "tftp: GRUB chain: {File} not staged, {Source} does not exist: machines whose profile has boot-chain = shim or grub and needs it cannot boot (install shim-signed / grub-efi-amd64-signed / grub-efi-arm64-signed, or set provisioner.edge.tftp.secure-boot.shim / .grub / .grub-arm64)")]
     private static partial void LogSignedMissing(ILogger logger, string file, string source);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "tftp: boot file {File} not found in {Source}: clients that need it get no boot (install the ipxe package or set provisioner.edge.tftp.nbp-source)")]

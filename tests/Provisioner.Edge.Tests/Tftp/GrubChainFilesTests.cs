@@ -187,4 +187,31 @@ public sealed class SignedStagingTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public void Boot_files_are_staged_through_links_into_subdirectories_and_a_missing_one_is_a_warning_not_an_exception()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "prov-staging-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path.Combine(dir, "source", "arm64"));
+        try
+        {
+            File.WriteAllBytes(Path.Combine(dir, "real.efi"), [4, 5]);
+            File.CreateSymbolicLink(Path.Combine(dir, "source", "ipxe.efi"), Path.Combine(dir, "real.efi"));
+            File.WriteAllBytes(Path.Combine(dir, "source", "arm64", "grubaa64.efi"), [6]);
+            var logger = new ListLogger<SignedStagingTests>();
+
+            var staged = NbpStaging.Stage(Path.Combine(dir, "source"), Path.Combine(dir, "root"), ["ipxe.efi", "arm64/grubaa64.efi", "missing.efi"], logger);
+
+            Assert.Equal(["ipxe.efi", "arm64/grubaa64.efi"], staged);
+            Assert.Equal([4, 5], File.ReadAllBytes(Path.Combine(dir, "root", "ipxe.efi")));
+            Assert.False(new FileInfo(Path.Combine(dir, "root", "ipxe.efi")).LinkTarget is not null, "a link was copied as a link");
+            Assert.Equal([6], File.ReadAllBytes(Path.Combine(dir, "root", "arm64", "grubaa64.efi")));
+            var warning = Assert.Single(logger.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning);
+            Assert.Contains("missing.efi not found", warning.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

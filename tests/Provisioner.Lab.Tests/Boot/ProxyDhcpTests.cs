@@ -67,13 +67,7 @@ public sealed class ProxyDhcpTests(ITestOutputHelper output)
             string[] journey = uefi
                 ? ["Discovered", "NbpServed", "BootScriptServed", "KernelFetched", "InitrdFetched", "KickstartFetched", "Installed", "Rebooted"]
                 : ["Discovered", "BootScriptServed", "KernelFetched", "InitrdFetched", "KickstartFetched", "Installed", "Rebooted"];
-            var position = -1;
-            foreach (var step in journey)
-            {
-                var found = types.IndexOf(step, position + 1);
-                Assert.True(found > position, $"journey step {step} missing or out of order in: {string.Join(", ", types)}");
-                position = found;
-            }
+            Journey.AssertInOrder(machine, journey);
 
             Assert.Equal("via local-boot", machine.Events.Last(e => e.Type == "Rebooted").Detail);
             Assert.Equal("lab", machine.Profile);

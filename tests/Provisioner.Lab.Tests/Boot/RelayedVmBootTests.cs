@@ -75,17 +75,10 @@ public sealed class RelayedVmBootTests(ITestOutputHelper output)
             var machine = await node.WaitForMachineAsync(mac, m => m.Stage.ToString() == "Rebooted", BootTimeout);
             output.WriteLine($"{(uefi ? "UEFI" : "BIOS")} behind dhcrelay, power-on → Rebooted: {started.Elapsed.TotalSeconds:0.0} s");
 
-            var types = machine.Events.Select(e => e.Type).ToList();
             string[] journey = expectTftp
                 ? ["Discovered", "NbpServed", "BootScriptServed", "KernelFetched", "InitrdFetched", "KickstartFetched", "Installed", "Rebooted"]
                 : ["Discovered", "BootScriptServed", "KernelFetched", "InitrdFetched", "KickstartFetched", "Installed", "Rebooted"];
-            var position = -1;
-            foreach (var step in journey)
-            {
-                var found = types.IndexOf(step, position + 1);
-                Assert.True(found > position, $"journey step {step} missing or out of order in: {string.Join(", ", types)}");
-                position = found;
-            }
+            Journey.AssertInOrder(machine, journey);
 
             Assert.Equal("via local-boot", machine.Events.Last(e => e.Type == "Rebooted").Detail);
             // An address of the far segment's pool, leased by the far subnet.

@@ -56,21 +56,11 @@ public sealed class SecureBootTests(ITestOutputHelper output)
         {
             var machine = await node.WaitForMachineAsync(mac, m => m.Stage.ToString() == "Rebooted", BootTimeout);
             output.WriteLine($"Secure Boot UEFI power-on → Rebooted: {started.Elapsed.TotalSeconds:0.0} s");
-            var first = machine.Events.First(e => e.Type == "Discovered").At;
-            foreach (var e in machine.Events)
-            {
-                output.WriteLine($"  +{(e.At - first).TotalSeconds,6:0.00} s  {e.Type,-17} {e.Detail}");
-            }
+            Journey.Print(machine, output);
 
             var types = machine.Events.Select(e => e.Type).ToList();
             string[] journey = ["Discovered", "NbpServed", "BootConfigServed", "KernelFetched", "InitrdFetched", "KickstartFetched", "Installed", "Rebooted"];
-            var position = -1;
-            foreach (var step in journey)
-            {
-                var found = types.IndexOf(step, position + 1);
-                Assert.True(found > position, $"journey step {step} missing or out of order in: {string.Join(", ", types)}");
-                position = found;
-            }
+            Journey.AssertInOrder(machine, journey);
 
             Assert.DoesNotContain("BootScriptServed", types);
             Assert.Contains("arch=efi-x64 (7) firmware=pxe profile=lab", machine.Events.First(e => e.Type == "Discovered").Detail, StringComparison.Ordinal);

@@ -58,15 +58,8 @@ public sealed class UefiHttpBootTests(ITestOutputHelper output)
                 output.WriteLine($"  +{(e.At - poweredOn).TotalSeconds,5:0.0} s  {e.Type} {e.Detail}");
             }
 
-            var types = machine.Events.Select(e => e.Type).ToList();
             string[] journey = ["Discovered", "NbpServed", "BootScriptServed", "KernelFetched", "InitrdFetched", "KickstartFetched", "Installed", "Rebooted"];
-            var position = -1;
-            foreach (var step in journey)
-            {
-                var found = types.IndexOf(step, position + 1);
-                Assert.True(found > position, $"journey step {step} missing or out of order in: {string.Join(", ", types)}");
-                position = found;
-            }
+            Journey.AssertInOrder(machine, journey);
 
             Assert.Equal("ipxe.efi", machine.Events.First(e => e.Type == "NbpServed").Detail);
             Assert.Equal("via local-boot", machine.Events.Last(e => e.Type == "Rebooted").Detail);
