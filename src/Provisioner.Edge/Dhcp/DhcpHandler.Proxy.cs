@@ -38,6 +38,12 @@ public sealed partial class DhcpHandler
     /// <summary>PXE 2.1 §2.4, PXE_BOOT_ITEM: the boot server type and layer a client asks for on port 4011, echoed in the ACK.</summary>
     private const byte PxeBootItem = 71;
 
+    /// <summary>New machines this proxy records per second at most (<see cref="DhcpServerOptions.ProxyNewMachinesPerSecond"/>).</summary>
+    private readonly NewMachineRate _proxyNewMachines = new(options.ProxyNewMachinesPerSecond, (int)Math.Max(1, options.ProxyNewMachinesPerSecond * 5), clock);
+
+    /// <summary>DISCOVERs of never-journaled machines dropped over <see cref="DhcpServerOptions.ProxyNewMachinesPerSecond"/>.</summary>
+    public long ProxyNewMachinesRefused => _proxyNewMachines.Refused;
+
     private async Task<DhcpReplyPlan?> ProxyAsync(DhcpPacket request, DhcpMessageType type, MachineId mac, SubnetDefinition subnet, Client client, DhcpReceiveContext context, CancellationToken ct)
     {
         if (!client.Boots)
@@ -74,6 +80,17 @@ public sealed partial class DhcpHandler
 
     private async Task<DhcpReplyPlan?> ProxyOfferAsync(DhcpPacket request, MachineId mac, Client client, CancellationToken ct)
     {
+        // No pool bounds the machines a proxied segment brings: a MAC never journaled is recorded only within the rate.
+        if (machines.IsSurelyNew(mac) && !_proxyNewMachines.TryTake())
+        {
+            if (_warnings.TryLog(DhcpWarning.ProxyNewMachines, out var more))
+            {
+                LogProxyNewMachinesRefused(mac, request.TransactionId, options.ProxyNewMachinesPerSecond, more);
+            }
+
+            return null;
+        }
+
         var now = clock.GetUtcNow();
         // Recorded with BootPath via "proxy" (see BootRequest): machine show says the machine reached us through proxyDHCP.
         if (await CommitBootAsync(mac, client, now, request, null, null, ct).ConfigureAwait(false) is not { } boot)

@@ -50,6 +50,7 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
         NoBootFile,
         SilentBoot,
         Nak,
+        ProxyNewMachines,
     }
 
     /// <summary>The OFFERs and ACKs sent lately, by exchange: a retransmission gets the same answer and commits nothing.</summary>
@@ -722,4 +723,7 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP {Mac}: no boot file configured for client architecture {Architecture} (option 93); offering an address without one ({Suppressed} more like it not logged since the last line)")]
     private partial void LogNoBootFile(MachineId mac, int architecture, long suppressed);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP {Mac} DISCOVER xid 0x{Xid:x8}: proxyDHCP: more new machines than {PerSecond}/s (dhcp.proxy-new-machines-per-second); not recorded, silent, the firmware retransmits ({Suppressed} more like it not logged since the last line)")]
+    private partial void LogProxyNewMachinesRefused(MachineId mac, uint xid, double perSecond, long suppressed);
 }

@@ -42,6 +42,7 @@ internal static class DhcpMetrics
         Counter(meter, "provisioner.dhcp.requests.replied", "{request}", "Requests answered (OFFER, ACK, NAK)", c => c.Replied);
         Counter(meter, "provisioner.dhcp.requests.silent", "{request}", "Requests handled without a reply (another server's, RELEASE, DECLINE, no address, policy)", c => c.Silent);
         Counter(meter, "provisioner.dhcp.requests.replayed", "{request}", "Retransmitted DISCOVERs and REQUESTs answered with the reply their exchange already got (no actor asked)", c => c.Replayed);
+        Counter(meter, "provisioner.dhcp.proxy.new_machines.refused", "{request}", "proxyDHCP: DISCOVERs of never-journaled machines dropped over dhcp.proxy-new-machines-per-second (the firmware retransmits)", c => c.ProxyNewRefused);
         Counter(meter, "provisioner.dhcp.requests.failed", "{request}", "Requests whose handling threw (an actor did not answer in time, a send failed)", c => c.Failed);
         meter.CreateObservableGauge(
             "provisioner.dhcp.backlog",

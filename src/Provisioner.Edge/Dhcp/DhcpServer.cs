@@ -18,6 +18,7 @@ public sealed class DhcpServerCounters
     private long _failed;
     private Func<(long Full, long Stale)> _shed = () => (0, 0);
     private Func<long> _replayed = () => 0;
+    private Func<long> _proxyNewRefused = () => 0;
 
     public long Received => Interlocked.Read(ref _received);
 
@@ -58,7 +59,14 @@ public sealed class DhcpServerCounters
 
     internal void ReadShedFrom<T>(DhcpBacklog<T> backlog) => _shed = () => (backlog.ShedFull, backlog.ShedStale);
 
-    internal void ReadReplayedFrom(DhcpHandler handler) => _replayed = () => handler.RepliesReplayed;
+    /// <summary>proxyDHCP: DISCOVERs of never-journaled machines dropped over <c>dhcp.proxy-new-machines-per-second</c>.</summary>
+    public long ProxyNewRefused => _proxyNewRefused();
+
+    internal void ReadReplayedFrom(DhcpHandler handler)
+    {
+        _replayed = () => handler.RepliesReplayed;
+        _proxyNewRefused = () => handler.ProxyNewMachinesRefused;
+    }
 }
 
 /// <summary>

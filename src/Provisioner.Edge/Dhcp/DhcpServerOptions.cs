@@ -58,6 +58,12 @@ public sealed record DhcpServerOptions
     /// </summary>
     public int ProxyPort { get; init; } = 4011;
 
+    /// <summary>
+    /// proxyDHCP only: machines never journaled that are recorded per second at most (<c>dhcp.proxy-new-machines-per-second</c>),
+    /// after a burst of five seconds' worth; see <see cref="NewMachineRate"/>.
+    /// </summary>
+    public double ProxyNewMachinesPerSecond { get; init; } = 100;
+
     public NonPxeClientPolicy NonPxeClients { get; init; } = NonPxeClientPolicy.PlainDhcp;
 
     /// <summary>
@@ -146,6 +152,7 @@ public sealed record DhcpServerOptions
             Enabled = keys.Bool("dhcp.enabled", false),
             Mode = mode,
             ProxyPort = keys.Port("dhcp.proxy-port", 4011),
+            ProxyNewMachinesPerSecond = keys.Positive("dhcp.proxy-new-machines-per-second", 100),
             Interface = edgeSection.GetString("interface", string.Empty).Trim(),
             Address = address,
             Port = keys.Port("dhcp.port", 67),

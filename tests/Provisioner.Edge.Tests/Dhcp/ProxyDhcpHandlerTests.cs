@@ -190,4 +190,41 @@ public sealed class ProxyDhcpHandlerTests
         Assert.Equal(first.ToArray(), again.ToArray());
         Assert.Single(f.Machines.Commands);
     }
+
+    [Fact]
+    public async Task New_machines_over_the_proxy_rate_are_dropped_counted_and_logged_once_while_known_ones_pass()
+    {
+        // 1 new machine a second, a burst of 5.
+        var f = new HandlerFixture(o => o with { Mode = DhcpMode.Proxy, ProxyNewMachinesPerSecond = 1 });
+        DhcpPacket Discover(int n)
+        {
+            var discover = Parse(DhcpGoldenPackets.IpxeBiosDiscover);
+            discover.TransactionId = 0x1000u + (uint)n;
+            discover.SetClientHardwareAddress([0x02, 0x00, 0x00, 0x00, 0x01, (byte)n]);
+            f.Machines.SurelyNew.Add($"02:00:00:00:01:{n:x2}");
+            return discover;
+        }
+
+        var answered = 0;
+        for (var n = 0; n < 8; n++)
+        {
+            answered += await f.Handle(Discover(n)) is null ? 0 : 1;
+        }
+
+        Assert.Equal(5, answered);
+        Assert.Equal(3, f.Handler.ProxyNewMachinesRefused);
+        Assert.Equal(5, f.Machines.Commands.Count);
+        var line = Assert.Single(f.Log.Entries, e => e.Message.Contains("more new machines than 1/s", StringComparison.Ordinal));
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, line.Level);
+
+        // A machine already in the journal is never held back by the rate.
+        Assert.NotNull(await f.Handle(Parse(DhcpGoldenPackets.IpxeBiosDiscover)));
+
+        // Two seconds later two more new machines get through.
+        f.Clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.NotNull(await f.Handle(Discover(20)));
+        Assert.NotNull(await f.Handle(Discover(21)));
+        Assert.Null(await f.Handle(Discover(22)));
+        Assert.Equal(4, f.Handler.ProxyNewMachinesRefused);
+    }
 }
