@@ -67,10 +67,15 @@ public static partial class EdgeServices
         ArgumentNullException.ThrowIfNull(settings);
 
         var services = builder.Services;
-        // First boots ride on the lease only where this node answers DHCP and owns its whole journal.
-        services.AddSingleton(sp => sp.GetService<DhcpServerOptions>() is { Enabled: true, FirstBootOnLease: true } && settings.IsCore
-            ? new FirstBoots(JournalPresence.Get(sp.GetRequiredService<ActorSystem>()).Known, FirstBootFlush(sp))
-            : FirstBoots.None);
+        // First boots ride on the lease only where this node answers DHCP and owns its whole journal. A proxyDHCP node
+        // that owns it knows its new machines too (its rate of new machines is bounded), but no first boot rides on a
+        // lease there, so there is nothing to flush.
+        services.AddSingleton(sp => sp.GetService<DhcpServerOptions>() switch
+        {
+            { Enabled: true, FirstBootOnLease: true } when settings.IsCore => new FirstBoots(JournalPresence.Get(sp.GetRequiredService<ActorSystem>()).Known, FirstBootFlush(sp)),
+            { Enabled: true, Mode: DhcpMode.Proxy } when settings.IsCore => new FirstBoots(JournalPresence.Get(sp.GetRequiredService<ActorSystem>()).Known, flush: null),
+            _ => FirstBoots.None,
+        });
         services.AddSingleton<IMachineGateway>(sp => new ClusterMachineGateway(
             sp.GetRequiredService<IRequiredActor<MachineRegion>>(),
             settings.AskTimeout,

@@ -212,6 +212,85 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// proxyDHCP leases nothing, so no pool bounds how many machines a segment brings, and each new PXE MAC's DISCOVER is
+    /// recorded (Discovered, before the OFFER). The same flood of new PXE machines must leave at most
+    /// <c>dhcp.proxy-new-machines-per-second</c> (20 here, a burst of 5 s worth) recorded machines a second in the
+    /// journal, not one per datagram; the rest are dropped, counted, and logged once per 10 s. (The real-client probes
+    /// of the other flood tests lease from Provisioner, which a proxy does not do; the node's health is checked instead.)
+    /// </summary>
+    [Fact]
+    public async Task Dhcp_discover_flood_of_new_pxe_machines_in_proxy_mode_records_no_more_machines_than_the_new_machine_rate()
+    {
+        const int PerSecond = 20;
+        await using var lab = await FloodLab.StartAsync(extraHocon: $"""
+            provisioner.edge.dhcp.mode = proxy
+            provisioner.edge.dhcp.proxy-new-machines-per-second = {PerSecond}
+            """);
+        var known = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!lab.Node.Log.Contains("machines have events or snapshots", StringComparison.Ordinal) && DateTime.UtcNow < known)
+        {
+            await Task.Delay(200);
+        }
+
+        Assert.Contains("machines have events or snapshots", lab.Node.Log, StringComparison.Ordinal);
+        var all = lab.FloodAddresses
+            .Select(a => (Sender: new FloodSender(NetnsSocket.CreateUdp(lab.FloodNamespace, new IPEndPoint(a, 67)), new IPEndPoint(lab.ServerAddress, 67)), Template: DhcpHostileDatagrams.PxeDiscover(a.GetAddressBytes())))
+            .ToArray();
+        try
+        {
+            var senders = all.Select(s => s.Sender).ToArray();
+            var run = (ushort)Environment.TickCount;
+            var started = DateTime.UtcNow;
+            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            var result = await DatagramFlood.RunAsync(
+                senders,
+                (i, s, buffer) =>
+                {
+                    var template = all[s].Template;
+                    template.CopyTo(buffer, 0);
+                    DhcpHostileDatagrams.Stamp(buffer.AsSpan(0, template.Length), i, run);
+                    return template.Length;
+                },
+                DhcpDatagrams,
+                FloodDuration,
+                bound.Token);
+            output.WriteLine($"proxy-mode DISCOVER flood: {result}");
+
+            // Whatever was admitted is recorded by now; the directory lists it once caught up.
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            var elapsed = DateTime.UtcNow - started;
+            var recorded = -1;
+            var caughtUp = false;
+            for (var attempt = 0; attempt < 20 && !caughtUp; attempt++)
+            {
+                var list = await lab.Lab.RunAsync(lab.Lab.Server, "curl -fsS -m 10 http://127.0.0.1:9780/api/v1/machines", TimeSpan.FromSeconds(15));
+                Assert.True(list.ExitCode == 0, $"the node did not answer its admin API after the flood: {list.Error}\n{lab.Node.Log[^Math.Min(3000, lab.Node.Log.Length)..]}");
+                using var json = System.Text.Json.JsonDocument.Parse(list.Output);
+                recorded = json.RootElement.GetProperty("machines").GetArrayLength();
+                caughtUp = json.RootElement.GetProperty("caughtUp").GetBoolean();
+                if (!caughtUp)
+                {
+                    await Task.Delay(500);
+                }
+            }
+
+            var allowed = (PerSecond * 5) + (int)Math.Ceiling(PerSecond * elapsed.TotalSeconds) + 20;
+            output.WriteLine($"machines recorded: {recorded} in {elapsed.TotalSeconds:0.0} s (caught up: {caughtUp}); the rate allows {allowed}");
+            Assert.True(caughtUp, "the machine directory did not catch up within 10 s");
+            Assert.True(recorded >= PerSecond, $"only {recorded} machines were recorded: the proxy answered nothing, so the bound proves nothing");
+            Assert.True(recorded <= allowed, $"{recorded} machines recorded from a {FloodDuration.TotalSeconds:0} s flood; {PerSecond}/s after a {PerSecond * 5} burst allows {allowed}");
+            // Thousands refused, one log line (the next would come 10 s later, after the flood).
+            Assert.Single(lab.Node.Log.Split('\n'), l => l.Contains($"more new machines than {PerSecond}/s", StringComparison.Ordinal));
+            var health = await lab.Lab.RunAsync(lab.Lab.Server, "curl -fsS -m 5 http://127.0.0.1:9780/healthz", TimeSpan.FromSeconds(8));
+            Assert.True(health.ExitCode == 0, $"the node is not healthy after the flood: {health.Output}{health.Error}");
+        }
+        finally
+        {
+            Dispose(all.Select(s => s.Sender));
+        }
+    }
+
     /// <summary><see cref="DhcpDatagrams"/> DISCOVERs over <see cref="FloodDuration"/>, each sender's template with a new MAC and xid.</summary>
     private static Task<FloodOutcome> RunDiscoverFloodAsync(FloodLab lab, string name, (FloodSender Sender, byte[] Template)[] all)
     {
