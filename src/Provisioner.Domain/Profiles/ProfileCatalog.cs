@@ -94,6 +94,27 @@ public sealed partial class ProfileCatalog
         return null;
     }
 
+    /// <summary>
+    /// The profile of a machine being served its boot files: the one chosen when it DHCP'd (kept in its state) if it
+    /// still exists, else the rules, matched on <paramref name="address"/> (<see cref="AddressOf"/>).
+    /// </summary>
+    public ProfileResolution ResolveFor(MachineState state, MachineId mac, IPv4Address? address)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        return Find(state.Profile) is { } chosen
+            ? new ProfileResolution(chosen, $"profile {chosen.Name} chosen at boot")
+            : Resolve(mac, address);
+    }
+
+    /// <summary>A machine's address for its profile's subnet rules: the one leased to it, else the one its request came from.</summary>
+    public static IPv4Address? AddressOf(MachineState state, System.Net.IPAddress? remote)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        return IPv4Address.TryParse(state.Address, out var leased) ? leased
+            : IPv4Address.TryFrom(remote, out var from) ? from
+            : null;
+    }
+
     /// <summary>The first rule that matches names the profile. A subnet rule needs the machine's address.</summary>
     public ProfileResolution Resolve(MachineId mac, IPv4Address? address)
     {

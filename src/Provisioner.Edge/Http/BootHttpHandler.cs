@@ -86,10 +86,10 @@ public sealed partial class BootHttpHandler(
 
         // The install script depends only on the state (profile, lease) and, without a lease, the client's address, and
         // the state cache hands out the same state object until the machine changes: render once per state.
-        var address = AddressOf(state, context);
+        var address = ProfileCatalog.AddressOf(state, context.Connection.RemoteIpAddress);
         if (!_scripts.TryGetValue(machine.Value, out var rendered) || !ReferenceEquals(rendered.State, state) || rendered.Address != address)
         {
-            var resolution = ProfileFor(state, machine, address);
+            var resolution = catalog.ResolveFor(state, machine, address);
             if (resolution.Profile is not { } profile)
             {
                 BootHttpLog.NoProfile(logger, machine.Value, resolution.Reason);
@@ -164,8 +164,8 @@ public sealed partial class BootHttpHandler(
             return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
         }
 
-        var address = AddressOf(state, context);
-        var resolution = ProfileFor(state, machine, address);
+        var address = ProfileCatalog.AddressOf(state, context.Connection.RemoteIpAddress);
+        var resolution = catalog.ResolveFor(state, machine, address);
         if (resolution.Profile is not { } profile)
         {
             BootHttpLog.NoProfile(logger, machine.Value, resolution.Reason);
@@ -237,7 +237,7 @@ public sealed partial class BootHttpHandler(
             return;
         }
 
-        if (ProfileFor(state, machine, AddressOf(state, context)).Profile is not { } profile)
+        if (catalog.ResolveFor(state, machine, ProfileCatalog.AddressOf(state, context.Connection.RemoteIpAddress)).Profile is not { } profile)
         {
             return;
         }
@@ -304,20 +304,6 @@ public sealed partial class BootHttpHandler(
         }
     }
 
-    /// <summary>
-    /// The profile chosen when the machine DHCP'd (kept in its state) if it still exists, else the rules, matched on the
-    /// machine's leased address or, failing that, the address the request came from.
-    /// </summary>
-    private ProfileResolution ProfileFor(MachineState state, MachineId machine, IPv4Address? address)
-    {
-        if (catalog.Find(state.Profile) is { } chosen)
-        {
-            return new ProfileResolution(chosen, $"profile {chosen.Name} chosen at boot");
-        }
-
-        return catalog.Resolve(machine, address);
-    }
-
     private BootTarget TargetFor(MachineId machine, IPv4Address? address)
     {
         var fallback = BootTarget.DefaultHostname(machine);
@@ -329,17 +315,6 @@ public sealed partial class BootHttpHandler(
         }
 
         return new BootTarget(machine, hostname ?? fallback, address, options.BaseUrl, tokens.Issue(machine));
-    }
-
-    /// <summary>The machine's leased address, else the address the request came from.</summary>
-    private static IPv4Address? AddressOf(MachineState state, HttpContext context)
-    {
-        if (IPv4Address.TryParse(state.Address, out var leased))
-        {
-            return leased;
-        }
-
-        return IPv4Address.TryFrom(context.Connection.RemoteIpAddress, out var remote) ? remote : null;
     }
 
     private sealed record RenderedScript(MachineState State, IPv4Address? Address, string Script, string Reason);

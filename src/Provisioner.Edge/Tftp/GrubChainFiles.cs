@@ -68,8 +68,8 @@ public sealed partial class GrubChainFiles(
                 LogServed(machine.Value, state.Stage, "failed", state.Profile ?? "-");
                 break;
             default:
-                var address = AddressOf(state, client);
-                if (ProfileOf(state, machine, address) is not { } profile)
+                var address = ProfileCatalog.AddressOf(state, client.Address);
+                if (catalog.ResolveFor(state, machine, address).Profile is not { } profile)
                 {
                     LogNoProfile(machine.Value, state.Stage);
                     return TftpVirtualFile.NotFound("no profile for this machine");
@@ -99,7 +99,7 @@ public sealed partial class GrubChainFiles(
     public async Task<MachineCommand?> AssetReportAsync(MachineId machine, IPAddress client, string assetPath, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var state = await gateway.GetAsync(machine, cancellationToken).ConfigureAwait(false);
-        if (ProfileOf(state, machine, AddressOf(state, new IPEndPoint(client, 0))) is not { } profile)
+        if (catalog.ResolveFor(state, machine, ProfileCatalog.AddressOf(state, client)).Profile is not { } profile)
         {
             return null;
         }
@@ -113,22 +113,8 @@ public sealed partial class GrubChainFiles(
         return report is not null && Machine.WouldRecord(state, report) ? report : null;
     }
 
-    /// <summary>The profile chosen when the machine DHCP'd if it still exists, else the rules (as the HTTP endpoints decide).</summary>
-    private Profile? ProfileOf(MachineState state, MachineId machine, IPv4Address? address) =>
-        catalog.Find(state.Profile) ?? catalog.Resolve(machine, address).Profile;
-
     private BootTarget TargetFor(MachineId machine, IPv4Address? address) =>
         new(machine, hostnames?.HostnameOf(machine) is { Length: > 0 } name && GrubChain.Word(name) == name ? name : BootTarget.DefaultHostname(machine), address, http.BaseUrl, tokens.Issue(machine));
-
-    private static IPv4Address? AddressOf(MachineState state, IPEndPoint client)
-    {
-        if (IPv4Address.TryParse(state.Address, out var leased))
-        {
-            return leased;
-        }
-
-        return IPv4Address.TryFrom(client.Address, out var remote) ? remote : null;
-    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "machine {MachineId} ({Stage}): grub.cfg rendered over TFTP: {Kind}, profile {Profile}")]
     private partial void LogServed(string machineId, MachineStage stage, string kind, string profile);
