@@ -23,12 +23,16 @@ public sealed class DhcpReplyMemory(TimeProvider clock)
     private const int PerMac = 4;
 
     private readonly ConcurrentDictionary<MachineId, Answer[]> _answers = new();
+
+    // ConcurrentDictionary.Count takes every one of its locks (up to 1,024 once the table has grown): asked per answer
+    // it was a tenth of a busy node's CPU. Kept beside it instead, counted on every add and remove.
+    private int _count;
     private long _replayed;
 
     public long Replayed => Interlocked.Read(ref _replayed);
 
     /// <summary>MACs with answers held.</summary>
-    public int Count => _answers.Count;
+    public int Count => Math.Max(0, Volatile.Read(ref _count));
 
     public bool TryReplay(MachineId mac, DhcpPacket request, string subnet, out DhcpReplyPlan? plan)
     {
@@ -60,18 +64,61 @@ public sealed class DhcpReplyMemory(TimeProvider clock)
             return plan;
         }
 
-        if (_answers.Count >= Capacity)
+        if (Count >= Capacity)
         {
             Trim();
         }
 
         var answer = new Answer(Exchange.Of(request, subnet), plan, clock.GetTimestamp());
-        _answers.AddOrUpdate(mac, _ => [answer], (_, held) => [answer, .. held.Where(a => a.Exchange != answer.Exchange).Take(PerMac - 1)]);
-        return plan;
+        while (true)
+        {
+            if (_answers.TryGetValue(mac, out var held))
+            {
+                if (_answers.TryUpdate(mac, With(answer, held), held))
+                {
+                    return plan;
+                }
+            }
+            else if (_answers.TryAdd(mac, [answer]))
+            {
+                Interlocked.Increment(ref _count);
+                return plan;
+            }
+        }
     }
 
     /// <summary>The client ended its exchanges (DECLINE, RELEASE): whatever it asks next is decided afresh.</summary>
-    public void Forget(MachineId mac) => _answers.TryRemove(mac, out _);
+    public void Forget(MachineId mac) => Remove(mac);
+
+    /// <summary><paramref name="answer"/> first, then at most <see cref="PerMac"/> - 1 of the others held, newest first.</summary>
+    private static Answer[] With(Answer answer, Answer[] held)
+    {
+        var kept = new Answer[Math.Min(PerMac, held.Length + 1)];
+        kept[0] = answer;
+        var n = 1;
+        foreach (var other in held)
+        {
+            if (n == kept.Length)
+            {
+                break;
+            }
+
+            if (other.Exchange != answer.Exchange)
+            {
+                kept[n++] = other;
+            }
+        }
+
+        return n == kept.Length ? kept : kept[..n];
+    }
+
+    private void Remove(MachineId mac)
+    {
+        if (_answers.TryRemove(mac, out _))
+        {
+            Interlocked.Decrement(ref _count);
+        }
+    }
 
     private void Trim()
     {
@@ -79,18 +126,19 @@ public sealed class DhcpReplyMemory(TimeProvider clock)
         {
             if (answers.All(a => clock.GetElapsedTime(a.At) >= Lifetime))
             {
-                _answers.TryRemove(mac, out _);
+                Remove(mac);
             }
         }
 
-        if (_answers.Count >= Capacity / 2)
+        if (Count >= Capacity / 2)
         {
-            var cutoff = _answers.Values.Select(a => a[0].At).Order().ElementAt(_answers.Count / 2);
+            var newest = _answers.Values.Select(a => a[0].At).Order().ToArray();
+            var cutoff = newest.Length == 0 ? long.MinValue : newest[newest.Length / 2];
             foreach (var (mac, answers) in _answers)
             {
                 if (answers[0].At <= cutoff)
                 {
-                    _answers.TryRemove(mac, out _);
+                    Remove(mac);
                 }
             }
         }

@@ -537,6 +537,57 @@ public sealed class DhcpHandlerTests
     }
 
     [Fact]
+    public void Reply_memory_counts_what_it_holds_while_many_threads_remember_and_forget()
+    {
+        var memory = new DhcpReplyMemory(new ManualClock(HandlerFixture.T0));
+        var discover = Parse(DhcpGoldenPackets.IpxeBiosDiscover);
+        var plan = new DhcpReplyPlan(DhcpPacket.CreateReply(discover, DhcpMessageType.Offer), new System.Net.IPEndPoint(System.Net.IPAddress.Broadcast, 68));
+        static MachineId Mac(int i) => MachineId.FromBytes([0x02, 0, 0, 0, (byte)(i >> 8), (byte)i]);
+
+        // Four threads on the same 1,000 MACs: every add races another thread's add or update of the same MAC.
+        Parallel.For(0, 4, _ =>
+        {
+            for (var i = 0; i < 1_000; i++)
+            {
+                memory.Remember(Mac(i), discover, "lab", plan);
+            }
+        });
+        Assert.Equal(1_000, memory.Count);
+
+        Parallel.For(0, 4, t =>
+        {
+            for (var i = 0; i < 1_000; i++)
+            {
+                memory.Forget(Mac(i));
+            }
+        });
+        Assert.Equal(0, memory.Count);
+    }
+
+    [Fact]
+    public void Reply_memory_keeps_the_newest_four_exchanges_of_a_mac()
+    {
+        var memory = new DhcpReplyMemory(new ManualClock(HandlerFixture.T0));
+        var mac = MachineId.FromBytes([0x02, 0, 0, 0, 0, 1]);
+        var asked = Enumerable.Range(0, 6).Select(i =>
+        {
+            var discover = Parse(DhcpGoldenPackets.IpxeBiosDiscover);
+            discover.TransactionId = (uint)(0x1000 + i);
+            return discover;
+        }).ToArray();
+        foreach (var discover in asked)
+        {
+            memory.Remember(mac, discover, "lab", new DhcpReplyPlan(DhcpPacket.CreateReply(discover, DhcpMessageType.Offer), new System.Net.IPEndPoint(System.Net.IPAddress.Broadcast, 68)));
+        }
+
+        // The same exchange again replaces its answer instead of taking a second place.
+        memory.Remember(mac, asked[5], "lab", new DhcpReplyPlan(DhcpPacket.CreateReply(asked[5], DhcpMessageType.Offer), new System.Net.IPEndPoint(System.Net.IPAddress.Broadcast, 68)));
+
+        Assert.Equal([false, false, true, true, true, true], asked.Select(d => memory.TryReplay(mac, d, "lab", out _)));
+        Assert.Equal(1, memory.Count);
+    }
+
+    [Fact]
     public async Task New_machine_nakked_for_another_machines_address_records_no_first_boot()
     {
         var f = new HandlerFixture();
