@@ -28,7 +28,7 @@ namespace Provisioner.Cluster.Machines;
 /// </summary>
 public sealed class MachineStateCache
 {
-    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly CountedConcurrentMap<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly IActorRef _keeper;
     private readonly TimeSpan _askTimeout;
     private long _hits;
@@ -106,14 +106,14 @@ public sealed class MachineStateCache
     /// <summary>The single writer of new copies: sends the watches, DeathWatches the machine actors, evicts.</summary>
     private sealed class Keeper : ReceiveActor, IWithTimers
     {
-        private readonly ConcurrentDictionary<string, Entry> _entries;
+        private readonly CountedConcurrentMap<string, Entry> _entries;
         private readonly int _capacity;
         private readonly long _askTimeoutMs;
         private readonly ILoggingAdapter _log = Context.GetLogger();
         private readonly Dictionary<string, Pending> _pending = new(StringComparer.Ordinal);
         private readonly Dictionary<IActorRef, string> _machineOf = [];
 
-        public Keeper(ConcurrentDictionary<string, Entry> entries, int capacity, TimeSpan askTimeout)
+        public Keeper(CountedConcurrentMap<string, Entry> entries, int capacity, TimeSpan askTimeout)
         {
             _entries = entries;
             _capacity = capacity;

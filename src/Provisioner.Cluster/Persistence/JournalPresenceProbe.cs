@@ -32,7 +32,7 @@ public sealed class JournalPresenceProbe : IDisposable
     private readonly TimeProvider _clock;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, TaskCompletionSource<bool>> _pending = [];
-    private readonly ConcurrentDictionary<string, long> _knownEmpty = new();
+    private readonly CountedConcurrentMap<string, long> _knownEmpty = new();
     private readonly CancellationTokenSource _stop = new();
     private bool _running;
     private long _probes;
@@ -110,7 +110,7 @@ public sealed class JournalPresenceProbe : IDisposable
             {
                 if (at < cutoff)
                 {
-                    _knownEmpty.TryRemove(id, out _);
+                    _knownEmpty.TryRemove(id);
                 }
             }
 
@@ -120,7 +120,7 @@ public sealed class JournalPresenceProbe : IDisposable
             }
         }
 
-        _knownEmpty[persistenceId] = _clock.GetTimestamp();
+        _knownEmpty.Set(persistenceId, _clock.GetTimestamp());
     }
 
     /// <summary>True (once) when <paramref name="persistenceId"/> was found empty moments ago and nothing was written for it since.</summary>
@@ -128,7 +128,7 @@ public sealed class JournalPresenceProbe : IDisposable
         _knownEmpty.TryRemove(persistenceId, out var at) && _clock.GetElapsedTime(at) < KnownEmptyFor;
 
     /// <summary>A write for <paramref name="persistenceId"/> is on its way: an earlier "empty" answer is void.</summary>
-    public void Writing(string persistenceId) => _knownEmpty.TryRemove(persistenceId, out _);
+    public void Writing(string persistenceId) => _knownEmpty.TryRemove(persistenceId);
 
     private async Task DrainAsync()
     {

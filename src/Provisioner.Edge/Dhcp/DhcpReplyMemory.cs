@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using Provisioner.Cluster;
 using Provisioner.Domain.Machines;
 using Provisioner.Protocols.Dhcp;
 
@@ -22,17 +22,13 @@ public sealed class DhcpReplyMemory(TimeProvider clock)
     /// <summary>Answers kept per MAC: a PXE ROM's and iPXE's DISCOVER and REQUEST.</summary>
     private const int PerMac = 4;
 
-    private readonly ConcurrentDictionary<MachineId, Answer[]> _answers = new();
-
-    // ConcurrentDictionary.Count takes every one of its locks (up to 1,024 once the table has grown): asked per answer
-    // it was a tenth of a busy node's CPU. Kept beside it instead, counted on every add and remove.
-    private int _count;
+    private readonly CountedConcurrentMap<MachineId, Answer[]> _answers = new();
     private long _replayed;
 
     public long Replayed => Interlocked.Read(ref _replayed);
 
     /// <summary>MACs with answers held.</summary>
-    public int Count => Math.Max(0, Volatile.Read(ref _count));
+    public int Count => _answers.Count;
 
     public bool TryReplay(MachineId mac, DhcpPacket request, string subnet, out DhcpReplyPlan? plan)
     {
@@ -81,14 +77,13 @@ public sealed class DhcpReplyMemory(TimeProvider clock)
             }
             else if (_answers.TryAdd(mac, [answer]))
             {
-                Interlocked.Increment(ref _count);
                 return plan;
             }
         }
     }
 
     /// <summary>The client ended its exchanges (DECLINE, RELEASE): whatever it asks next is decided afresh.</summary>
-    public void Forget(MachineId mac) => Remove(mac);
+    public void Forget(MachineId mac) => _answers.TryRemove(mac);
 
     /// <summary><paramref name="answer"/> first, then at most <see cref="PerMac"/> - 1 of the others held, newest first.</summary>
     private static Answer[] With(Answer answer, Answer[] held)
@@ -112,13 +107,6 @@ public sealed class DhcpReplyMemory(TimeProvider clock)
         return n == kept.Length ? kept : kept[..n];
     }
 
-    private void Remove(MachineId mac)
-    {
-        if (_answers.TryRemove(mac, out _))
-        {
-            Interlocked.Decrement(ref _count);
-        }
-    }
 
     private void Trim()
     {
@@ -126,7 +114,7 @@ public sealed class DhcpReplyMemory(TimeProvider clock)
         {
             if (answers.All(a => clock.GetElapsedTime(a.At) >= Lifetime))
             {
-                Remove(mac);
+                _answers.TryRemove(mac);
             }
         }
 
@@ -138,7 +126,7 @@ public sealed class DhcpReplyMemory(TimeProvider clock)
             {
                 if (answers[0].At <= cutoff)
                 {
-                    Remove(mac);
+                    _answers.TryRemove(mac);
                 }
             }
         }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
+using Provisioner.Cluster;
 
 namespace Provisioner.Edge.Http;
 
@@ -26,7 +27,7 @@ public sealed class AssetFiles
     private const int MaxRemembered = 4096;
 
     private readonly string _root;
-    private readonly ConcurrentDictionary<string, (string? File, long Until)> _resolved = new(StringComparer.Ordinal);
+    private readonly CountedConcurrentMap<string, (string? File, long Until)> _resolved = new(StringComparer.Ordinal);
 
     public AssetFiles(string assetsDirectory, long cacheBytes, long maxFileBytes)
     {
@@ -57,7 +58,7 @@ public sealed class AssetFiles
             _resolved.Clear();
         }
 
-        _resolved[requestPath] = (file, now + (long)ResolutionLifetime.TotalMilliseconds);
+        _resolved.Set(requestPath, (file, now + (long)ResolutionLifetime.TotalMilliseconds));
         return file;
     }
 

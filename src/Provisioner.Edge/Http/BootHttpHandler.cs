@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
+using Provisioner.Cluster;
 using Provisioner.Domain.Boot;
 using Provisioner.Domain.Machines;
 using Provisioner.Domain.Profiles;
@@ -46,7 +47,7 @@ public sealed partial class BootHttpHandler(
     private readonly AssetFiles _assets = new(options.AssetsDirectory, options.CacheBytes, options.CacheMaxFileBytes);
 
     /// <summary>The last install script rendered per machine (bounded like the state cache).</summary>
-    private readonly ConcurrentDictionary<string, RenderedScript> _scripts = new(StringComparer.Ordinal);
+    private readonly CountedConcurrentMap<string, RenderedScript> _scripts = new(StringComparer.Ordinal);
 
     public async Task<IResult> BootScriptAsync(string mac, HttpContext context)
     {
@@ -111,7 +112,7 @@ public sealed partial class BootHttpHandler(
                 _scripts.Clear();
             }
 
-            _scripts[machine.Value] = rendered;
+            _scripts.Set(machine.Value, rendered);
         }
 
         // Information when the machine records it (once per install attempt). A repeat, or a fetch by a machine that
