@@ -39,20 +39,33 @@ public sealed class CountedConcurrentMap<TKey, TValue> : IEnumerable<KeyValuePai
     public bool TryUpdate(TKey key, TValue value, TValue comparison) => _items.TryUpdate(key, value, comparison);
 
     /// <summary>Adds or replaces the value of <paramref name="key"/> (the indexer's setter).</summary>
-    public void Set(TKey key, TValue value)
+    public void Set(TKey key, TValue value) => AddOrUpdate(key, static (_, value) => value, static (_, _, value) => value, value);
+
+    /// <summary>
+    /// <paramref name="add"/>'s value when <paramref name="key"/> is absent, else <paramref name="update"/> of the value
+    /// held, retried until no other writer came between (the factories may run more than once); returns what was stored.
+    /// </summary>
+    public TValue AddOrUpdate<TArg>(TKey key, Func<TKey, TArg, TValue> add, Func<TKey, TValue, TArg, TValue> update, TArg argument)
     {
+        ArgumentNullException.ThrowIfNull(add);
+        ArgumentNullException.ThrowIfNull(update);
         while (true)
         {
             if (_items.TryGetValue(key, out var held))
             {
-                if (_items.TryUpdate(key, value, held))
+                var updated = update(key, held, argument);
+                if (_items.TryUpdate(key, updated, held))
                 {
-                    return;
+                    return updated;
                 }
             }
-            else if (TryAdd(key, value))
+            else
             {
-                return;
+                var added = add(key, argument);
+                if (TryAdd(key, added))
+                {
+                    return added;
+                }
             }
         }
     }

@@ -66,20 +66,8 @@ public sealed class DhcpReplyMemory(TimeProvider clock)
         }
 
         var answer = new Answer(Exchange.Of(request, subnet), plan, clock.GetTimestamp());
-        while (true)
-        {
-            if (_answers.TryGetValue(mac, out var held))
-            {
-                if (_answers.TryUpdate(mac, With(answer, held), held))
-                {
-                    return plan;
-                }
-            }
-            else if (_answers.TryAdd(mac, [answer]))
-            {
-                return plan;
-            }
-        }
+        _answers.AddOrUpdate(mac, static (_, answer) => [answer], static (_, held, answer) => With(answer, held), answer);
+        return plan;
     }
 
     /// <summary>The client ended its exchanges (DECLINE, RELEASE): whatever it asks next is decided afresh.</summary>
@@ -106,7 +94,6 @@ public sealed class DhcpReplyMemory(TimeProvider clock)
 
         return n == kept.Length ? kept : kept[..n];
     }
-
 
     private void Trim()
     {

@@ -239,22 +239,9 @@ public sealed class HostileInputTests(ITestOutputHelper output)
             .ToArray();
         try
         {
-            var senders = all.Select(s => s.Sender).ToArray();
-            var run = (ushort)Environment.TickCount;
             var started = DateTime.UtcNow;
             using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            var result = await DatagramFlood.RunAsync(
-                senders,
-                (i, s, buffer) =>
-                {
-                    var template = all[s].Template;
-                    template.CopyTo(buffer, 0);
-                    DhcpHostileDatagrams.Stamp(buffer.AsSpan(0, template.Length), i, run);
-                    return template.Length;
-                },
-                DhcpDatagrams,
-                FloodDuration,
-                bound.Token);
+            var result = await SendDiscoverFloodAsync(all, bound.Token);
             output.WriteLine($"proxy-mode DISCOVER flood: {result}");
 
             // Whatever was admitted is recorded by now; the directory lists it once caught up.
@@ -291,13 +278,16 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary><see cref="SendDiscoverFloodAsync"/> inside the lab's probe rounds (real clients before, during and after it).</summary>
+    private static Task<FloodOutcome> RunDiscoverFloodAsync(FloodLab lab, string name, (FloodSender Sender, byte[] Template)[] all) =>
+        lab.RunAsync(name, ct => SendDiscoverFloodAsync(all, ct));
+
     /// <summary><see cref="DhcpDatagrams"/> DISCOVERs over <see cref="FloodDuration"/>, each sender's template with a new MAC and xid.</summary>
-    private static Task<FloodOutcome> RunDiscoverFloodAsync(FloodLab lab, string name, (FloodSender Sender, byte[] Template)[] all)
+    private static Task<FloodResult> SendDiscoverFloodAsync((FloodSender Sender, byte[] Template)[] all, CancellationToken cancellationToken)
     {
-        var senders = all.Select(s => s.Sender).ToArray();
         var run = (ushort)Environment.TickCount;
-        return lab.RunAsync(name, ct => DatagramFlood.RunAsync(
-            senders,
+        return DatagramFlood.RunAsync(
+            all.Select(s => s.Sender).ToArray(),
             (i, s, buffer) =>
             {
                 var template = all[s].Template;
@@ -307,7 +297,7 @@ public sealed class HostileInputTests(ITestOutputHelper output)
             },
             DhcpDatagrams,
             FloodDuration,
-            ct));
+            cancellationToken);
     }
 
     /// <summary>Live machine actors on the node, from its admin API (-1 when it did not answer).</summary>
