@@ -210,7 +210,9 @@ public static class AdminApi
                 var address = members.FirstOrDefault(a => a.ToString() == text || $"{a.Host}:{a.Port}" == text);
                 if (address is null)
                 {
-                    return Error(StatusCodes.Status404NotFound, $"'{text}' is not a member (members: {string.Join(", ", members.Select(a => a.ToString()))})");
+                    return Error(StatusCodes.Status404NotFound, members.Length == 0
+                        ? $"'{text}' is not a member: this node has not joined a cluster yet (no members; try again once `cluster show` lists it)"
+                        : $"'{text}' is not a member (members: {string.Join(", ", members.Select(a => a.ToString()))})");
                 }
 
                 if (verb == "leave")

@@ -54,8 +54,28 @@ public sealed class LiveNode : IAsyncDisposable
             """));
         var app = Serve.Build(settings, new FixedClock(Now));
         await app.StartAsync();
+        await WaitUntilUp(app.Services.GetRequiredService<ActorSystem>());
         var registry = app.Services.GetRequiredService<ActorRegistry>();
         return new LiveNode(app, data, app.Urls.First(), await registry.GetAsync<MachineRegion>(), await registry.GetAsync<MachineDirectoryKey>());
+    }
+
+    /// <summary>
+    /// Waits (bounded) until the node has joined itself: before that its cluster has no members, and an admin call that
+    /// names members (leave, down, show) sees an empty list, as an operator would in the node's first second.
+    /// </summary>
+    private static async Task WaitUntilUp(ActorSystem system)
+    {
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        var deadline = DateTime.UtcNow + Timeout;
+        while (cluster.SelfMember.Status != Akka.Cluster.MemberStatus.Up)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"node did not join itself within {Timeout} (status {cluster.SelfMember.Status})");
+            }
+
+            await Task.Delay(20);
+        }
     }
 
     public async Task Drive(string mac, IEnumerable<MachineCommand> commands)
