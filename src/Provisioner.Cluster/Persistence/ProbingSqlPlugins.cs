@@ -121,17 +121,21 @@ public sealed class JournalPresenceProvider : ExtensionIdProvider<JournalPresenc
 
 /// <summary>
 /// Akka.Persistence.Sql's journal, except that the highest sequence number of an id with no rows is read by the
-/// node's batched <see cref="JournalPresenceProbe"/> (Akka then replays nothing). Ids with a write in flight through
-/// this journal always take the ordinary path, so a probe never races our own uncommitted rows.
+/// node's batched <see cref="JournalPresenceProbe"/> (Akka then replays nothing), and that on SQLite its rows are
+/// written by <see cref="SqliteJournalWriter"/> (same rows, a fifth of the node's CPU less under a rollout). Ids with a
+/// write in flight through this journal always take the ordinary path, and a highest-sequence-number read waits for
+/// their writes first, so neither ever races our own uncommitted rows.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "An actor: its writer is disposed in PostStop.")]
 public sealed class ProbingSqlJournal : SqlWriteJournal
 {
     private readonly JournalPresenceProbe? _probe;
-    /// <summary>Writes in flight per id (added on the journal's thread, removed by the write's continuation).</summary>
-    private readonly Dictionary<string, int> _writing = new(StringComparer.Ordinal);
+    /// <summary>Writes in flight per id and the latest of them (added on the journal's thread, removed by the write's continuation).</summary>
+    private readonly Dictionary<string, (int Count, Task Latest)> _writing = new(StringComparer.Ordinal);
     private readonly Lock _writingLock = new();
 
     private readonly KnownMachines _known;
+    private readonly SqliteJournalWriter? _writer;
 
     public ProbingSqlJournal(Akka.Configuration.Config journalConfig)
         : base(journalConfig)
@@ -139,25 +143,43 @@ public sealed class ProbingSqlJournal : SqlWriteJournal
         var presence = JournalPresence.Get(Context.System);
         _probe = presence.Probe;
         _known = presence.Known;
+        var config = new JournalConfig(journalConfig.WithFallback(SqlPersistence.DefaultJournalConfiguration));
+        if (journalConfig.GetBoolean("direct-sqlite-writes", false) && SqliteJournalWriter.Supports(config))
+        {
+            _writer = new SqliteJournalWriter((ExtendedActorSystem)Context.System, config, config.DaoConfig.BufferSize);
+            Context.GetLogger().Info("journal: SQLite rows are written by Provisioner's own writer (one prepared INSERT, one transaction per batch, at most {Capacity} writes queued)", config.DaoConfig.BufferSize);
+        }
+    }
+
+    protected override void PostStop()
+    {
+        _writer?.Dispose();
+        base.PostStop();
     }
 
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
     {
-        if (_probe is not null && !IsWriting(persistenceId)
+        if (_probe is not null && InFlight(persistenceId) is null
             && (_probe.TakeKnownEmpty(persistenceId) || !await _probe.HasRowsAsync(persistenceId).ConfigureAwait(false))
-            && !IsWriting(persistenceId))
+            && InFlight(persistenceId) is null)
         {
             return 0;
+        }
+
+        if (_writer is not null && InFlight(persistenceId) is { } latest)
+        {
+            // Akka's journal waits for its own writes of the id; ours it does not see.
+            await latest.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
         }
 
         return await base.ReadHighestSequenceNrAsync(persistenceId, fromSequenceNr, cancellationToken).ConfigureAwait(false);
     }
 
-    private bool IsWriting(string persistenceId)
+    private Task? InFlight(string persistenceId)
     {
         lock (_writingLock)
         {
-            return _writing.ContainsKey(persistenceId);
+            return _writing.TryGetValue(persistenceId, out var writing) ? writing.Latest : null;
         }
     }
 
@@ -169,22 +191,26 @@ public sealed class ProbingSqlJournal : SqlWriteJournal
             _known.Writing(write.PersistenceId);
         }
 
-        if (_probe is null)
+        if (_probe is null && _writer is null)
         {
             return base.WriteMessagesAsync(writes, cancellationToken);
         }
 
         var ids = writes.Select(w => w.PersistenceId).Distinct(StringComparer.Ordinal).ToArray();
+        foreach (var id in ids)
+        {
+            _probe?.Writing(id);
+        }
+
+        var written = _writer is null ? base.WriteMessagesAsync(writes, cancellationToken) : Written(_writer.WriteAsync(writes));
         lock (_writingLock)
         {
             foreach (var id in ids)
             {
-                _probe.Writing(id);
-                _writing[id] = _writing.GetValueOrDefault(id) + 1;
+                _writing[id] = (_writing.GetValueOrDefault(id).Count + 1, written);
             }
         }
 
-        var written = base.WriteMessagesAsync(writes, cancellationToken);
         _ = written.ContinueWith(
             _ =>
             {
@@ -192,9 +218,14 @@ public sealed class ProbingSqlJournal : SqlWriteJournal
                 {
                     foreach (var id in ids)
                     {
-                        if (--_writing[id] == 0)
+                        var (count, latest) = _writing[id];
+                        if (count == 1)
                         {
                             _writing.Remove(id);
+                        }
+                        else
+                        {
+                            _writing[id] = (count - 1, latest);
                         }
                     }
                 }
@@ -204,6 +235,8 @@ public sealed class ProbingSqlJournal : SqlWriteJournal
             TaskScheduler.Default);
         return written;
     }
+
+    private static async Task<IImmutableList<Exception>> Written(Task<IImmutableList<Exception?>> write) => (await write.ConfigureAwait(false))!;
 }
 
 /// <summary>
