@@ -72,6 +72,7 @@ public sealed class SqliteJournalWriter : IDisposable
         _capacity = capacity;
         _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
         _loop = Task.Factory.StartNew(() => RunAsync(), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        JournalMetrics.Register(this);
     }
 
     /// <summary>
@@ -306,6 +307,7 @@ public sealed class SqliteJournalWriter : IDisposable
     /// <summary>Stops taking writes; those queued are still committed.</summary>
     public void Dispose()
     {
+        JournalMetrics.Unregister(this);
         _queue.Writer.TryComplete();
         _loop.Wait(TimeSpan.FromSeconds(10));
     }

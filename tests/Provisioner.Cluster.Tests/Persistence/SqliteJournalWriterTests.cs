@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Diagnostics.Metrics;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence;
@@ -147,6 +148,24 @@ public sealed class SqliteJournalWriterTests
         }
     }
 
+    /// <summary>The journal instruments' current values, by name.</summary>
+    private static Dictionary<string, long> Published()
+    {
+        var values = new Dictionary<string, long>();
+        using var meters = new MeterListener();
+        meters.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == JournalMetrics.MeterName && instrument.Name.StartsWith("provisioner.journal.", StringComparison.Ordinal))
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        meters.SetMeasurementEventCallback<long>((instrument, value, _, _) => values[instrument.Name] = value);
+        meters.Start();
+        meters.RecordObservableInstruments();
+        return values;
+    }
+
     private static AtomicWrite Write(string persistenceId, long sequenceNr, object payload) =>
         new(ImmutableList.Create<IPersistentRepresentation>(new Persistent(payload, sequenceNr, persistenceId, string.Empty, false, ActorRefs.NoSender, "test-writer")));
 
@@ -192,6 +211,10 @@ public sealed class SqliteJournalWriterTests
         Assert.Contains("queue full (2 writes waiting)", error.Message, StringComparison.Ordinal);
         Assert.False(first.IsCompleted);
         Assert.Equal(1, writer.Refused);
+        // Published: the refusal and the queue (other tests' writers may add to the sums, never take from them).
+        var published = Published();
+        Assert.True(published["provisioner.journal.writes.refused"] >= 1, string.Join(", ", published));
+        Assert.True(published["provisioner.journal.writes.queued"] >= 2, string.Join(", ", published));
 
         hold.Rollback();
         foreach (var done in await Task.WhenAll(queued.Prepend(first)))
