@@ -27,6 +27,9 @@ public sealed class JournalPresence : IExtension
 
     public JournalPresenceProbe? Probe { get; }
 
+    /// <summary>The journal's own SQLite writer while the journal runs with one (null on PostgreSQL or with <c>direct-sqlite-writes = off</c>).</summary>
+    public SqliteJournalWriter? Writer { get; internal set; }
+
     /// <summary>The machines with rows in the journal (authoritative only on a single SQLite node, see <see cref="KnownMachines"/>).</summary>
     public KnownMachines Known { get; }
 
@@ -147,12 +150,18 @@ public sealed class ProbingSqlJournal : SqlWriteJournal
         if (journalConfig.GetBoolean("direct-sqlite-writes", false) && SqliteJournalWriter.Supports(config))
         {
             _writer = new SqliteJournalWriter((ExtendedActorSystem)Context.System, config, config.DaoConfig.BufferSize);
+            presence.Writer = _writer;
             Context.GetLogger().Info("journal: SQLite rows are written by Provisioner's own writer (one prepared INSERT, one transaction per batch, at most {Capacity} writes queued)", config.DaoConfig.BufferSize);
         }
     }
 
     protected override void PostStop()
     {
+        if (_writer is not null && JournalPresence.Get(Context.System).Writer == _writer)
+        {
+            JournalPresence.Get(Context.System).Writer = null;
+        }
+
         _writer?.Dispose();
         base.PostStop();
     }

@@ -39,6 +39,18 @@ public sealed class SqliteJournalWriterTests
             }
 
             Assert.True((await node.Execute("52:54:00:dd:00:02", new RequestBoot(T0, 7, false, "debian12"))).Outcome == DecisionOutcome.Accepted);
+
+            // The switch is honoured: with it on, our writer committed the rows; with it off, there is none.
+            var writer = JournalPresence.Get(node.System).Writer;
+            if (direct)
+            {
+                Assert.NotNull(writer);
+                Assert.True(writer.Rows >= 5, $"{writer.Rows} rows through the writer");
+            }
+            else
+            {
+                Assert.Null(writer);
+            }
         }
 
         var rows = new List<string>();
