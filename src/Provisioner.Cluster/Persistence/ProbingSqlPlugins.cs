@@ -112,9 +112,11 @@ public sealed class JournalPresence : IExtension
     /// <summary>Start-up reads of the known machines every 0.5 s (a minute for the journal to create its tables), then every 5 s.</summary>
     private const int LoadAttempts = 120;
 
-    private static string Qualified(string? schema, string table) => string.IsNullOrEmpty(schema) ? Quote(table) : $"{Quote(schema)}.{Quote(table)}";
+    /// <summary>A table name, schema-qualified when there is a schema, quoted for SQL.</summary>
+    internal static string Qualified(string? schema, string table) => string.IsNullOrEmpty(schema) ? Quote(table) : $"{Quote(schema)}.{Quote(table)}";
 
-    private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+    /// <summary>An identifier quoted for SQL (SQLite and PostgreSQL alike).</summary>
+    internal static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 }
 
 public sealed class JournalPresenceProvider : ExtensionIdProvider<JournalPresence>

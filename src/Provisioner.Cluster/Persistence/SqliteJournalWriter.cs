@@ -298,11 +298,8 @@ public sealed class SqliteJournalWriter : IDisposable
             values.Add("$writer");
         }
 
-        var qualified = string.IsNullOrEmpty(schema) ? Quote(table) : $"{Quote(schema)}.{Quote(table)}";
-        return $"INSERT INTO {qualified} ({string.Join(", ", names.Select(Quote))}) VALUES ({string.Join(", ", values)})";
+        return $"INSERT INTO {JournalPresence.Qualified(schema, table)} ({string.Join(", ", names.Select(JournalPresence.Quote))}) VALUES ({string.Join(", ", values)})";
     }
-
-    private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     /// <summary>Stops taking writes; those queued are still committed.</summary>
     public void Dispose()
