@@ -59,15 +59,16 @@ public sealed class DhcpServerTransportTests
         public IPEndPoint ServerEndPoint => Server.LocalEndPoint;
 
         /// <summary>As a relay agent: giaddr = us, link selection = the remote subnet.</summary>
-        public static DhcpPacket Relayed(byte[] golden, byte? macLastByte = null)
+        /// <param name="machine">Which machine (0-65,535): the last two bytes of its MAC, 52:54:00:ee:HH:LL.</param>
+        public static DhcpPacket Relayed(byte[] golden, int? machine = null)
         {
             var packet = Parse(golden);
             packet.RelayAgentAddress = IPv4Address.Parse("127.0.0.2");
             packet.Hops = 1;
             packet.Options.SetRelayAgentInformation("port-1"u8, [], IPv4Address.Parse("10.20.0.0"));
-            if (macLastByte is { } b)
+            if (machine is { } m)
             {
-                packet.SetClientHardwareAddress([0x52, 0x54, 0x00, 0xee, 0x00, b]);
+                packet.SetClientHardwareAddress([0x52, 0x54, 0x00, 0xee, (byte)(m >> 8), (byte)m]);
             }
 
             return packet;
@@ -227,9 +228,11 @@ public sealed class DhcpServerTransportTests
         await rig.SendAsync(first);
         var (offer, _) = await rig.ReceiveAsync();
 
+        // 300 distinct machines (a byte would wrap: 45 of them would repeat an earlier DISCOVER, xid and all, and a
+        // repeat is answered from the reply memory without asking the machine).
         for (var i = 1; i <= 300; i++)
         {
-            await rig.SendAsync(Rig.Relayed(DhcpGoldenPackets.Edk2PxeDiscover, (byte)i));
+            await rig.SendAsync(Rig.Relayed(DhcpGoldenPackets.Edk2PxeDiscover, i));
         }
 
         var requestSent = DateTime.UtcNow;
