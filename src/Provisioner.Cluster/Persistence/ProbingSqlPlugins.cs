@@ -159,9 +159,10 @@ public sealed class ProbingSqlJournal : SqlWriteJournal
 
     protected override void PostStop()
     {
-        if (_writer is not null && JournalPresence.Get(Context.System).Writer == _writer)
+        var presence = JournalPresence.Get(Context.System);
+        if (_writer is not null && presence.Writer == _writer)
         {
-            JournalPresence.Get(Context.System).Writer = null;
+            presence.Writer = null;
         }
 
         _writer?.Dispose();

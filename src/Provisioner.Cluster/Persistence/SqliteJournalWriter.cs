@@ -38,7 +38,7 @@ public sealed class SqliteJournalWriter : IDisposable
 
     private readonly string _connectionString;
     private readonly string _insert;
-    private readonly bool _writerUuidColumn;
+    /// <summary>The uuid every row carries; null when the table has no writer-uuid column.</summary>
     private readonly string? _writerUuid;
     private readonly string _tagSeparator;
     private readonly string? _defaultSerializer;
@@ -66,12 +66,11 @@ public sealed class SqliteJournalWriter : IDisposable
         _defaultSerializer = config.DefaultSerializer;
         _tagSeparator = config.PluginConfig.TagSeparator;
         var table = config.TableConfig.EventJournalTable;
-        _writerUuidColumn = table.UseWriterUuidColumn;
-        _writerUuid = _writerUuidColumn ? Guid.NewGuid().ToString("N") : null;
-        _insert = InsertSql(config.TableConfig.SchemaName, table.Name, table.ColumnNames, _writerUuidColumn);
+        _writerUuid = table.UseWriterUuidColumn ? Guid.NewGuid().ToString("N") : null;
+        _insert = InsertSql(config.TableConfig.SchemaName, table.Name, table.ColumnNames, _writerUuid is not null);
         _capacity = capacity;
         _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
-        _loop = Task.Factory.StartNew(() => RunAsync(), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        _loop = Task.Run(RunAsync);
         JournalMetrics.Register(this);
     }
 
@@ -99,9 +98,6 @@ public sealed class SqliteJournalWriter : IDisposable
 
     /// <summary>Rows committed so far.</summary>
     public long Rows => Interlocked.Read(ref _rows);
-
-    /// <summary>The writer uuid its rows carry (null when the table has no such column).</summary>
-    public string? WriterUuid => _writerUuid;
 
     /// <summary>
     /// Serializes <paramref name="writes"/> now (a write that cannot be serialized is rejected alone, as Akka's writer
@@ -250,7 +246,7 @@ public sealed class SqliteJournalWriter : IDisposable
                 _command.Parameters.Add("$manifest", SqliteType.Text),
                 _command.Parameters.Add("$identifier", SqliteType.Integer),
             ];
-            if (_writerUuidColumn)
+            if (_writerUuid is not null)
             {
                 _command.Parameters.AddWithValue("$writer", _writerUuid);
             }
