@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Provisioner.Cluster.Leases;
@@ -10,14 +11,37 @@ namespace Provisioner.Edge.Dhcp;
 /// <param name="Exchanges">DISCOVER/REQUEST pairs that ended in an ACK.</param>
 /// <param name="Failed">Exchanges that did not (a timeout, no answer): the warm-up goes on, the node serves anyway.</param>
 /// <param name="EventsForgotten">Events the warm-up subnet had in the journal when it was deleted (-1: the deletion failed).</param>
-public sealed record DhcpWarmUpReport(int Exchanges, int Failed, TimeSpan Took, long EventsForgotten);
+/// <param name="Passes">Rounds played: the first of all the exchanges asked for, then the settling ones (<see cref="JitSettling"/>).</param>
+/// <param name="MethodsCompiled">Methods the JIT compiled while the warm-up ran, on every thread, tier-1 recompilations included.</param>
+/// <param name="Settled">The last settling round compiled fewer than <see cref="JitSettling.Quiet"/> methods (false: a bound ended it first, or no round was asked for).</param>
+public sealed record DhcpWarmUpReport(int Exchanges, int Failed, TimeSpan Took, long EventsForgotten, int Passes = 1, long MethodsCompiled = 0, bool Settled = false);
+
+/// <summary>
+/// How the warm-up waits for the JIT. The runtime compiles a method quickly first and again, optimised, once it has been
+/// called 30 times, on a background thread; but it starts counting calls only after 100 ms in which no new method was
+/// compiled, which never happens while the first round runs. Without settling rounds a node's hot path was recompiled
+/// during the first seconds of real traffic: 4,100-5,000 methods, a sixth of the node's CPU in a 12 s burst of
+/// 4,000 new PXE machines/s (perf, scripts/bench/RESULTS.md "Sixteenth session").
+/// </summary>
+/// <param name="Exchanges">DORAs per settling round: enough that every method of the hot path is called 30 times.</param>
+/// <param name="MaxPasses">Settling rounds at most (the warm-up's time bound holds as well).</param>
+/// <param name="Quiet">A round that compiled fewer methods than this (during it and until the compiler went idle) ends the warm-up.</param>
+/// <param name="Pause">Idle time before a round (so that call counting starts) and the compiler's idle time that ends one.</param>
+public sealed record JitSettling(int Exchanges, int MaxPasses, int Quiet, TimeSpan Pause)
+{
+    public static JitSettling Default { get; } = new(Exchanges: 400, MaxPasses: 6, Quiet: 40, Pause: TimeSpan.FromMilliseconds(200));
+
+    /// <summary>No settling round: one pass of the exchanges asked for.</summary>
+    public static JitSettling None { get; } = new(0, 0, 0, TimeSpan.Zero);
+}
 
 /// <summary>
 /// Before a node opens its DHCP socket, it plays new PXE machines' DORA against itself: the same handler code, the same
 /// lease actor code and the same journal writes as a rollout's first packets, on the <see cref="WarmUpSubnet"/>. A node
 /// that has just started otherwise spends its first seconds loading, resolving and compiling that code while the first
 /// real clients wait (measured: a fresh node lost 3-8 % of 4,000 new PXE machines/s, all in its first seconds; warmed,
-/// none). Nothing here reaches a machine, a client or the address book: the handler is a private instance whose
+/// none). The first round is followed by short settling rounds until the JIT has recompiled that code (see
+/// <see cref="JitSettling"/>). Nothing here reaches a machine, a client or the address book: the handler is a private instance whose
 /// machine port refuses every call (the scratch subnet hands no boot to any machine), its log goes nowhere, no packet
 /// is sent, and the scratch subnet's journal is deleted at the end.
 /// </summary>
@@ -32,12 +56,15 @@ public sealed partial class DhcpWarmUp
     private readonly DhcpHandler _handler;
     private readonly ILeaseGateway _leases;
     private readonly ILogger _logger;
+    private readonly Func<long> _compiledMethods;
 
     /// <param name="leases">The lease gateway without side effects of its own (not the one that records addresses for TFTP and HTTP).</param>
     /// <param name="profileOf">As the real handler has it: which profile a machine gets (a pure lookup).</param>
-    public DhcpWarmUp(DhcpServerOptions options, ILeaseGateway leases, TimeProvider clock, IBootPolicy bootPolicy, Func<MachineId, IPv4Address?, string?>? profileOf, ILogger<DhcpWarmUp> logger)
+    /// <param name="compiledMethods">Methods the JIT has compiled so far (a test's own count; default <see cref="JitInfo.GetCompiledMethodCount"/> of every thread).</param>
+    public DhcpWarmUp(DhcpServerOptions options, ILeaseGateway leases, TimeProvider clock, IBootPolicy bootPolicy, Func<MachineId, IPv4Address?, string?>? profileOf, ILogger<DhcpWarmUp> logger, Func<long>? compiledMethods = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _compiledMethods = compiledMethods ?? (() => JitInfo.GetCompiledMethodCount(currentThread: false));
         _options = options with { Subnets = [WarmUpSubnet.Definition] };
         _leases = leases;
         _logger = logger;
@@ -45,52 +72,49 @@ public sealed partial class DhcpWarmUp
     }
 
     /// <summary>
-    /// Plays <paramref name="exchanges"/> DORAs, <paramref name="concurrency"/> at a time, until done or
-    /// <paramref name="within"/> has passed, then deletes the scratch subnet's journal. Never throws for a failed
-    /// exchange or deletion (the node serves anyway; the report says what happened); only for cancellation.
+    /// Plays <paramref name="exchanges"/> DORAs, <paramref name="concurrency"/> at a time, then settling rounds
+    /// (<paramref name="settling"/>, default <see cref="JitSettling.Default"/>) until the JIT has little left to compile,
+    /// all until done or <paramref name="within"/> has passed; then deletes the scratch subnet's journal. Never throws
+    /// for a failed exchange or deletion (the node serves anyway; the report says what happened); only for cancellation.
     /// </summary>
-    public async Task<DhcpWarmUpReport> RunAsync(int exchanges, int concurrency, TimeSpan within, CancellationToken cancellationToken)
+    public async Task<DhcpWarmUpReport> RunAsync(int exchanges, int concurrency, TimeSpan within, CancellationToken cancellationToken, JitSettling? settling = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(exchanges);
         ArgumentOutOfRangeException.ThrowIfLessThan(concurrency, 1);
+        settling ??= JitSettling.Default;
         var started = Stopwatch.GetTimestamp();
+        var compiledAtStart = _compiledMethods();
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         bound.CancelAfter(within);
-        var done = 0;
-        var failed = 0;
-        var next = -1;
-        var workers = Enumerable.Range(0, Math.Min(concurrency, Math.Max(exchanges, 1))).Select(async _ =>
+        var tally = new Tally();
+        await PlayAsync(0, exchanges, concurrency, tally, bound.Token).ConfigureAwait(false);
+
+        var passes = 1;
+        var settled = false;
+        var next = exchanges;
+        while (exchanges > 0 && tally.Done > 0 && passes <= settling.MaxPasses && !bound.IsCancellationRequested)
         {
-            int i;
-            while (!bound.IsCancellationRequested && (i = Interlocked.Increment(ref next)) < exchanges)
+            var before = _compiledMethods();
+            try
             {
-                try
-                {
-                    if (await ExchangeAsync(i, bound.Token).ConfigureAwait(false))
-                    {
-                        Interlocked.Increment(ref done);
-                    }
-                    else
-                    {
-                        Interlocked.Increment(ref failed);
-                    }
-                }
-                catch (OperationCanceledException) when (bound.IsCancellationRequested)
-                {
-                    Interlocked.Increment(ref failed);
-                }
-#pragma warning disable CA1031 // a warm-up exchange that fails costs the node nothing; it is counted and reported
-                catch (Exception e)
-#pragma warning restore CA1031
-                {
-                    if (Interlocked.Increment(ref failed) == 1)
-                    {
-                        LogExchangeFailed(e);
-                    }
-                }
+                await Task.Delay(settling.Pause, bound.Token).ConfigureAwait(false);
+                await PlayAsync(next, settling.Exchanges, concurrency, tally, bound.Token).ConfigureAwait(false);
+                await CompilerIdleAsync(settling.Pause, bound.Token).ConfigureAwait(false);
             }
-        }).ToArray();
-        await Task.WhenAll(workers).ConfigureAwait(false);
+            catch (OperationCanceledException) when (bound.IsCancellationRequested)
+            {
+                break;
+            }
+
+            passes++;
+            next += settling.Exchanges;
+            if (_compiledMethods() - before < settling.Quiet)
+            {
+                settled = true;
+                break;
+            }
+        }
+
         cancellationToken.ThrowIfCancellationRequested();
 
         long forgotten;
@@ -108,7 +132,80 @@ public sealed partial class DhcpWarmUp
             forgotten = -1;
         }
 
-        return new DhcpWarmUpReport(done, failed, Stopwatch.GetElapsedTime(started), forgotten);
+        return new DhcpWarmUpReport(tally.Done, tally.Failed, Stopwatch.GetElapsedTime(started), forgotten, passes, _compiledMethods() - compiledAtStart, settled);
+    }
+
+    /// <summary>Exchanges that ended in an ACK and those that did not, counted by concurrent workers.</summary>
+    private sealed class Tally
+    {
+        private int _done;
+        private int _failed;
+
+        public int Done => Volatile.Read(ref _done);
+
+        public int Failed => Volatile.Read(ref _failed);
+
+        public void Succeeded() => Interlocked.Increment(ref _done);
+
+        /// <summary>True for the first failure of the whole warm-up (the one worth a log line).</summary>
+        public bool FailedOnce() => Interlocked.Increment(ref _failed) == 1;
+    }
+
+    /// <summary>Exchanges <paramref name="first"/> .. first + count - 1 (each a new MAC), <paramref name="concurrency"/> at a time, until done or cancelled.</summary>
+    private async Task PlayAsync(int first, int count, int concurrency, Tally tally, CancellationToken cancellationToken)
+    {
+        var next = first - 1;
+        var end = first + count;
+        var workers = Enumerable.Range(0, Math.Min(concurrency, Math.Max(count, 1))).Select(async _ =>
+        {
+            int i;
+            while (!cancellationToken.IsCancellationRequested && (i = Interlocked.Increment(ref next)) < end)
+            {
+                try
+                {
+                    if (await ExchangeAsync(i, cancellationToken).ConfigureAwait(false))
+                    {
+                        tally.Succeeded();
+                    }
+                    else
+                    {
+                        tally.FailedOnce();
+                    }
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    tally.FailedOnce();
+                }
+#pragma warning disable CA1031 // a warm-up exchange that fails costs the node nothing; it is counted and reported
+                catch (Exception e)
+#pragma warning restore CA1031
+                {
+                    if (tally.FailedOnce())
+                    {
+                        LogExchangeFailed(e);
+                    }
+                }
+            }
+        }).ToArray();
+        await Task.WhenAll(workers).ConfigureAwait(false);
+    }
+
+    /// <summary>Returns once no method was compiled for <paramref name="quiet"/> (the background compiler has drained its queue).</summary>
+    private async Task CompilerIdleAsync(TimeSpan quiet, CancellationToken cancellationToken)
+    {
+        var step = quiet / 4;
+        var last = _compiledMethods();
+        var since = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetElapsedTime(since) < quiet)
+        {
+            await Task.Delay(step, cancellationToken).ConfigureAwait(false);
+            var now = _compiledMethods();
+            if (now != last)
+            {
+                last = now;
+                since = Stopwatch.GetTimestamp();
+            }
+        }
     }
 
     /// <summary>One relayed DORA of a new BIOS PXE machine, through the wire format both ways; true when it was ACKed.</summary>

@@ -43,6 +43,18 @@ internal sealed class FakeLeaseGateway(IEnumerable<SubnetDefinition> subnets) : 
     /// <summary>First boots that rode on an ACKed lease, in order.</summary>
     public List<(string Subnet, string Mac, MachineCommands.RequestBoot Boot)> FirstBoots { get; } = [];
 
+    /// <summary><see cref="FirstBoots"/>' count, safe to read while requests run.</summary>
+    public int FirstBootCount
+    {
+        get
+        {
+            lock (_tables)
+            {
+                return FirstBoots.Count;
+            }
+        }
+    }
+
     public async Task<LeaseAnswer> RequestFirstBootAsync(string subnetId, MachineId mac, IPv4Address address, MachineCommands.RequestBoot boot, CancellationToken cancellationToken)
     {
         var answer = await Run(subnetId, new LeaseCommands.Request(boot.At, mac.Value, address.ToString()));

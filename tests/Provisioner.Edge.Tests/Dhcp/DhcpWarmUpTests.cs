@@ -18,15 +18,18 @@ public sealed class DhcpWarmUpTests
 {
     private static readonly DhcpServerOptions Options = new() { Address = EdgeAddress, Subnets = [Local, Remote], HttpPort = 8080 };
 
-    private static DhcpWarmUp WarmUp(ILeaseGateway leases) =>
-        new(Options, leases, new ManualClock(T0), BootPolicy.For(Options), (_, _) => "centos7", NullLogger<DhcpWarmUp>.Instance);
+    /// <param name="compiledMethods">The JIT's count as the warm-up sees it; by default one that never moves (a settled JIT).</param>
+    private static DhcpWarmUp WarmUp(ILeaseGateway leases, Func<long>? compiledMethods = null) =>
+        new(Options, leases, new ManualClock(T0), BootPolicy.For(Options), (_, _) => "centos7", NullLogger<DhcpWarmUp>.Instance, compiledMethods ?? (() => 0));
+
+    private static readonly JitSettling Settling = new(Exchanges: 20, MaxPasses: 5, Quiet: 40, Pause: TimeSpan.FromMilliseconds(10));
 
     [Fact]
     public async Task Warm_up_plays_new_pxe_machines_dora_on_the_scratch_subnet_only_and_forgets_it()
     {
         var leases = new FakeLeaseGateway([Local, Remote]);
 
-        var report = await WarmUp(leases).RunAsync(exchanges: 50, concurrency: 8, within: TimeSpan.FromSeconds(30), CancellationToken.None);
+        var report = await WarmUp(leases).RunAsync(exchanges: 50, concurrency: 8, within: TimeSpan.FromSeconds(30), CancellationToken.None, JitSettling.None);
 
         Assert.Equal((50, 0), (report.Exchanges, report.Failed));
         Assert.All(leases.Calls, c => Assert.Equal(WarmUpSubnet.Id, c.Subnet));
@@ -46,9 +49,51 @@ public sealed class DhcpWarmUpTests
     {
         var leases = new FakeLeaseGateway([Local]) { Throw = new TimeoutException("no core node answers") };
 
-        var report = await WarmUp(leases).RunAsync(exchanges: 20, concurrency: 4, within: TimeSpan.FromSeconds(30), CancellationToken.None);
+        // A JIT that keeps compiling: still no settling round, since no exchange went through.
+        var compiled = 0L;
+        var report = await WarmUp(leases, () => compiled += 100).RunAsync(exchanges: 20, concurrency: 4, within: TimeSpan.FromSeconds(30), CancellationToken.None, Settling);
 
-        Assert.Equal((0, 20), (report.Exchanges, report.Failed));
+        Assert.Equal((0, 20, 1), (report.Exchanges, report.Failed, report.Passes));
+        Assert.False(report.Settled);
+        Assert.Equal(1, leases.Forgotten);
+    }
+
+    [Fact]
+    public async Task Settling_rounds_go_on_until_one_compiles_fewer_methods_than_quiet_and_play_new_machines()
+    {
+        var leases = new FakeLeaseGateway([Local]);
+        // The JIT compiles 5 methods per exchange for the first 90 exchanges, then nothing: rounds 2 and 3 (exchanges
+        // 50-69, 70-89) compile 100 methods each, round 4 none, so round 4 ends the warm-up as settled.
+        var report = await WarmUp(leases, () => 5L * Math.Min(leases.FirstBootCount, 90)).RunAsync(exchanges: 50, concurrency: 8, within: TimeSpan.FromSeconds(30), CancellationToken.None, Settling);
+
+        Assert.Equal((110, 0, 4, 450L, true), (report.Exchanges, report.Failed, report.Passes, report.MethodsCompiled, report.Settled));
+        // Every round played new machines, and the scratch subnet was forgotten once, at the end.
+        Assert.Equal(110, leases.FirstBoots.Select(b => b.Mac).Distinct().Count());
+        Assert.Equal((1, 220L), (leases.Forgotten, report.EventsForgotten));
+    }
+
+    [Fact]
+    public async Task Settling_stops_after_its_most_rounds_when_the_jit_never_goes_quiet()
+    {
+        var leases = new FakeLeaseGateway([Local]);
+
+        var report = await WarmUp(leases, () => 5L * leases.FirstBootCount).RunAsync(exchanges: 50, concurrency: 8, within: TimeSpan.FromSeconds(30), CancellationToken.None, Settling);
+
+        Assert.Equal((50 + (5 * 20), 6, false), (report.Exchanges, report.Passes, report.Settled));
+    }
+
+    [Fact]
+    public async Task Settling_rounds_stay_inside_the_warm_ups_time_bound()
+    {
+        var leases = new FakeLeaseGateway([Local]);
+        var slow = Settling with { MaxPasses = 1000, Pause = TimeSpan.FromMilliseconds(100) };
+        var started = DateTime.UtcNow;
+
+        var report = await WarmUp(leases, () => 5L * leases.FirstBootCount).RunAsync(exchanges: 20, concurrency: 4, within: TimeSpan.FromMilliseconds(800), CancellationToken.None, slow);
+
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(10), $"took {DateTime.UtcNow - started}");
+        Assert.InRange(report.Passes, 2, 999);
+        Assert.False(report.Settled);
         Assert.Equal(1, leases.Forgotten);
     }
 
