@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using System.Globalization;
 using Provisioner.Protocols.Dhcp;
 using static Provisioner.Domain.Leases.LeaseCommands;
@@ -8,7 +7,7 @@ namespace Provisioner.Domain.Leases;
 
 /// <summary>
 /// Address allocation for one subnet. <see cref="Decide"/> holds the rules and never mutates; <see cref="Apply"/>
-/// folds a fact in, is total and deterministic and never reads a clock (expiry is judged against each command's time).
+/// folds a fact into the table in place, is total and deterministic and never reads a clock (expiry is judged against each command's time).
 /// Rules, in order of precedence:
 /// <list type="number">
 /// <item>No two MACs ever hold the same unexpired address (nor is an address offered to two MACs at once).</item>
@@ -63,7 +62,7 @@ public static class LeaseTable
         {
             chosen = IPv4Address.Parse(held.Address);
         }
-        else if (state.ByMac.TryGetValue(c.Mac, out var previous) && IsAvailable(table, subnet, previous, c.Mac, now))
+        else if (state.MacMap.TryGetValue(c.Mac, out var previous) && IsAvailable(table, subnet, previous, c.Mac, now))
         {
             chosen = previous;
         }
@@ -98,7 +97,7 @@ public static class LeaseTable
             return Nak($"{address} is not on subnet {subnet.Id} ({subnet.Cidr})");
         }
 
-        if (renewing && !(state.ByMac.TryGetValue(mac, out var current) && current == address && state.Bindings.TryGetValue(address, out var own) && own.Mac == mac))
+        if (renewing && !(state.MacMap.TryGetValue(mac, out var current) && current == address && state.BindingMap.TryGetValue(address, out var own) && own.Mac == mac))
         {
             return Nak($"{mac} holds no lease on {address}");
         }
@@ -116,8 +115,8 @@ public static class LeaseTable
         }
 
         var expiresAt = now + subnet.LeaseTime;
-        if (state.Bindings.TryGetValue(address, out var binding) && binding.Mac == mac && binding.ExpiresAt > now
-            && state.ByMac.TryGetValue(mac, out var bound) && bound == address
+        if (state.BindingMap.TryGetValue(address, out var binding) && binding.Mac == mac && binding.ExpiresAt > now
+            && state.MacMap.TryGetValue(mac, out var bound) && bound == address
             && expiresAt - binding.ExpiresAt < subnet.LeaseTime / 2)
         {
             // A retransmission or an early renewal: the lease stands as it is, nothing to persist.
@@ -148,7 +147,7 @@ public static class LeaseTable
 
         // Only the MAC that was given the address may take it out of service, so one client cannot drain the pool.
         var offered = table.Offers.TryGetByAddress(address, out var offer) && offer.Mac == c.Mac;
-        var held = state.Bindings.TryGetValue(address, out var binding) && binding.Mac == c.Mac && binding.ExpiresAt > c.At;
+        var held = state.BindingMap.TryGetValue(address, out var binding) && binding.Mac == c.Mac && binding.ExpiresAt > c.At;
         if (!offered && !held)
         {
             return Noted($"{c.Mac} was not given {address}");
@@ -182,7 +181,7 @@ public static class LeaseTable
             Unavailable.OutsidePool => $"{address} is outside the pool {subnet.PoolStart}-{subnet.PoolEnd}",
             Unavailable.Leased => $"{address} is leased to another machine",
             Unavailable.Offered => $"{address} is offered to another machine",
-            _ => string.Create(CultureInfo.InvariantCulture, $"{address} was declined and is quarantined until {table.State.Quarantine[address]:O}"),
+            _ => string.Create(CultureInfo.InvariantCulture, $"{address} was declined and is quarantined until {table.State.QuarantineMap[address]:O}"),
         };
 
     /// <summary>Allocation-free: this runs for every candidate address an offer looks at.</summary>
@@ -205,7 +204,7 @@ public static class LeaseTable
             return Unavailable.OutsidePool;
         }
 
-        if (state.Bindings.TryGetValue(address, out var binding) && binding.ExpiresAt > now && binding.Mac != mac)
+        if (state.BindingMap.TryGetValue(address, out var binding) && binding.ExpiresAt > now && binding.Mac != mac)
         {
             return Unavailable.Leased;
         }
@@ -215,7 +214,7 @@ public static class LeaseTable
             return Unavailable.Offered;
         }
 
-        if (state.Quarantine.TryGetValue(address, out var until) && until > now)
+        if (state.QuarantineMap.TryGetValue(address, out var until) && until > now)
         {
             return Unavailable.Quarantined;
         }
@@ -225,8 +224,8 @@ public static class LeaseTable
 
     /// <summary>
     /// A pool address never leased and free, searched from <see cref="IOfferView.FreshHint"/> and wrapping round.
-    /// Runs of leased addresses are jumped in O(log² n) using <see cref="LeaseTableState.BoundAddresses"/>, so the cost
-    /// does not grow with the number of leases.
+    /// Runs of leased addresses are jumped 64 and 4,096 at a time (<see cref="LeaseTableState.NextNeverBound"/>), so the
+    /// cost barely grows with the number of leases.
     /// </summary>
     private static IPv4Address? FirstNeverUsed(View table, SubnetDefinition subnet, string mac, DateTimeOffset now)
     {
@@ -241,7 +240,7 @@ public static class LeaseTable
             var value = from;
             while (value <= to)
             {
-                var gap = NextUnbound(table.State.BoundAddresses, value);
+                var gap = table.State.NextNeverBound(value);
                 if (gap is not { } candidate || candidate > to)
                 {
                     return null;
@@ -265,38 +264,10 @@ public static class LeaseTable
         }
     }
 
-    /// <summary>The smallest address value ≥ <paramref name="from"/> not in <paramref name="bound"/>; null past 255.255.255.255.</summary>
-    private static uint? NextUnbound(ImmutableSortedSet<IPv4Address> bound, uint from)
-    {
-        var index = bound.IndexOf(new IPv4Address(from));
-        if (index < 0)
-        {
-            return from;
-        }
-
-        // bound[index] == from: find the end of the run of consecutive values starting there (binary search on rank).
-        int low = index, high = bound.Count - 1;
-        while (low < high)
-        {
-            var mid = low + ((high - low + 1) / 2);
-            if (bound[mid].Value - from == (uint)(mid - index))
-            {
-                low = mid;
-            }
-            else
-            {
-                high = mid - 1;
-            }
-        }
-
-        var end = bound[low].Value;
-        return end == uint.MaxValue ? null : end + 1;
-    }
-
     /// <summary>The pool address whose lease expired longest ago and is free, from the expiry index (oldest first).</summary>
     private static IPv4Address? LongestExpired(View table, SubnetDefinition subnet, string mac, DateTimeOffset now)
     {
-        foreach (var (expiresAt, address) in table.State.Expiries)
+        foreach (var (expiresAt, address) in table.State.ExpirySet)
         {
             if (expiresAt > now)
             {
@@ -312,52 +283,61 @@ public static class LeaseTable
         return null;
     }
 
+    /// <summary>Folds <paramref name="event"/> into <paramref name="state"/>, in place, and returns it.</summary>
     public static LeaseTableState Apply(LeaseTableState state, ILeaseEvent @event)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(@event);
 
+        var bindings = state.BindingMap;
+        var byMac = state.MacMap;
         switch (@event)
         {
             case LeaseGranted e when IPv4Address.TryParse(e.Address, out var address):
             {
-                var next = state;
-                if (next.ByMac.TryGetValue(e.Mac, out var old) && old != address && next.Bindings.TryGetValue(old, out var oldBinding) && oldBinding.Mac == e.Mac)
+                if (byMac.TryGetValue(e.Mac, out var old) && old != address && bindings.TryGetValue(old, out var oldBinding) && oldBinding.Mac == e.Mac)
                 {
                     // Moving to a new address ends the old lease now.
-                    next = next.WithBinding(old, oldBinding with { ExpiresAt = Min(oldBinding.ExpiresAt, e.At) });
+                    state.SetBinding(old, oldBinding with { ExpiresAt = Min(oldBinding.ExpiresAt, e.At) });
                 }
 
-                var byMac = next.ByMac;
-                if (next.Bindings.TryGetValue(address, out var previous) && previous.Mac != e.Mac
+                if (bindings.TryGetValue(address, out var previous) && previous.Mac != e.Mac
                     && byMac.TryGetValue(previous.Mac, out var theirs) && theirs == address)
                 {
                     // The previous (expired) holder loses its affinity to this address.
-                    byMac = byMac.Remove(previous.Mac);
+                    byMac.Remove(previous.Mac);
                 }
 
-                return next.WithBinding(address, new LeaseBinding(e.Mac, e.ExpiresAt)) with { ByMac = byMac.SetItem(e.Mac, address) };
+                state.SetBinding(address, new LeaseBinding(e.Mac, e.ExpiresAt));
+                byMac[e.Mac] = address;
+                return state;
             }
 
             case LeaseReleased e when IPv4Address.TryParse(e.Address, out var address)
-                && state.Bindings.TryGetValue(address, out var binding) && binding.Mac == e.Mac:
-                return state.WithBinding(address, binding with { ExpiresAt = Min(binding.ExpiresAt, e.At) });
+                && bindings.TryGetValue(address, out var binding) && binding.Mac == e.Mac:
+                state.SetBinding(address, binding with { ExpiresAt = Min(binding.ExpiresAt, e.At) });
+                return state;
 
             case AddressDeclined e when IPv4Address.TryParse(e.Address, out var address):
             {
-                var next = state;
-                if (next.Bindings.TryGetValue(address, out var binding) && binding.Mac == e.Mac)
+                if (bindings.TryGetValue(address, out var binding) && binding.Mac == e.Mac)
                 {
-                    next = next.WithBinding(address, binding with { ExpiresAt = Min(binding.ExpiresAt, e.At) });
+                    state.SetBinding(address, binding with { ExpiresAt = Min(binding.ExpiresAt, e.At) });
                 }
 
-                var byMac = next.ByMac.TryGetValue(e.Mac, out var current) && current == address ? next.ByMac.Remove(e.Mac) : next.ByMac;
-                return next with { ByMac = byMac, Quarantine = next.Quarantine.SetItem(address, e.QuarantinedUntil) };
+                if (byMac.TryGetValue(e.Mac, out var current) && current == address)
+                {
+                    byMac.Remove(e.Mac);
+                }
+
+                state.QuarantineMap[address] = e.QuarantinedUntil;
+                return state;
             }
 
             case FirstBootGranted e:
                 // Written with its LeaseGranted, after it: the lease itself is that event's business.
-                return state with { PendingBoots = state.PendingBoots.SetItem(e.Mac, e) };
+                state.PendingMap[e.Mac] = e;
+                return state;
 
             case FirstBootLeaseGranted e:
                 return Apply(Apply(state, e.Lease), e.Boot);

@@ -102,8 +102,19 @@ public sealed class LeaseInvariantTests
         foreach (var table in new[] { state, replayed, LeaseTableState.FromSnapshot(state.ToSnapshot()) })
         {
             // The sets enumerate in their sort order; compared as sequences, so the order is checked too.
-            Assert.Equal(table.Bindings.Keys.Order(), table.BoundAddresses.ToArray());
             Assert.Equal(table.Bindings.Select(kv => (kv.Value.ExpiresAt, kv.Key)).Order(), table.Expiries.ToArray());
+            // The never-leased index: from every address of the subnet (and one past it), the next address never leased.
+            var bound = table.Bindings.Keys.Select(a => a.Value).ToHashSet();
+            for (var from = subnet.Network.Value; from <= subnet.Broadcast.Value + 1; from++)
+            {
+                var expected = from;
+                while (bound.Contains(expected))
+                {
+                    expected++;
+                }
+
+                Assert.Equal(expected, table.NextNeverBound(from));
+            }
         }
     }
 

@@ -381,9 +381,12 @@ public sealed class LeaseTableTests
     [Fact]
     public void Apply_is_total_for_events_it_cannot_use()
     {
-        var state = LeaseTableState.Empty("lab");
+        var state = LeaseTable.Apply(LeaseTableState.Empty("lab"), new LeaseGranted(T0, Subnets.B, "10.0.0.11", T0.AddHours(1)));
+        var before = state.ToSubnetSnapshot();
 
         Assert.Same(state, LeaseTable.Apply(state, new LeaseReleased(T0, Subnets.A, "10.0.0.10")));
+        Assert.Same(state, LeaseTable.Apply(state, new LeaseReleased(T0, Subnets.A, "10.0.0.11")));
         Assert.Same(state, LeaseTable.Apply(state, new LeaseGranted(T0, Subnets.A, "garbage", T0)));
+        Assert.Equivalent(before, state.ToSubnetSnapshot(), strict: true);
     }
 }
