@@ -299,7 +299,9 @@ public static partial class EdgeServices
             try
             {
                 var report = await warmUp.RunAsync(options.WarmUpExchanges, WarmUpConcurrency, WarmUpBound, cancellationToken).ConfigureAwait(false);
-                LogWarmedUp(report.Exchanges, report.Failed, report.Took.TotalSeconds, report.EventsForgotten, report.Passes, report.MethodsCompiled, report.Settled ? "settled" : "not settled within the bound");
+                var jit = report.JitOutcome(JitSettling.Default);
+                var perRound = string.Join('/', report.CompiledPerRound ?? []);
+                LogWarmedUp(report.Exchanges, report.Failed, report.Took.TotalSeconds, report.EventsForgotten, report.Passes, report.MethodsCompiled, jit, perRound);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -378,8 +380,8 @@ public static partial class EdgeServices
         [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP subnet {Subnet}: its lease actor has not answered for {Seconds:0} s (core nodes not up or unreachable?); requests in this subnet get no address until it does; still trying")]
         private partial void LogNotDeclared(Exception e, string subnet, double seconds);
 
-        [LoggerMessage(Level = LogLevel.Information, Message = "DHCP warmed up before serving: {Exchanges} new PXE machines' DORAs played against this node ({Failed} failed) in {Passes} rounds, {Seconds:0.00} s, on the scratch subnet " + WarmUpSubnet.Id + " (198.18.0.0/15), whose {Events} journal events are deleted again; the JIT compiled {Methods} methods meanwhile ({Jit})")]
-        private partial void LogWarmedUp(int exchanges, int failed, double seconds, long events, int passes, long methods, string jit);
+        [LoggerMessage(Level = LogLevel.Information, Message = "DHCP warmed up before serving: {Exchanges} new PXE machines' DORAs played against this node ({Failed} failed) in {Passes} rounds, {Seconds:0.00} s, on the scratch subnet " + WarmUpSubnet.Id + " (198.18.0.0/15), whose {Events} journal events are deleted again; the JIT compiled {Methods} methods meanwhile ({Jit}; per settling round: {PerRound})")]
+        private partial void LogWarmedUp(int exchanges, int failed, double seconds, long events, int passes, long methods, string jit, string perRound);
 
         public async Task StopAsync(CancellationToken cancellationToken)
         {

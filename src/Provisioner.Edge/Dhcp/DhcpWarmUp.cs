@@ -13,8 +13,17 @@ namespace Provisioner.Edge.Dhcp;
 /// <param name="EventsForgotten">Events the warm-up subnet had in the journal when it was deleted (-1: the deletion failed).</param>
 /// <param name="Passes">Rounds played: the first of all the exchanges asked for, then the settling ones (<see cref="JitSettling"/>).</param>
 /// <param name="MethodsCompiled">Methods the JIT compiled while the warm-up ran, on every thread, tier-1 recompilations included.</param>
-/// <param name="Settled">The last settling round compiled fewer than <see cref="JitSettling.Quiet"/> methods (false: a bound ended it first, or no round was asked for).</param>
-public sealed record DhcpWarmUpReport(int Exchanges, int Failed, TimeSpan Took, long EventsForgotten, int Passes = 1, long MethodsCompiled = 0, bool Settled = false);
+/// <param name="Settled">The last two settling rounds each compiled fewer than <see cref="JitSettling.Quiet"/> methods (false: a bound ended it first, or no round was asked for).</param>
+/// <param name="CompiledPerRound">Methods compiled during each settling round and until the compiler went idle, in order.</param>
+public sealed record DhcpWarmUpReport(int Exchanges, int Failed, TimeSpan Took, long EventsForgotten, int Passes = 1, long MethodsCompiled = 0, bool Settled = false, IReadOnlyList<long>? CompiledPerRound = null)
+{
+    /// <summary>How the settling ended, for the log: "settled", or which bound stopped it.</summary>
+    public string JitOutcome(JitSettling settling) =>
+        Settled ? "settled"
+        : CompiledPerRound is not { Count: > 0 } rounds ? "no settling round"
+        : rounds.Count >= settling.MaxPasses ? $"still compiling after {rounds.Count} rounds"
+        : "stopped at the time bound";
+}
 
 /// <summary>
 /// How the warm-up waits for the JIT. The runtime compiles a method quickly first and again, optimised, once it has been
@@ -25,11 +34,12 @@ public sealed record DhcpWarmUpReport(int Exchanges, int Failed, TimeSpan Took, 
 /// </summary>
 /// <param name="Exchanges">DORAs per settling round: enough that every method of the hot path is called 30 times.</param>
 /// <param name="MaxPasses">Settling rounds at most (the warm-up's time bound holds as well).</param>
-/// <param name="Quiet">A round that compiled fewer methods than this (during it and until the compiler went idle) ends the warm-up.</param>
+/// <param name="Quiet">Two rounds in a row that each compiled fewer methods than this (during it and until the compiler went idle) end the
+/// warm-up; one is not enough, since a round during which call counting had not started yet compiles nothing either.</param>
 /// <param name="Pause">Idle time before a round (so that call counting starts) and the compiler's idle time that ends one.</param>
 public sealed record JitSettling(int Exchanges, int MaxPasses, int Quiet, TimeSpan Pause)
 {
-    public static JitSettling Default { get; } = new(Exchanges: 400, MaxPasses: 6, Quiet: 40, Pause: TimeSpan.FromMilliseconds(200));
+    public static JitSettling Default { get; } = new(Exchanges: 400, MaxPasses: 8, Quiet: 40, Pause: TimeSpan.FromMilliseconds(200));
 
     /// <summary>No settling round: one pass of the exchanges asked for.</summary>
     public static JitSettling None { get; } = new(0, 0, 0, TimeSpan.Zero);
@@ -91,6 +101,7 @@ public sealed partial class DhcpWarmUp
 
         var passes = 1;
         var settled = false;
+        var perRound = new List<long>();
         var next = exchanges;
         while (exchanges > 0 && tally.Done > 0 && passes <= settling.MaxPasses && !bound.IsCancellationRequested)
         {
@@ -108,7 +119,8 @@ public sealed partial class DhcpWarmUp
 
             passes++;
             next += settling.Exchanges;
-            if (_compiledMethods() - before < settling.Quiet)
+            perRound.Add(_compiledMethods() - before);
+            if (perRound.Count >= 2 && perRound[^1] < settling.Quiet && perRound[^2] < settling.Quiet)
             {
                 settled = true;
                 break;
@@ -132,7 +144,7 @@ public sealed partial class DhcpWarmUp
             forgotten = -1;
         }
 
-        return new DhcpWarmUpReport(tally.Done, tally.Failed, Stopwatch.GetElapsedTime(started), forgotten, passes, _compiledMethods() - compiledAtStart, settled);
+        return new DhcpWarmUpReport(tally.Done, tally.Failed, Stopwatch.GetElapsedTime(started), forgotten, passes, _compiledMethods() - compiledAtStart, settled, perRound);
     }
 
     /// <summary>Exchanges that ended in an ACK and those that did not, counted by concurrent workers.</summary>
