@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Node CPU per DHCP step, A/B: how many CPU ticks a fresh node spends during one perfdhcp step, for several builds or
+# settings, interleaved. Steadier than throughput on a noisy 2-core machine (a build that is 5 % cheaper shows as 5 %
+# fewer ticks at a rate both serve cleanly, while its clean rate moves by a whole step from run to run).
+#
+#   scripts/bench/dhcp-cpu.sh RATE SECONDS ROUNDS CASE LABEL=BUILD[@ENV] ...
+#
+#   RATE, SECONDS   the perfdhcp step (new PXE machines or plain clients, as in dhcp.sh; pick a rate every variant serves)
+#   ROUNDS          rounds; each runs every variant once, in the order given, each on a fresh node with empty data
+#   CASE            new | plain
+#   LABEL=BUILD     a published build directory (dotnet publish src/Provisioner.Host -c Release -o DIR), and after @
+#                   extra VAR=VALUE words for the node, e.g. base=/tmp/p-base new=/tmp/p-new slow=/tmp/p-new@DOTNET_TieredCompilation=0
+#   BENCH_DHCP_PERF=FILE   also `perf record -g` the node of the first run into FILE (PerfMapEnabled set for every run)
+#
+# Per run: the node's user+system ticks from the step's start to its end, the ticks in the 3 s after it (work the step
+# left behind, e.g. machines recording their first boots), ACKs, ticks per 1,000 ACKs and perfdhcp's drop line; per
+# variant the mean of the step ticks. Same namespaces, subnet and socket buffers as dhcp.sh (lib.sh); quiet logging.
+source "$(dirname "$0")/lib.sh"
+[ $# -ge 5 ] || { sed -n '2,20p' "$0" >&2; exit 2; }
+rate=$1; secs=$2; rounds=$3; kase=$4; shift 4
+[[ "$rate" =~ ^[0-9]+$ && "$secs" =~ ^[0-9]+$ && "$rounds" =~ ^[0-9]+$ ]] && [ "$secs" -ge 2 ] && [ "$secs" -le 120 ] && [ "$rounds" -le 20 ] \
+  || { echo "dhcp-cpu: RATE, SECONDS (2..120) and ROUNDS (..20) are numbers" >&2; exit 2; }
+case $kase in new|plain) ;; *) echo "dhcp-cpu: CASE is new or plain" >&2; exit 2 ;; esac
+for v in "$@"; do
+  build=${v#*=}; build=${build%%@*}
+  [ -f "$build/provisioner.dll" ] || { echo "dhcp-cpu: no provisioner.dll in '$build' (from '$v')" >&2; exit 2; }
+done
+export BENCH_LOGS=quiet
+bench_init dhcp 255
+command -v perfdhcp >/dev/null || { echo "dhcp-cpu: missing perfdhcp (scripts/setup.sh)" >&2; exit 1; }
+rm -rf "$work"; mkdir -p "$work/data" "$work/config" "$work/kea"
+write_dhcp_configs 10.64.0.0/12 10.64.0.1 10.75.255.254
+vendor_hex=$(printf '%s' "PXEClient:Arch:00000:UNDI:002001" | od -An -tx1 | tr -d ' \n')
+net_up
+sysctl_set net.core.rmem_default 8388608
+[ "$(sysctl -n net.core.rmem_max)" -ge 4194304 ] || sysctl_set net.core.rmem_max 4194304
+
+node_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+declare -A sum count
+step=0
+for r in $(seq 1 "$rounds"); do
+  for v in "$@"; do
+    step=$((step + 1))
+    label=${v%%=*}; rest=${v#*=}; build=${rest%%@*}; env=""; [ "$rest" != "$build" ] && env=${rest#*@}
+    rm -rf "$work/data"; mkdir -p "$work/data"
+    prov_out=$build BENCH_PROVISIONER_ENV="$env ${BENCH_DHCP_PERF:+DOTNET_PerfMapEnabled=1}" start_provisioner "$work/provisioner.conf" "$work/provisioner.log"
+    node=$(pid_tree "$prov_pid" | while read -r p; do [ "$(cat "/proc/$p/comm" 2>/dev/null)" = dotnet ] && echo "$p"; done | head -1)
+    [ -n "$node" ] || { echo "dhcp-cpu: no dotnet process under $prov_pid" >&2; exit 1; }
+    extra=()
+    case $kase in
+      new) extra=(-b "mac=02:04:$(printf %02x $((step % 256))):00:00:00" -o "60,$vendor_hex" -o 93,0000) ;;
+      plain) timeout 30 ip netns exec "$cli_ns" perfdhcp -4 -l "$cli_ip" -r 100 -R 50000 -p 5 "$srv_ip" >/dev/null 2>&1 || true ;;
+    esac
+    perf_pid=""
+    if [ -n "${BENCH_DHCP_PERF:-}" ] && [ "$step" = 1 ]; then
+      timeout $((secs + 10)) perf record -F 499 -g -p "$node" -o "$BENCH_DHCP_PERF" -- sleep "$secs" >/dev/null 2>&1 &
+      perf_pid=$!
+    fi
+    t0=$(node_ticks "$node")
+    timeout $((secs + 30)) ip netns exec "$cli_ns" perfdhcp -4 -l "$cli_ip" -r "$rate" -R $((rate * secs + 1000)) -p "$secs" -t "$secs" -W 1000000 "${extra[@]}" "$srv_ip" >"$work/perfdhcp.txt" 2>&1 || true
+    t1=$(node_ticks "$node")
+    sleep 3
+    t2=$(node_ticks "$node")
+    [ -n "$perf_pid" ] && wait "$perf_pid" 2>/dev/null
+    acks=$(awk '/REQUEST-ACK/ { x = 1 } x && /^received packets:/ { print $3; exit }' "$work/perfdhcp.txt")
+    printf 'round %d %-10s step ticks %5d  after +3 s %4d  ACKs %6s  ticks/1000 ACKs %5s  [%s]\n' "$r" "$label" $((t1 - t0)) $((t2 - t1)) "${acks:-0}" \
+      "$(awk -v t=$((t1 - t0)) -v a="${acks:-0}" 'BEGIN { if (a > 0) printf "%.1f", 1000 * t / a; else print "n/a" }')" "$(grep -m1 '^sent:' "$work/perfdhcp.txt" || echo 'no perfdhcp summary')"
+    sum[$label]=$(( ${sum[$label]:-0} + t1 - t0 )); count[$label]=$(( ${count[$label]:-0} + 1 ))
+    stop_pid "$prov_pid"
+  done
+done
+for v in "$@"; do
+  label=${v%%=*}
+  [ -n "${count[$label]:-}" ] && printf 'mean %-10s step ticks %d over %d runs\n' "$label" $(( sum[$label] / count[$label] )) "${count[$label]}"
+  count[$label]=""
+done
