@@ -15,10 +15,6 @@ internal sealed class AddressBitmap
     /// <summary>Bit i of summary s: word s * 64 + i is full.</summary>
     private readonly Dictionary<uint, ulong> _fullWords = [];
 
-    public int Count { get; private set; }
-
-    public bool Contains(uint value) => _words.TryGetValue(value >> 6, out var word) && (word & (1UL << (int)(value & 63))) != 0;
-
     public void Add(uint value)
     {
         var index = value >> 6;
@@ -31,7 +27,6 @@ internal sealed class AddressBitmap
 
         word |= bit;
         _words[index] = word;
-        Count++;
         if (word == ulong.MaxValue)
         {
             _fullWords.TryGetValue(index >> 6, out var summary);

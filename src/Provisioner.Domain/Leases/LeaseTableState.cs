@@ -14,12 +14,14 @@ public readonly record struct LeaseBinding(string Mac, DateTimeOffset ExpiresAt)
 /// </summary>
 public sealed class LeaseTableState
 {
-    private readonly Dictionary<IPv4Address, LeaseBinding> _bindings = [];
+    // The maps themselves, for LeaseTable to read and write without an interface call per lookup; the public
+    // read-only views below are the same objects.
+    internal readonly Dictionary<IPv4Address, LeaseBinding> BindingMap = [];
+    internal readonly SortedSet<(DateTimeOffset ExpiresAt, IPv4Address Address)> ExpirySet = [];
+    internal readonly Dictionary<string, IPv4Address> MacMap = new(StringComparer.Ordinal);
+    internal readonly Dictionary<IPv4Address, DateTimeOffset> QuarantineMap = [];
+    internal readonly Dictionary<string, LeaseEvents.FirstBootGranted> PendingMap = new(StringComparer.Ordinal);
     private readonly AddressBitmap _bound = new();
-    private readonly SortedSet<(DateTimeOffset ExpiresAt, IPv4Address Address)> _expiries = [];
-    private readonly Dictionary<string, IPv4Address> _byMac = new(StringComparer.Ordinal);
-    private readonly Dictionary<IPv4Address, DateTimeOffset> _quarantine = [];
-    private readonly Dictionary<string, LeaseEvents.FirstBootGranted> _pendingBoots = new(StringComparer.Ordinal);
 
     private LeaseTableState(string subnetId) => SubnetId = subnetId;
 
@@ -28,22 +30,22 @@ public sealed class LeaseTableState
     public string SubnetId { get; }
 
     /// <summary>Address → last holder. An address absent here was never leased.</summary>
-    public IReadOnlyDictionary<IPv4Address, LeaseBinding> Bindings => _bindings;
+    public IReadOnlyDictionary<IPv4Address, LeaseBinding> Bindings => BindingMap;
 
     /// <summary><see cref="Bindings"/> ordered by expiry: finds the longest-expired address without scanning the table.</summary>
-    public IReadOnlyCollection<(DateTimeOffset ExpiresAt, IPv4Address Address)> Expiries => _expiries;
+    public IReadOnlyCollection<(DateTimeOffset ExpiresAt, IPv4Address Address)> Expiries => ExpirySet;
 
     /// <summary>MAC → the address it holds or last held (its affinity).</summary>
-    public IReadOnlyDictionary<string, IPv4Address> ByMac => _byMac;
+    public IReadOnlyDictionary<string, IPv4Address> ByMac => MacMap;
 
     /// <summary>Declined addresses and when they may be used again.</summary>
-    public IReadOnlyDictionary<IPv4Address, DateTimeOffset> Quarantine => _quarantine;
+    public IReadOnlyDictionary<IPv4Address, DateTimeOffset> Quarantine => QuarantineMap;
 
     /// <summary>
     /// First boots granted with a lease (<see cref="LeaseEvents.FirstBootGranted"/>) that their machines have not yet
     /// recorded, by MAC. Bounded by the pool: one per MAC that holds a lease.
     /// </summary>
-    public IReadOnlyDictionary<string, LeaseEvents.FirstBootGranted> PendingBoots => _pendingBoots;
+    public IReadOnlyDictionary<string, LeaseEvents.FirstBootGranted> PendingBoots => PendingMap;
 
     /// <summary>The smallest address value ≥ <paramref name="from"/> that was never leased; null past 255.255.255.255.</summary>
     public uint? NextNeverBound(uint from) => _bound.NextAbsent(from);
@@ -51,9 +53,9 @@ public sealed class LeaseTableState
     /// <summary>The machine recorded its first boot granted at <paramref name="at"/> (or a later one): nothing pending for it from then.</summary>
     public LeaseTableState WithBootRecorded(string mac, DateTimeOffset at)
     {
-        if (_pendingBoots.TryGetValue(mac, out var pending) && pending.At <= at)
+        if (PendingMap.TryGetValue(mac, out var pending) && pending.At <= at)
         {
-            _pendingBoots.Remove(mac);
+            PendingMap.Remove(mac);
         }
 
         return this;
@@ -61,60 +63,49 @@ public sealed class LeaseTableState
 
     /// <summary>The unexpired lease of <paramref name="mac"/>, if any.</summary>
     public (IPv4Address Address, DateTimeOffset ExpiresAt)? ActiveLeaseOf(string mac, DateTimeOffset now) =>
-        _byMac.TryGetValue(mac, out var address) && _bindings.TryGetValue(address, out var b) && b.Mac == mac && b.ExpiresAt > now
+        MacMap.TryGetValue(mac, out var address) && BindingMap.TryGetValue(address, out var b) && b.Mac == mac && b.ExpiresAt > now
             ? (address, b.ExpiresAt)
             : null;
 
     /// <summary>Who holds <paramref name="address"/> unexpired at <paramref name="now"/>, or null.</summary>
     public string? HolderOf(IPv4Address address, DateTimeOffset now) =>
-        _bindings.TryGetValue(address, out var b) && b.ExpiresAt > now ? b.Mac : null;
-
-    /// <summary>The maps <see cref="LeaseTable"/> reads and writes, without an interface call per lookup.</summary>
-    internal Dictionary<IPv4Address, LeaseBinding> BindingMap => _bindings;
-
-    internal Dictionary<string, IPv4Address> MacMap => _byMac;
-
-    internal Dictionary<IPv4Address, DateTimeOffset> QuarantineMap => _quarantine;
-
-    internal SortedSet<(DateTimeOffset ExpiresAt, IPv4Address Address)> ExpirySet => _expiries;
-
-    internal Dictionary<string, LeaseEvents.FirstBootGranted> PendingMap => _pendingBoots;
+        BindingMap.TryGetValue(address, out var b) && b.ExpiresAt > now ? b.Mac : null;
 
     /// <summary>Sets one binding, keeping the never-leased bitmap and <see cref="Expiries"/> in step.</summary>
     internal void SetBinding(IPv4Address address, LeaseBinding binding)
     {
-        if (_bindings.TryGetValue(address, out var old))
+        if (BindingMap.TryGetValue(address, out var old))
         {
             if (old == binding)
             {
                 return;
             }
 
-            _expiries.Remove((old.ExpiresAt, address));
+            ExpirySet.Remove((old.ExpiresAt, address));
         }
 
-        _bindings[address] = binding;
+        BindingMap[address] = binding;
         _bound.Add(address.Value);
-        _expiries.Add((binding.ExpiresAt, address));
+        ExpirySet.Add((binding.ExpiresAt, address));
     }
 
     public LeaseTableSnapshot ToSnapshot()
     {
-        var bindings = _bindings.OrderBy(kv => kv.Key).ToArray();
-        var quarantine = _quarantine.OrderBy(kv => kv.Key).ToArray();
+        var bindings = BindingMap.OrderBy(kv => kv.Key).ToArray();
+        var quarantine = QuarantineMap.OrderBy(kv => kv.Key).ToArray();
         return new LeaseTableSnapshot(
             SubnetId,
             bindings.Select(kv => kv.Key.ToString()).ToArray(),
             bindings.Select(kv => kv.Value.Mac).ToArray(),
             bindings.Select(kv => kv.Value.ExpiresAt).ToArray(),
-            bindings.Select(kv => _byMac.TryGetValue(kv.Value.Mac, out var a) && a == kv.Key).ToArray(),
+            bindings.Select(kv => MacMap.TryGetValue(kv.Value.Mac, out var a) && a == kv.Key).ToArray(),
             quarantine.Select(kv => kv.Key.ToString()).ToArray(),
             quarantine.Select(kv => kv.Value).ToArray());
     }
 
     /// <summary>The table and the first boots still pending (the snapshot the lease actor writes).</summary>
     public SubnetSnapshot ToSubnetSnapshot() =>
-        new(ToSnapshot(), _pendingBoots.Values.OrderBy(b => b.Mac, StringComparer.Ordinal).ToArray());
+        new(ToSnapshot(), PendingMap.Values.OrderBy(b => b.Mac, StringComparer.Ordinal).ToArray());
 
     public static LeaseTableState FromSnapshot(SubnetSnapshot snapshot)
     {
@@ -122,7 +113,7 @@ public sealed class LeaseTableState
         var state = FromSnapshot(snapshot.Table);
         foreach (var boot in snapshot.PendingBoots)
         {
-            state._pendingBoots[boot.Mac] = boot;
+            state.PendingMap[boot.Mac] = boot;
         }
 
         return state;
@@ -138,13 +129,13 @@ public sealed class LeaseTableState
             state.SetBinding(address, new LeaseBinding(snapshot.Macs[i], snapshot.ExpiresAt[i]));
             if (snapshot.Current[i])
             {
-                state._byMac[snapshot.Macs[i]] = address;
+                state.MacMap[snapshot.Macs[i]] = address;
             }
         }
 
         for (var i = 0; i < snapshot.QuarantinedAddresses.Length; i++)
         {
-            state._quarantine[IPv4Address.Parse(snapshot.QuarantinedAddresses[i])] = snapshot.QuarantinedUntil[i];
+            state.QuarantineMap[IPv4Address.Parse(snapshot.QuarantinedAddresses[i])] = snapshot.QuarantinedUntil[i];
         }
 
         return state;
