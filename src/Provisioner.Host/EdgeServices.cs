@@ -299,9 +299,8 @@ public static partial class EdgeServices
             try
             {
                 var report = await warmUp.RunAsync(options.WarmUpExchanges, WarmUpConcurrency, WarmUpBound, cancellationToken).ConfigureAwait(false);
-                var jit = report.JitOutcome(JitSettling.Default);
                 var perRound = string.Join('/', report.CompiledPerRound ?? []);
-                LogWarmedUp(report.Exchanges, report.Failed, report.Took.TotalSeconds, report.EventsForgotten, report.Passes, report.MethodsCompiled, jit, perRound);
+                LogWarmedUp(report.Exchanges, report.Failed, report.Took.TotalSeconds, report.EventsForgotten, report.Passes, report.MethodsCompiled, report.JitOutcome, perRound);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

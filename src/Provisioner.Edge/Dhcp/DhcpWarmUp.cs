@@ -11,18 +11,35 @@ namespace Provisioner.Edge.Dhcp;
 /// <param name="Exchanges">DISCOVER/REQUEST pairs that ended in an ACK.</param>
 /// <param name="Failed">Exchanges that did not (a timeout, no answer): the warm-up goes on, the node serves anyway.</param>
 /// <param name="EventsForgotten">Events the warm-up subnet had in the journal when it was deleted (-1: the deletion failed).</param>
-/// <param name="Passes">Rounds played: the first of all the exchanges asked for, then the settling ones (<see cref="JitSettling"/>).</param>
 /// <param name="MethodsCompiled">Methods the JIT compiled while the warm-up ran, on every thread, tier-1 recompilations included.</param>
-/// <param name="Settled">A settling round after the first compiled fewer than <see cref="JitSettling.Quiet"/> methods (false: a bound ended it first, or no round was asked for).</param>
 /// <param name="CompiledPerRound">Methods compiled during each settling round and until the compiler went idle, in order.</param>
-public sealed record DhcpWarmUpReport(int Exchanges, int Failed, TimeSpan Took, long EventsForgotten, int Passes = 1, long MethodsCompiled = 0, bool Settled = false, IReadOnlyList<long>? CompiledPerRound = null)
+/// <param name="SettlingEnded">What ended the settling rounds.</param>
+public sealed record DhcpWarmUpReport(int Exchanges, int Failed, TimeSpan Took, long EventsForgotten, long MethodsCompiled = 0, IReadOnlyList<long>? CompiledPerRound = null, JitSettlingEnd SettlingEnded = JitSettlingEnd.NoRound)
 {
-    /// <summary>How the settling ended, for the log: "settled", or which bound stopped it.</summary>
-    public string JitOutcome(JitSettling settling) =>
-        Settled ? "settled"
-        : CompiledPerRound is not { Count: > 0 } rounds ? "no settling round"
-        : rounds.Count >= settling.MaxPasses ? $"still compiling after {rounds.Count} rounds"
-        : "stopped at the time bound";
+    /// <summary>Rounds played: the first of all the exchanges asked for, then the settling ones (<see cref="JitSettling"/>).</summary>
+    public int Passes => 1 + (CompiledPerRound?.Count ?? 0);
+
+    /// <summary>A settling round after the first compiled fewer than <see cref="JitSettling.Quiet"/> methods.</summary>
+    public bool Settled => SettlingEnded == JitSettlingEnd.Settled;
+
+    /// <summary>How the settling ended, for the log.</summary>
+    public string JitOutcome => SettlingEnded switch
+    {
+        JitSettlingEnd.Settled => "settled",
+        JitSettlingEnd.RoundLimit => $"still compiling after {Passes - 1} rounds",
+        JitSettlingEnd.TimeBound => "stopped at the time bound",
+        _ => "no settling round",
+    };
+}
+
+/// <summary>What ended the warm-up's settling rounds.</summary>
+public enum JitSettlingEnd
+{
+    /// <summary>None completed: none was asked for, no exchange went through, or the time bound came first.</summary>
+    NoRound = 0,
+    Settled,
+    RoundLimit,
+    TimeBound,
 }
 
 /// <summary>
@@ -101,17 +118,15 @@ public sealed partial class DhcpWarmUp
         var tally = new Tally();
         await PlayAsync(0, exchanges, concurrency, tally, bound.Token).ConfigureAwait(false);
 
-        var passes = 1;
         var settled = false;
         var perRound = new List<long>();
-        var next = exchanges;
-        while (exchanges > 0 && tally.Done > 0 && passes <= settling.MaxPasses && !bound.IsCancellationRequested)
+        while (exchanges > 0 && tally.Done > 0 && perRound.Count < settling.MaxPasses && !bound.IsCancellationRequested)
         {
             var before = _compiledMethods();
             try
             {
                 await Task.Delay(settling.Pause, bound.Token).ConfigureAwait(false);
-                await PlayAsync(next, settling.Exchanges, concurrency, tally, bound.Token).ConfigureAwait(false);
+                await PlayAsync(exchanges + (perRound.Count * settling.Exchanges), settling.Exchanges, concurrency, tally, bound.Token).ConfigureAwait(false);
                 await CompilerIdleAsync(settling.Pause, bound.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (bound.IsCancellationRequested)
@@ -119,8 +134,6 @@ public sealed partial class DhcpWarmUp
                 break;
             }
 
-            passes++;
-            next += settling.Exchanges;
             perRound.Add(_compiledMethods() - before);
             if (perRound.Count >= 2 && perRound[^1] < settling.Quiet)
             {
@@ -128,6 +141,11 @@ public sealed partial class DhcpWarmUp
                 break;
             }
         }
+
+        var ended = settled ? JitSettlingEnd.Settled
+            : perRound.Count == 0 ? JitSettlingEnd.NoRound
+            : perRound.Count >= settling.MaxPasses ? JitSettlingEnd.RoundLimit
+            : JitSettlingEnd.TimeBound;
 
         cancellationToken.ThrowIfCancellationRequested();
 
@@ -146,7 +164,7 @@ public sealed partial class DhcpWarmUp
             forgotten = -1;
         }
 
-        return new DhcpWarmUpReport(tally.Done, tally.Failed, Stopwatch.GetElapsedTime(started), forgotten, passes, _compiledMethods() - compiledAtStart, settled, perRound);
+        return new DhcpWarmUpReport(tally.Done, tally.Failed, Stopwatch.GetElapsedTime(started), forgotten, _compiledMethods() - compiledAtStart, perRound, ended);
     }
 
     /// <summary>Exchanges that ended in an ACK and those that did not, counted by concurrent workers.</summary>
