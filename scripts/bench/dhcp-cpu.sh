@@ -10,7 +10,8 @@
 #   CASE            new | plain
 #   LABEL=BUILD     a published build directory (dotnet publish src/Provisioner.Host -c Release -o DIR), and after @
 #                   extra VAR=VALUE words for the node, e.g. base=/tmp/p-base new=/tmp/p-new slow=/tmp/p-new@DOTNET_TieredCompilation=0
-#   BENCH_DHCP_PERF=FILE   also `perf record -g` the node of the first run into FILE (PerfMapEnabled set for every run)
+#   BENCH_DHCP_PERF=FILE   also `perf record -g` the node of the first run into FILE (PerfMapEnabled, and W^X off so that perf can read JIT frames, for every run),
+#                          and print per run how many methods the JIT compiled during the step (from the perf map)
 #
 # Per run: the node's user+system ticks from the step's start to its end, the ticks in the 3 s after it (work the step
 # left behind, e.g. machines recording their first boots), ACKs, ticks per 1,000 ACKs and perfdhcp's drop line; per
@@ -43,7 +44,7 @@ for r in $(seq 1 "$rounds"); do
     step=$((step + 1))
     label=${v%%=*}; rest=${v#*=}; build=${rest%%@*}; env=""; [ "$rest" != "$build" ] && env=${rest#*@}
     rm -rf "$work/data"; mkdir -p "$work/data"
-    prov_out=$build BENCH_PROVISIONER_ENV="$env ${BENCH_DHCP_PERF:+DOTNET_PerfMapEnabled=1}" start_provisioner "$work/provisioner.conf" "$work/provisioner.log"
+    prov_out=$build BENCH_PROVISIONER_ENV="$env ${BENCH_DHCP_PERF:+DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0}" start_provisioner "$work/provisioner.conf" "$work/provisioner.log"
     node=$(pid_tree "$prov_pid" | while read -r p; do [ "$(cat "/proc/$p/comm" 2>/dev/null)" = dotnet ] && echo "$p"; done | head -1)
     [ -n "$node" ] || { echo "dhcp-cpu: no dotnet process under $prov_pid" >&2; exit 1; }
     extra=()
@@ -56,12 +57,20 @@ for r in $(seq 1 "$rounds"); do
       timeout $((secs + 10)) perf record -F 499 -g -p "$node" -o "$BENCH_DHCP_PERF" -- sleep "$secs" >/dev/null 2>&1 &
       perf_pid=$!
     fi
+    map=/tmp/perf-$node.map; m0=0; [ -n "${BENCH_DHCP_PERF:-}" ] && [ -f "$map" ] && m0=$(wc -l <"$map")
     t0=$(node_ticks "$node")
     timeout $((secs + 30)) ip netns exec "$cli_ns" perfdhcp -4 -l "$cli_ip" -r "$rate" -R $((rate * secs + 1000)) -p "$secs" -t "$secs" -W 1000000 "${extra[@]}" "$srv_ip" >"$work/perfdhcp.txt" 2>&1 || true
     t1=$(node_ticks "$node")
+    m1=0; [ -n "${BENCH_DHCP_PERF:-}" ] && [ -f "$map" ] && m1=$(wc -l <"$map")
     sleep 3
     t2=$(node_ticks "$node")
     [ -n "$perf_pid" ] && wait "$perf_pid" 2>/dev/null
+    if [ "$m1" -gt "$m0" ]; then
+      # The perf map lists methods in the order they were compiled: those of the step, by tier and by namespace.
+      echo "  methods compiled during the step: $((m1 - m0)) ($map lines $((m0 + 1))-$m1; by tier, then tier 1 by assembly)"
+      sed -n "$((m0 + 1)),${m1}p" "$map" | grep -o '\[[A-Za-z0-9]*\]$' | sort | uniq -c | sort -rn | sed 's/^/    /'
+      sed -n "$((m0 + 1)),${m1}p" "$map" | grep 'OptimizedTier1\]$' | sed -nE 's/^.* \[([A-Za-z0-9_.]+)\] [^ ]*::.*$/\1/p' | sort | uniq -c | sort -rn | head -12 | sed 's/^/    /'
+    fi
     acks=$(awk '/REQUEST-ACK/ { x = 1 } x && /^received packets:/ { print $3; exit }' "$work/perfdhcp.txt")
     printf 'round %d %-10s step ticks %5d  after +3 s %4d  ACKs %6s  ticks/1000 ACKs %5s  [%s]\n' "$r" "$label" $((t1 - t0)) $((t2 - t1)) "${acks:-0}" \
       "$(awk -v t=$((t1 - t0)) -v a="${acks:-0}" 'BEGIN { if (a > 0) printf "%.1f", 1000 * t / a; else print "n/a" }')" "$(grep -m1 '^sent:' "$work/perfdhcp.txt" || echo 'no perfdhcp summary')"
