@@ -70,7 +70,9 @@ public sealed class SqliteJournalWriter : IDisposable
         _insert = InsertSql(config.TableConfig.SchemaName, table.Name, table.ColumnNames, _writerUuid is not null);
         _capacity = capacity;
         _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
-        _loop = Task.Run(RunAsync);
+        // A thread of its own: every commit blocks in SQLite (and in fsync) for its whole length. On the pool it held one
+        // of the node's few workers (two on a 2-core node) through every commit, while the DHCP path waited for one.
+        _loop = Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         JournalMetrics.Register(this);
     }
 
@@ -189,10 +191,10 @@ public sealed class SqliteJournalWriter : IDisposable
             serializer.Identifier);
     }
 
-    private async Task RunAsync()
+    private void Run()
     {
         var batch = new List<Pending>();
-        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        while (WaitForWrites())
         {
             batch.Clear();
             var rows = 0;
@@ -226,6 +228,13 @@ public sealed class SqliteJournalWriter : IDisposable
         }
 
         Reset();
+    }
+
+    /// <summary>Blocks the writer's thread until a write is queued (true) or the queue is completed and empty (false).</summary>
+    private bool WaitForWrites()
+    {
+        var wait = _queue.Reader.WaitToReadAsync();
+        return wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
     }
 
     private void Commit(List<Pending> batch)
