@@ -14,7 +14,8 @@
 #                          and print per run how many methods the JIT compiled during the step (from the perf map)
 #
 # Per run: the node's user+system ticks from the step's start to its end, the ticks in the 3 s after it (work the step
-# left behind, e.g. machines recording their first boots), ACKs, ticks per 1,000 ACKs and perfdhcp's drop line; per
+# left behind, e.g. machines recording their first boots), ACKs, ticks per 1,000 ACKs and perfdhcp's drop line, and the
+# collections and pause time of the GC during the step (the node's admin API, GET /api/v1/node); per
 # variant the mean of the step ticks. Same namespaces, subnet and socket buffers as dhcp.sh (lib.sh); quiet logging.
 source "$(dirname "$0")/lib.sh"
 [ $# -ge 5 ] || { sed -n '2,20p' "$0" >&2; exit 2; }
@@ -37,6 +38,11 @@ sysctl_set net.core.rmem_default 8388608
 [ "$(sysctl -n net.core.rmem_max)" -ge 4194304 ] || sysctl_set net.core.rmem_max 4194304
 
 node_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# gc_now: "GEN0 GEN1 GEN2 PAUSED_MS" of the node so far, from its admin API (zeros if it does not answer).
+gc_now() {
+  ip netns exec "$srv_ns" curl -fsS -m 2 http://127.0.0.1:9780/api/v1/node 2>/dev/null |
+    python3 -c 'import json, sys; n = json.load(sys.stdin); c = n["gcCollections"]; print(c[0], c[1], c[2], n["gcPausedMs"])' 2>/dev/null || echo 0 0 0 0
+}
 declare -A sum count
 step=0
 for r in $(seq 1 "$rounds"); do
@@ -58,9 +64,11 @@ for r in $(seq 1 "$rounds"); do
       perf_pid=$!
     fi
     map=/tmp/perf-$node.map; m0=0; [ -n "${BENCH_DHCP_PERF:-}" ] && [ -f "$map" ] && m0=$(wc -l <"$map")
+    g0=$(gc_now)
     t0=$(node_ticks "$node")
     timeout $((secs + 30)) ip netns exec "$cli_ns" perfdhcp -4 -l "$cli_ip" -r "$rate" -R $((rate * secs + 1000)) -p "$secs" -t "$secs" -W 1000000 "${extra[@]}" "$srv_ip" >"$work/perfdhcp.txt" 2>&1 || true
     t1=$(node_ticks "$node")
+    g1=$(gc_now)
     m1=0; [ -n "${BENCH_DHCP_PERF:-}" ] && [ -f "$map" ] && m1=$(wc -l <"$map")
     sleep 3
     t2=$(node_ticks "$node")
@@ -74,6 +82,8 @@ for r in $(seq 1 "$rounds"); do
     acks=$(awk '/REQUEST-ACK/ { x = 1 } x && /^received packets:/ { print $3; exit }' "$work/perfdhcp.txt")
     printf 'round %d %-10s step ticks %5d  after +3 s %4d  ACKs %6s  ticks/1000 ACKs %5s  [%s]\n' "$r" "$label" $((t1 - t0)) $((t2 - t1)) "${acks:-0}" \
       "$(awk -v t=$((t1 - t0)) -v a="${acks:-0}" 'BEGIN { if (a > 0) printf "%.1f", 1000 * t / a; else print "n/a" }')" "$(grep -m1 '^sent:' "$work/perfdhcp.txt" || echo 'no perfdhcp summary')"
+    read -r a0 a1 a2 ap <<<"$g0"; read -r b0 b1 b2 bp <<<"$g1"
+    echo "  GC during the step: $((b0 - a0)) gen0, $((b1 - a1)) gen1, $((b2 - a2)) gen2 collections, paused $((bp - ap)) ms"
     sum[$label]=$(( ${sum[$label]:-0} + t1 - t0 )); count[$label]=$(( ${count[$label]:-0} + 1 ))
     stop_pid "$prov_pid"
   done
