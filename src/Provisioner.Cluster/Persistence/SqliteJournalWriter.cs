@@ -150,7 +150,10 @@ public sealed class SqliteJournalWriter : IDisposable
             return Task.FromException<IImmutableList<Exception?>>(new InvalidOperationException($"journal write queue full ({_capacity} writes waiting); write refused"));
         }
 
-        var pending = new Pending(rows, result, new TaskCompletionSource<IImmutableList<Exception?>>(TaskCreationOptions.RunContinuationsAsynchronously));
+        // Continuations run on the writer's thread when it completes the write: they are short (the journal's bookkeeping
+        // and its replies to the persistent actors), and queued to the pool instead they waited behind everything on its
+        // global queue (RESULTS.md, seventeenth session).
+        var pending = new Pending(rows, result, new TaskCompletionSource<IImmutableList<Exception?>>());
         if (!_queue.Writer.TryWrite(pending))
         {
             Interlocked.Decrement(ref _queued);
