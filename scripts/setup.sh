@@ -18,8 +18,8 @@ packages=(
   postgresql
   # systemd-analyze verifies deploy/systemd's unit (DeployFilesTests); nothing is started
   systemd
-  # benchmarks
-  nginx wrk dnsmasq-base
+  # benchmarks (jq reads the admin API's JSON in cluster.sh and dhcp-cpu.sh; perf: dhcp-cpu.sh BENCH_DHCP_PERF)
+  nginx wrk dnsmasq-base jq linux-perf
 )
 
 missing=()

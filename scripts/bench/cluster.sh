@@ -475,7 +475,7 @@ CONF
   say "cluster rejoin of core$vi: healthy ${R[kill.rejoin_healthy]} s after its start, 4 members Up and none unreachable after ${R[kill.rejoin_all]} s"
 
   # ---- seed the journal up to BENCH_CLUSTER_LIST_TOTAL machines with DHCP-only PXE machines
-  local have want seed_n period vendor_hex c dport
+  local have want seed_n period c dport
   # The directory singleton may still be moving after the rejoin: until one core's list answers (bounded, 60 s).
   for _ in $(seq 1 30); do
     dport=$(directory_port 9781 9782 9783)
@@ -492,11 +492,10 @@ CONF
   want=$have
   if [ "$list_total" -gt "$have" ]; then
     seed_n=$((list_total - have)); period=$((seed_n / seed_rate + 30))
-    vendor_hex=$(printf '%s' "PXEClient:Arch:00000:UNDI:002001" | od -An -tx1 | tr -d ' \n')
     t0=$(now)
     timeout $((period + 120)) ip netns exec "$cli_ns" perfdhcp -4 -l "$cli_ip" -r "$seed_rate" -R "$seed_n" -n "$seed_n" -p "$period" -W 2000000 \
-      -b mac=00:0c:0a:00:00:00 -o "60,$vendor_hex" -o 93,0000 "$srv_ip" >"$work/seed.perfdhcp.txt" 2>&1 {bench_lock_fd}>&- || true
-    local acks; acks=$(awk '/^\*\*\*Statistics for: REQUEST-ACK/ { x = 1 } x && /^received packets:/ { print $3; exit }' "$work/seed.perfdhcp.txt")
+      -b mac=00:0c:0a:00:00:00 "${pxe_opts[@]}" "$srv_ip" >"$work/seed.perfdhcp.txt" 2>&1 {bench_lock_fd}>&- || true
+    local acks; read -r acks _ < <(perfdhcp_stats "$work/seed.perfdhcp.txt")
     # The list follows the journal: until it stops growing (3 equal polls 2 s apart, at most 300 s).
     local same=0 last=-1
     for _ in $(seq 1 150); do

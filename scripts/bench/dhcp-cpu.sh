@@ -29,10 +29,9 @@ for v in "$@"; do
 done
 export BENCH_LOGS=quiet
 bench_init dhcp 255
-command -v perfdhcp >/dev/null || { echo "dhcp-cpu: missing perfdhcp (scripts/setup.sh)" >&2; exit 1; }
+for tool in perfdhcp curl jq ${BENCH_DHCP_PERF:+perf}; do command -v "$tool" >/dev/null || { echo "dhcp-cpu: missing $tool (scripts/setup.sh)" >&2; exit 1; }; done
 rm -rf "$work"; mkdir -p "$work/data" "$work/config" "$work/kea"
 write_dhcp_configs 10.64.0.0/12 10.64.0.1 10.75.255.254
-vendor_hex=$(printf '%s' "PXEClient:Arch:00000:UNDI:002001" | od -An -tx1 | tr -d ' \n')
 net_up
 sysctl_set net.core.rmem_default 8388608
 [ "$(sysctl -n net.core.rmem_max)" -ge 4194304 ] || sysctl_set net.core.rmem_max 4194304
@@ -41,7 +40,7 @@ node_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # gc_now: "GEN0 GEN1 GEN2 PAUSED_MS" of the node so far, from its admin API (zeros if it does not answer).
 gc_now() {
   ip netns exec "$srv_ns" curl -fsS -m 2 http://127.0.0.1:9780/api/v1/node 2>/dev/null |
-    python3 -c 'import json, sys; n = json.load(sys.stdin); c = n["gcCollections"]; print(c[0], c[1], c[2], n["gcPausedMs"])' 2>/dev/null || echo 0 0 0 0
+    jq -r '"\(.gcCollections[0]) \(.gcCollections[1]) \(.gcCollections[2]) \(.gcPausedMs)"' 2>/dev/null || echo 0 0 0 0
 }
 declare -A sum count
 step=0
@@ -55,7 +54,7 @@ for r in $(seq 1 "$rounds"); do
     [ -n "$node" ] || { echo "dhcp-cpu: no dotnet process under $prov_pid" >&2; exit 1; }
     extra=()
     case $kase in
-      new) extra=(-b "mac=02:04:$(printf %02x $((step % 256))):00:00:00" -o "60,$vendor_hex" -o 93,0000) ;;
+      new) extra=(-b "mac=02:04:$(printf %02x $((step % 256))):00:00:00" "${pxe_opts[@]}") ;;
       plain) timeout 30 ip netns exec "$cli_ns" perfdhcp -4 -l "$cli_ip" -r 100 -R 50000 -p 5 "$srv_ip" >/dev/null 2>&1 || true ;;
     esac
     perf_pid=""
@@ -79,7 +78,7 @@ for r in $(seq 1 "$rounds"); do
       sed -n "$((m0 + 1)),${m1}p" "$map" | grep -o '\[[A-Za-z0-9]*\]$' | sort | uniq -c | sort -rn | sed 's/^/    /'
       sed -n "$((m0 + 1)),${m1}p" "$map" | grep 'OptimizedTier1\]$' | sed -nE 's/^.* \[([A-Za-z0-9_.]+)\] [^ ]*::.*$/\1/p' | sort | uniq -c | sort -rn | head -12 | sed 's/^/    /'
     fi
-    acks=$(awk '/REQUEST-ACK/ { x = 1 } x && /^received packets:/ { print $3; exit }' "$work/perfdhcp.txt")
+    read -r acks _ < <(perfdhcp_stats "$work/perfdhcp.txt")
     printf 'round %d %-10s step ticks %5d  after +3 s %4d  ACKs %6s  ticks/1000 ACKs %5s  [%s]\n' "$r" "$label" $((t1 - t0)) $((t2 - t1)) "${acks:-0}" \
       "$(awk -v t=$((t1 - t0)) -v a="${acks:-0}" 'BEGIN { if (a > 0) printf "%.1f", 1000 * t / a; else print "n/a" }')" "$(grep -m1 '^sent:' "$work/perfdhcp.txt" || echo 'no perfdhcp summary')"
     read -r a0 a1 a2 ap <<<"$g0"; read -r b0 b1 b2 bp <<<"$g1"

@@ -97,8 +97,6 @@ network=10.64.0.0/12
 pool_start=10.64.0.1
 pool_end=10.75.255.254
 write_dhcp_configs "$network" "$pool_start" "$pool_end"
-vendor_hex=$(printf '%s' "PXEClient:Arch:00000:UNDI:002001" | od -An -tx1 | tr -d ' \n')
-pxe_opts=(-o "60,$vendor_hex" -o 93,0000)
 
 net_up
 
@@ -140,20 +138,6 @@ server_rb() { ip netns exec "$srv_ns" ss -ulmn 'sport = :67' | grep -o 'rb[0-9]*
 # Server namespace UDP receive-buffer overflows (packets the kernel dropped before the server read them).
 rcvbuf_errors() { ip netns exec "${1:-$srv_ns}" awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else print $c["RcvbufErrors"] }' /proc/net/snmp; }
 
-# perfdhcp_stats FILE: "ACKS DO_SENT DO_DROP% RA_DROP% NON_UNIQUE+REJECTED" from perfdhcp's final report.
-perfdhcp_stats() {
-  awk '
-    /^\*\*\*Statistics for: DISCOVER-OFFER/ { x = "do" }
-    /^\*\*\*Statistics for: REQUEST-ACK/ { x = "ra" }
-    x != "" && /^sent packets:/ { sent[x] = $3 }
-    x != "" && /^received packets:/ { recv[x] = $3 }
-    x != "" && /^drops:/ { drops[x] = $2 }
-    x != "" && /^non unique addresses:/ { nu[x] = $4 }
-    x != "" && /^rejected leases:/ { rj[x] = $3 }
-    function pct(k) { return sent[k] > 0 ? 100 * drops[k] / sent[k] : 100 }
-    END { printf "%d %d %.2f %.2f %d\n", recv["ra"], sent["do"], pct("do"), pct("ra"), nu["do"] + nu["ra"] + rj["do"] + rj["ra"] }' "$1"
-}
-
 # seed_known BASE: BENCH_DHCP_KNOWN PXE clients complete DORA (up to 3 passes until one gets >= 99 % ACKs); prints
 # the ACKs of the last pass (every MAC of a pass that was ACKed holds a lease).
 seed_known() {
@@ -169,10 +153,14 @@ seed_known() {
 }
 
 results="$work/results.txt"
-# One row per run, for the summaries: case rate server tag completed/s do% ra% do_p50 do_p99 ra_p50 ra_p99 dora_p50 dora_p99 started
+# One row per run, for the summaries: case rate server tag completed/s do% ra% do_p50 do_p99 ra_p50 ra_p99 dora_p50 dora_p99
+# started acks w_do% w_ra% srv_dora_p99 gap_p99
 rows="$work/rows.txt"
 : >"$rows"
 fmt='%-6s %-11s %6s %8s %7s %7s %7s %8s %8s %8s %8s %8s %8s %6s %6s %8s %5s %6s %6s %6s %12s %8s\n'
+
+# unanswered_pct SENT ANSWERED: the % of SENT without an answer (0 when nothing was sent).
+unanswered_pct() { awk -v n="$1" -v a="$2" 'BEGIN { printf "%.2f", (n > 0 ? 100 * (n - a) / n : 0) }'; }
 
 # run_step CASE SERVER RATE STEP TAG: one measured run; prints a table row and appends to $rows.
 run_step() {
@@ -204,8 +192,7 @@ run_step() {
   read -r nd no lo dp50 dp99 nq na la rp50 rp99 xp50 xp99 nak no1 na1 sp50 sp99 gp50 gp99 < <("$(dirname "$0")/dhcp-latency.sh" "$pcap" "$end")
   [ "${BENCH_DHCP_KEEP_PCAP:-0}" = 1 ] || rm -f "$pcap"
   local dps
-  wdd=$(awk -v n="$nd" -v a="$no1" 'BEGIN { printf "%.2f", (n > 0 ? 100 * (n - a) / n : 0) }')
-  wrd=$(awk -v n="$nq" -v a="$na1" 'BEGIN { printf "%.2f", (n > 0 ? 100 * (n - a) / n : 0) }')
+  wdd=$(unanswered_pct "$nd" "$no1"); wrd=$(unanswered_pct "$nq" "$na1")
   dps=$(awk -v a="$acks" -v p="$period" 'BEGIN { printf "%.0f", a / p }')
   [ -n "$seeded" ] && echo "  ($c $s rate $r: seeded $seeded of $known_n known machines before the step)" >>"$work/notes.txt"
   [ "$nu" -gt 0 ] && echo "  ($c $s rate $r: perfdhcp counted $nu non-unique or rejected addresses)" >>"$work/notes.txt"
@@ -229,9 +216,9 @@ for s in "${servers[@]}"; do case $s in kea|provisioner) ;; *) echo "dhcp bench:
 # shellcheck disable=SC2059
 printf "$fmt" case server rate DORA/s do_drop% ra_drop% step do_p50 do_p99 ra_p50 ra_p99 dora_p50 dora_p99 srv_rbe cli_rbe rb_KiB cap_drop seeded w_do% w_ra% srv_dora_p99 gap_p99 | tee -a "$results"
 
-# clean_of CASE SERVER: "OFFERED COMPLETED" of the highest sweep step with both drops <= 1 % ("0 0" when none).
 # wire_clean_of CASE SERVER: the offered rate of the highest sweep step whose drops on the wire (w_do%, w_ra%) are <= 1 %.
 wire_clean_of() { awk -v c="$1" -v s="$2" -v p="$period" '$1 == c && $3 == s && $4 == "sweep" && $16 <= 1 && $17 <= 1 && $2 + 0 >= o + 0 { o = $2; d = $14 } END { printf "%d/s offered (%d DISCOVERs/s sent)", o, d / p }' "$rows"; }
+# clean_of CASE SERVER: "OFFERED COMPLETED" of the highest sweep step with both drops <= 1 % ("0 0" when none).
 clean_of() { awk -v c="$1" -v s="$2" '$1 == c && $3 == s && $4 == "sweep" && $6 <= 1 && $7 <= 1 && $2 + 0 >= o + 0 { o = $2; d = $5 } END { print o + 0, d + 0 }' "$rows"; }
 
 for c in "${cases[@]}"; do
@@ -274,7 +261,7 @@ done
   echo " 2x_done% = ACKs received / DISCOVERs sent; 2x_dora_p99 = p99 DISCOVER->ACK ms of the completed exchanges, as the client saw it;"
   echo " 2x_srv_dora_p99 = p99 of the server's part of them, DISCOVER->OFFER + REQUEST->ACK: perfdhcp shares the 2 cores and adds its own OFFER->REQUEST gap)"
   echo "logs: $(bench_logs) (BENCH_LOGS)"
-  [ -f "$work/kea/kea.log" ] && echo "Kea log lines (severity $(kea_severity)): $(wc -l <"$work/kea/kea.log" 2>/dev/null || echo 0), of which WARN or above: $(grep -cE ' (WARN|ERROR|FATAL) ' "$work/kea/kea.log" 2>/dev/null || true)"
+  [ -f "$work/kea/kea.log" ] && echo "Kea log lines (severity $(kea_severity)): $(wc -l <"$work/kea/kea.log"), of which WARN or above: $(grep -cE ' (WARN|ERROR|FATAL) ' "$work/kea/kea.log" 2>/dev/null || true)"
   echo "Provisioner log lines: $(wc -l <"$work/provisioner.log"), of which warn/fail/error: $(grep -ciE 'warn|fail|error' "$work/provisioner.log" || true)"
 } | tee -a "$results"
 echo "results: $results; perfdhcp outputs and server logs: $work"

@@ -180,6 +180,23 @@ EOF
 }
 
 now() { date +%s.%N; }
+
+# perfdhcp options of PXE firmware never seen before: option 60 of a BIOS PXE ROM and option 93 (architecture 0).
+pxe_opts=(-o "60,$(printf '%s' "PXEClient:Arch:00000:UNDI:002001" | od -An -tx1 | tr -d ' \n')" -o 93,0000)
+
+# perfdhcp_stats FILE: "ACKS DO_SENT DO_DROP% RA_DROP% NON_UNIQUE+REJECTED" from perfdhcp's final report.
+perfdhcp_stats() {
+  awk '
+    /^\*\*\*Statistics for: DISCOVER-OFFER/ { x = "do" }
+    /^\*\*\*Statistics for: REQUEST-ACK/ { x = "ra" }
+    x != "" && /^sent packets:/ { sent[x] = $3 }
+    x != "" && /^received packets:/ { recv[x] = $3 }
+    x != "" && /^drops:/ { drops[x] = $2 }
+    x != "" && /^non unique addresses:/ { nu[x] = $4 }
+    x != "" && /^rejected leases:/ { rj[x] = $3 }
+    function pct(k) { return sent[k] > 0 ? 100 * drops[k] / sent[k] : 100 }
+    END { printf "%d %d %.2f %.2f %d\n", recv["ra"], sent["do"], pct("do"), pct("ra"), nu["do"] + nu["ra"] + rj["do"] + rj["ra"] }' "$1"
+}
 # ratio A B -> A/B with 2 decimals ("n/a" when either is missing or B is 0)
 ratio() { awk -v a="${1:-}" -v b="${2:-}" 'BEGIN { if (a == "" || b == "" || b + 0 == 0 || a == "n/a" || b == "n/a") print "n/a"; else printf "%.2f", a / b }'; }
 # median of numbers (one per argument)

@@ -72,13 +72,12 @@ CONF
 
 net_up
 
-vendor_hex=$(printf '%s' "PXEClient:Arch:00000:UNDI:002001" | od -An -tx1 | tr -d ' \n')
 period=$((n / rate + 30))
 # run_clients SERVER: N exchanges from the client namespace; prints "DISCOVERs OFFERs REQUESTs ACKs".
 run_clients() {
   local out="$work/perfdhcp.$1.txt"
   timeout $((period + 60)) ip netns exec "$cli_ns" perfdhcp -4 -l "$cli_ip" -r "$rate" -R "$n" -n "$n" -p "$period" -W 2000000 \
-    -o "60,$vendor_hex" -o 93,0000 "$srv_ip" >"$out" 2>&1 || true
+    "${pxe_opts[@]}" "$srv_ip" >"$out" 2>&1 || true
   awk '
     /^\*\*\*Statistics for: DISCOVER-OFFER/ { x = "do" }
     /^\*\*\*Statistics for: REQUEST-ACK/ { x = "ra" }
@@ -105,7 +104,7 @@ until_listed_stable() {
 }
 warm_up() {
   timeout 60 ip netns exec "$cli_ns" perfdhcp -4 -l "$cli_ip" -r 100 -R 500 -n 500 -b mac=00:0c:09:00:00:00 -p 10 -W 2000000 \
-    -o "60,$vendor_hex" -o 93,0000 "$srv_ip" >"$work/$1.warmup.txt" 2>&1 || true
+    "${pxe_opts[@]}" "$srv_ip" >"$work/$1.warmup.txt" 2>&1 || true
   sleep 5
 }
 
