@@ -12,6 +12,7 @@
 #                   extra VAR=VALUE words for the node, e.g. base=/tmp/p-base new=/tmp/p-new slow=/tmp/p-new@DOTNET_TieredCompilation=0
 #   BENCH_DHCP_PERF=FILE   also `perf record -g` the node of the first run into FILE (PerfMapEnabled, and W^X off so that perf can read JIT frames, for every run),
 #                          and print per run how many methods the JIT compiled during the step (from the perf map)
+#   BENCH_DHCP_GCDUMP=FILE  also take a heap snapshot of the node of the first run 3 s after its step, and print its types by size (dotnet-gcdump)
 #
 # Per run: the node's user+system ticks from the step's start to its end, the ticks in the 3 s after it (work the step
 # left behind, e.g. machines recording their first boots), ACKs, ticks per 1,000 ACKs and perfdhcp's drop line, and the
@@ -37,6 +38,8 @@ sysctl_set net.core.rmem_default 8388608
 [ "$(sysctl -n net.core.rmem_max)" -ge 4194304 ] || sysctl_set net.core.rmem_max 4194304
 
 node_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# node_mem: the node's resident memory now and at its peak (VmRSS, VmHWM), in MiB.
+node_mem() { awk '/^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 } END { printf "RSS %d MiB, peak %d MiB", r / 1024, h / 1024 }' "/proc/$1/status"; }
 # gc_now: "GEN0 GEN1 GEN2 PAUSED_MS" of the node so far, from its admin API (zeros if it does not answer).
 gc_now() {
   ip netns exec "$srv_ns" curl -fsS -m 2 http://127.0.0.1:9780/api/v1/node 2>/dev/null |
@@ -72,6 +75,12 @@ for r in $(seq 1 "$rounds"); do
     sleep 3
     t2=$(node_ticks "$node")
     [ -n "$perf_pid" ] && wait "$perf_pid" 2>/dev/null
+    if [ -n "${BENCH_DHCP_GCDUMP:-}" ] && [ "$step" = 1 ]; then
+      # A heap snapshot of the node after the step, and its types by size (dotnet-gcdump; `dotnet tool install -g dotnet-gcdump`).
+      timeout 120 "${DOTNET_GCDUMP:-$HOME/.dotnet/tools/dotnet-gcdump}" collect -p "$node" -o "$BENCH_DHCP_GCDUMP" >/dev/null 2>&1 \
+        && timeout 60 "${DOTNET_GCDUMP:-$HOME/.dotnet/tools/dotnet-gcdump}" report "$BENCH_DHCP_GCDUMP" 2>/dev/null | head -40 | sed 's/^/    /' \
+        || echo "  dhcp-cpu: no heap snapshot (dotnet-gcdump)"
+    fi
     if [ "$m1" -gt "$m0" ]; then
       # The perf map lists methods in the order they were compiled: those of the step, by tier and by namespace.
       echo "  methods compiled during the step: $((m1 - m0)) ($map lines $((m0 + 1))-$m1; by tier, then tier 1 by assembly)"
@@ -82,7 +91,7 @@ for r in $(seq 1 "$rounds"); do
     printf 'round %d %-10s step ticks %5d  after +3 s %4d  ACKs %6s  ticks/1000 ACKs %5s  [%s]\n' "$r" "$label" $((t1 - t0)) $((t2 - t1)) "${acks:-0}" \
       "$(awk -v t=$((t1 - t0)) -v a="${acks:-0}" 'BEGIN { if (a > 0) printf "%.1f", 1000 * t / a; else print "n/a" }')" "$(grep -m1 '^sent:' "$work/perfdhcp.txt" || echo 'no perfdhcp summary')"
     read -r a0 a1 a2 ap <<<"$g0"; read -r b0 b1 b2 bp <<<"$g1"
-    echo "  GC during the step: $((b0 - a0)) gen0, $((b1 - a1)) gen1, $((b2 - a2)) gen2 collections, paused $((bp - ap)) ms"
+    echo "  GC during the step: $((b0 - a0)) gen0, $((b1 - a1)) gen1, $((b2 - a2)) gen2 collections, paused $((bp - ap)) ms; node memory: $(node_mem "$node")"
     sum[$label]=$(( ${sum[$label]:-0} + t1 - t0 )); count[$label]=$(( ${count[$label]:-0} + 1 ))
     stop_pid "$prov_pid"
   done

@@ -1,3 +1,4 @@
+using System.Net;
 using Provisioner.Cluster;
 using Provisioner.Domain.Machines;
 using Provisioner.Protocols.Dhcp;
@@ -11,6 +12,12 @@ namespace Provisioner.Edge.Dhcp;
 /// again, and without their recording anything again. A machine's next boot has a new xid; a DECLINE or RELEASE ends
 /// what is remembered of its MAC. Bounded: past <see cref="Capacity"/> MACs the expired answers are dropped, then the
 /// oldest half; a forgotten answer only costs asking again.
+/// <para>
+/// An answer is held as the datagram that was sent (one array), not as the parsed packet it was made from (a dozen
+/// option arrays and their lists): a rollout fills this memory with tens of thousands of answers that outlive two
+/// collections, and each object in them is marked and copied by every collection until it expires. A replay, which only
+/// a retransmission asks for, parses the datagram again.
+/// </para>
 /// </summary>
 public sealed class DhcpReplyMemory(TimeProvider clock)
 {
@@ -38,10 +45,10 @@ public sealed class DhcpReplyMemory(TimeProvider clock)
             var exchange = Exchange.Of(request, subnet);
             foreach (var answer in answers)
             {
-                if (answer.Exchange == exchange && clock.GetElapsedTime(answer.At) < Lifetime)
+                if (answer.Exchange == exchange && clock.GetElapsedTime(answer.At) < Lifetime && DhcpPacket.TryParse(answer.Datagram, out var packet, out _))
                 {
                     Interlocked.Increment(ref _replayed);
-                    plan = answer.Plan;
+                    plan = new DhcpReplyPlan(packet, answer.Destination);
                     return true;
                 }
             }
@@ -65,7 +72,13 @@ public sealed class DhcpReplyMemory(TimeProvider clock)
             Trim();
         }
 
-        var answer = new Answer(Exchange.Of(request, subnet), plan, clock.GetTimestamp());
+        var datagram = new byte[plan.Packet.GetWriteLength()];
+        if (!plan.Packet.TryWrite(datagram, out var written))
+        {
+            return plan;
+        }
+
+        var answer = new Answer(Exchange.Of(request, subnet), written == datagram.Length ? datagram : datagram[..written], plan.Destination, clock.GetTimestamp());
         _answers.AddOrUpdate(mac, static (_, answer) => [answer], static (_, held, answer) => With(answer, held), answer);
         return plan;
     }
@@ -125,5 +138,6 @@ public sealed class DhcpReplyMemory(TimeProvider clock)
             new(request.TransactionId, request.MessageType, subnet, request.ClientAddress, request.Options.RequestedIPAddress, request.Options.ServerIdentifier);
     }
 
-    private sealed record Answer(Exchange Exchange, DhcpReplyPlan Plan, long At);
+    /// <param name="Datagram">The reply as it was sent.</param>
+    private sealed record Answer(Exchange Exchange, byte[] Datagram, IPEndPoint Destination, long At);
 }
