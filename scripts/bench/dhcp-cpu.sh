@@ -12,6 +12,8 @@
 #                   extra VAR=VALUE words for the node, e.g. base=/tmp/p-base new=/tmp/p-new slow=/tmp/p-new@DOTNET_TieredCompilation=0
 #   BENCH_DHCP_PERF=FILE   also `perf record -g` the node of the first run into FILE (PerfMapEnabled, and W^X off so that perf can read JIT frames, for every run),
 #                          and print per run how many methods the JIT compiled during the step (from the perf map)
+#   BENCH_DHCP_GCLOG=1     also poll the node's last collections (GET /api/v1/node, lastGcs) every 50 ms and print the step's by kind and
+#                          generation: pause, promoted bytes, compacting (curl and jq 20 times a second: CPU the node does not get)
 #   BENCH_DHCP_GCDUMP=FILE  also take a heap snapshot of the node of the first run 3 s after its step, and print its types by size (dotnet-gcdump)
 #
 # Per run: the node's user+system ticks from the step's start to its end, the ticks in the 3 s after it (work the step
@@ -66,6 +68,13 @@ for r in $(seq 1 "$rounds"); do
       perf_pid=$!
     fi
     map=/tmp/perf-$node.map; m0=0; [ -n "${BENCH_DHCP_PERF:-}" ] && [ -f "$map" ] && m0=$(wc -l <"$map")
+    # With BENCH_DHCP_GCLOG, every collection during the step, from the node's last one of each kind polled every 50 ms.
+    gc_log=$work/gcs.txt; : >"$gc_log"; gc_poll=""
+    [ -n "${BENCH_DHCP_GCLOG:-}" ] && { end=$(( $(date +%s) + secs + 2 )); while [ "$(date +%s)" -lt "$end" ]; do
+        ip netns exec "$srv_ns" curl -fsS -m 1 http://127.0.0.1:9780/api/v1/node 2>/dev/null |
+          jq -r '.lastGcs[]? | "\(.index) \(.kind) \(.generation) \(.pausedMs) \(.promotedBytes) \(.compacted)"' 2>/dev/null >>"$gc_log"
+        sleep 0.05
+      done & gc_poll=$!; }
     g0=$(gc_now)
     t0=$(node_ticks "$node")
     timeout $((secs + 30)) ip netns exec "$cli_ns" perfdhcp -4 -l "$cli_ip" -r "$rate" -R $((rate * secs + 1000)) -p "$secs" -t "$secs" -W 1000000 "${extra[@]}" "$srv_ip" >"$work/perfdhcp.txt" 2>&1 || true
@@ -91,6 +100,14 @@ for r in $(seq 1 "$rounds"); do
     printf 'round %d %-10s step ticks %5d  after +3 s %4d  ACKs %6s  ticks/1000 ACKs %5s  [%s]\n' "$r" "$label" $((t1 - t0)) $((t2 - t1)) "${acks:-0}" \
       "$(awk -v t=$((t1 - t0)) -v a="${acks:-0}" 'BEGIN { if (a > 0) printf "%.1f", 1000 * t / a; else print "n/a" }')" "$(grep -m1 '^sent:' "$work/perfdhcp.txt" || echo 'no perfdhcp summary')"
     read -r a0 a1 a2 ap <<<"$g0"; read -r b0 b1 b2 bp <<<"$g1"
+    if [ -n "$gc_poll" ]; then
+      wait "$gc_poll" 2>/dev/null
+      # Collections number from 1, and gen0's count is every collection so far: the step's are a0+1..b0.
+      sort -un "$gc_log" | awk -v lo="$a0" -v hi="$b0" '$1 > lo && $1 <= hi {
+          k = $2 " gen" $3; n[k]++; p[k] += $4; if ($4 > m[k]) m[k] = $4; pr[k] += $5; c[k] += ($6 == "true"); seen++ }
+        END { printf "  collections seen by polling: %d of %d\n", seen, hi - lo
+              for (k in n) printf "    %-18s %3d  paused %7.1f ms (max %6.1f)  promoted %6.1f MB each  compacting %d\n", k, n[k], p[k], m[k], pr[k] / n[k] / 1048576, c[k] }'
+    fi
     echo "  GC during the step: $((b0 - a0)) gen0, $((b1 - a1)) gen1, $((b2 - a2)) gen2 collections, paused $((bp - ap)) ms; node memory: $(node_mem "$node")"
     sum[$label]=$(( ${sum[$label]:-0} + t1 - t0 )); count[$label]=$(( ${count[$label]:-0} + 1 ))
     stop_pid "$prov_pid"

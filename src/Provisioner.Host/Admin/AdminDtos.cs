@@ -146,6 +146,8 @@ public sealed record ShardsDto(IReadOnlyList<ShardRegionDto> Regions);
 /// <paramref name="Collected"/>: a full collection ran just before (POST /api/v1/node/gc).
 /// <paramref name="KnownMachines"/>: machines with anything in this node's journal, where new machines' first boots ride
 /// on the lease (null: not on this node — a shared journal, no DHCP, or first-boot-on-lease off; -1: not read yet).
+/// <paramref name="LastGcs"/>: the last collection of each kind that has run (ephemeral, background, full blocking), to
+/// tell which kind the pauses come from.
 /// </summary>
 public sealed record NodeDto(
     long ResidentBytes,
@@ -158,7 +160,8 @@ public sealed record NodeDto(
     int NewMachinesLive,
     int NewMachinesLimit,
     long NewMachinesRefused,
-    int? KnownMachines)
+    int? KnownMachines,
+    IReadOnlyList<GcDto> LastGcs)
 {
     public static NodeDto Now(Cluster.Machines.NewMachineLimit newMachines, bool collected, Cluster.Persistence.KnownMachines? known = null)
     {
@@ -176,7 +179,24 @@ public sealed record NodeDto(
             newMachines.Live,
             newMachines.Capacity,
             newMachines.Refused,
-            known is null ? null : known.Loaded ? known.Count : -1);
+            known is null ? null : known.Loaded ? known.Count : -1,
+            [.. new[] { GCKind.Ephemeral, GCKind.Background, GCKind.FullBlocking }.Select(GcDto.Last).OfType<GcDto>()]);
+    }
+}
+
+/// <summary>
+/// One collection (<see cref="GC.GetGCMemoryInfo(GCKind)"/>): its kind, its number in the process (<paramref name="Index"/>),
+/// the generation it collected, how long it paused the process (both pauses of a background one, summed), what survived it
+/// (<paramref name="PromotedBytes"/>) and whether it compacted.
+/// </summary>
+public sealed record GcDto(string Kind, long Index, int Generation, double PausedMs, long PromotedBytes, bool Compacted)
+{
+    public static GcDto? Last(GCKind kind)
+    {
+        var info = GC.GetGCMemoryInfo(kind);
+        return info.Index == 0
+            ? null
+            : new GcDto(kind.ToString(), info.Index, info.Generation, info.PauseDurations.ToArray().Sum(d => d.TotalMilliseconds), info.PromotedBytes, info.Compacted);
     }
 }
 

@@ -420,6 +420,12 @@ public static class CommandLine
         await stdout.WriteLineAsync($"Resident memory : {Mb(node.ResidentBytes)}");
         await stdout.WriteLineAsync($"Managed heap    : {Mb(node.GcHeapBytes)} ({Mb(node.GcFragmentedBytes)} of it free), {Mb(node.GcCommittedBytes)} committed{(node.Collected ? ", right after a full collection" : " at the last collection")}");
         await stdout.WriteLineAsync($"Collections     : {string.Join(" / ", node.GcCollections)} (gen0 / gen1 / gen2), paused {node.GcPausedMs:N0} ms in all");
+        foreach (var gc in node.LastGcs)
+        {
+            var pause = gc.PausedMs.ToString("0.0", CultureInfo.InvariantCulture);
+            await stdout.WriteLineAsync($"  last of a kind: #{gc.Index} {gc.Kind} gen{gc.Generation}, paused {pause} ms, {Mb(gc.PromotedBytes)} survived{(gc.Compacted ? ", compacted" : string.Empty)}");
+        }
+
         await stdout.WriteLineAsync($"New machines    : {node.NewMachinesLive} live of {node.NewMachinesLimit} (machines.max-new-live), {node.NewMachinesRefused} refused");
         await stdout.WriteLineAsync(node.KnownMachines switch
         {

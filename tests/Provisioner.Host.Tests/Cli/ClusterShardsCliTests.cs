@@ -82,11 +82,17 @@ public sealed class ClusterShardsCliTests
         Assert.True(after.GcHeapBytes > 0 && after.ResidentBytes > after.GcHeapBytes / 2, $"heap {after.GcHeapBytes}, RSS {after.ResidentBytes}");
         Assert.Equal(3, after.GcCollections.Count);
         Assert.True(after.GcPausedMs >= 0);
+        // `node gc` ran a full blocking collection: it is the last of its kind, and the latest of all.
+        var full = Assert.Single(after.LastGcs, g => g.Kind == "FullBlocking");
+        Assert.Equal(2, full.Generation);
+        Assert.Equal(after.LastGcs.Max(g => g.Index), full.Index);
+        Assert.True(full.PausedMs > 0);
 
         var (showExit, table, _) = await node.Run("node", "show");
         Assert.Equal(CommandLine.Ok, showExit);
         Assert.Contains("Resident memory :", table);
         Assert.Contains("0 live of 1234 (machines.max-new-live)", table);
+        Assert.Contains($"#{full.Index} FullBlocking gen2", table);
         // This node answers no DHCP: its machines record their boots themselves.
         Assert.Null(after.KnownMachines);
         Assert.Contains("First boots     : recorded by each machine's actor before its ACK", table);
