@@ -70,11 +70,15 @@ for r in $(seq 1 "$rounds"); do
     map=/tmp/perf-$node.map; m0=0; [ -n "${BENCH_DHCP_PERF:-}" ] && [ -f "$map" ] && m0=$(wc -l <"$map")
     # With BENCH_DHCP_GCLOG, every collection during the step, from the node's last one of each kind polled every 50 ms.
     gc_log=$work/gcs.txt; : >"$gc_log"; gc_poll=""
-    [ -n "${BENCH_DHCP_GCLOG:-}" ] && { end=$(( $(date +%s) + secs + 2 )); while [ "$(date +%s)" -lt "$end" ]; do
+    if [ -n "${BENCH_DHCP_GCLOG:-}" ]; then
+      end=$(( $(date +%s) + secs + 2 ))
+      while [ "$(date +%s)" -lt "$end" ]; do
         ip netns exec "$srv_ns" curl -fsS -m 1 http://127.0.0.1:9780/api/v1/node 2>/dev/null |
           jq -r '.lastGcs[]? | "\(.index) \(.kind) \(.generation) \(.pausedMs) \(.promotedBytes) \(.compacted)"' 2>/dev/null >>"$gc_log"
         sleep 0.05
-      done & gc_poll=$!; }
+      done &
+      gc_poll=$!
+    fi
     g0=$(gc_now)
     t0=$(node_ticks "$node")
     timeout $((secs + 30)) ip netns exec "$cli_ns" perfdhcp -4 -l "$cli_ip" -r "$rate" -R $((rate * secs + 1000)) -p "$secs" -t "$secs" -W 1000000 "${extra[@]}" "$srv_ip" >"$work/perfdhcp.txt" 2>&1 || true
