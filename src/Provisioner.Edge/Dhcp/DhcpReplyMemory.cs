@@ -16,7 +16,7 @@ namespace Provisioner.Edge.Dhcp;
 /// An answer is held as the datagram that was sent (one array), not as the parsed packet it was made from (a dozen
 /// option arrays and their lists): a rollout fills this memory with tens of thousands of answers that outlive two
 /// collections, and each object in them is marked and copied by every collection until it expires. A replay, which only
-/// a retransmission asks for, parses the datagram again.
+/// a retransmission asks for, parses the datagram again. The destination is kept as values for the same reason.
 /// </para>
 /// </summary>
 public sealed class DhcpReplyMemory(TimeProvider clock)
@@ -48,7 +48,7 @@ public sealed class DhcpReplyMemory(TimeProvider clock)
                 if (answer.Exchange == exchange && clock.GetElapsedTime(answer.At) < Lifetime && DhcpPacket.TryParse(answer.Datagram, out var packet, out _))
                 {
                     Interlocked.Increment(ref _replayed);
-                    plan = new DhcpReplyPlan(packet, answer.Destination);
+                    plan = new DhcpReplyPlan(packet, new IPEndPoint(answer.DestinationAddress.ToIPAddress(), answer.DestinationPort));
                     return true;
                 }
             }
@@ -73,12 +73,12 @@ public sealed class DhcpReplyMemory(TimeProvider clock)
         }
 
         var datagram = new byte[plan.Packet.GetWriteLength()];
-        if (!plan.Packet.TryWrite(datagram, out var written))
+        if (!plan.Packet.TryWrite(datagram, out var written) || !IPv4Address.TryFrom(plan.Destination.Address, out var destination))
         {
             return plan;
         }
 
-        var answer = new Answer(Exchange.Of(request, subnet), written == datagram.Length ? datagram : datagram[..written], plan.Destination, clock.GetTimestamp());
+        var answer = new Answer(Exchange.Of(request, subnet), written == datagram.Length ? datagram : datagram[..written], destination, plan.Destination.Port, clock.GetTimestamp());
         _answers.AddOrUpdate(mac, static (_, answer) => [answer], static (_, held, answer) => With(answer, held), answer);
         return plan;
     }
@@ -139,5 +139,6 @@ public sealed class DhcpReplyMemory(TimeProvider clock)
     }
 
     /// <param name="Datagram">The reply as it was sent.</param>
-    private sealed record Answer(Exchange Exchange, byte[] Datagram, IPEndPoint Destination, long At);
+    /// <param name="DestinationAddress">Where it went, as values: no address and endpoint objects held per answer.</param>
+    private sealed record Answer(Exchange Exchange, byte[] Datagram, IPv4Address DestinationAddress, int DestinationPort, long At);
 }
