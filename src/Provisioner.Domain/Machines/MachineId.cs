@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Globalization;
 using System.Text.RegularExpressions;
 
 namespace Provisioner.Domain.Machines;
@@ -46,6 +45,37 @@ public readonly partial record struct MachineId
             throw new ArgumentException("a MAC address has 6 bytes", nameof(mac));
         }
 
-        return new MachineId(string.Join(':', mac.ToArray().Select(b => b.ToString("x2", CultureInfo.InvariantCulture))));
+        // Once per DHCP packet: the string is the only allocation.
+        return new MachineId(string.Create(17, MacBytes.Of(mac), static (chars, b) =>
+        {
+            for (var i = 0; i < 6; i++)
+            {
+                var octet = b[i];
+                chars[i * 3] = Hex[octet >> 4];
+                chars[(i * 3) + 1] = Hex[octet & 0xf];
+                if (i < 5)
+                {
+                    chars[(i * 3) + 2] = ':';
+                }
+            }
+        }));
+    }
+
+    private const string Hex = "0123456789abcdef";
+
+    /// <summary>Six bytes by value, for <see cref="string.Create{TState}"/> (a span cannot be its state).</summary>
+    private readonly record struct MacBytes(byte B0, byte B1, byte B2, byte B3, byte B4, byte B5)
+    {
+        public static MacBytes Of(ReadOnlySpan<byte> b) => new(b[0], b[1], b[2], b[3], b[4], b[5]);
+
+        public byte this[int i] => i switch
+        {
+            0 => B0,
+            1 => B1,
+            2 => B2,
+            3 => B3,
+            4 => B4,
+            _ => B5,
+        };
     }
 }

@@ -71,6 +71,23 @@ public sealed class MachineIdTests
         Assert.Equal("00:01:0a:7f:80:ff", MachineId.FromBytes([0x00, 0x01, 0x0A, 0x7F, 0x80, 0xFF]).Value);
     }
 
+    [Fact]
+    public void From_bytes_spells_every_octet_value_in_every_position_as_parse_does()
+    {
+        for (var position = 0; position < 6; position++)
+        {
+            for (var value = 0; value < 256; value++)
+            {
+                byte[] mac = [0x02, 0x10, 0x20, 0x30, 0x40, 0x50];
+                mac[position] = (byte)value;
+                var expected = string.Join(':', mac.Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
+
+                Assert.Equal(expected, MachineId.FromBytes(mac).Value);
+                Assert.Equal(MachineId.Parse(expected), MachineId.FromBytes(mac));
+            }
+        }
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(5)]
