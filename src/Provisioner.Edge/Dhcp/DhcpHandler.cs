@@ -17,7 +17,15 @@ public sealed record DhcpReceiveContext(IPv4Address InterfaceAddress, IPEndPoint
 /// <summary>A reply and where to send it.</summary>
 public sealed record DhcpReplyPlan(DhcpPacket Packet, IPEndPoint Destination)
 {
+    private byte[]? _datagram;
+
     public bool IsBroadcast => Destination.Address.Equals(IPAddress.Broadcast);
+
+    /// <summary>
+    /// <see cref="Packet"/> as it goes on the wire, encoded once: the reply memory keeps these bytes and the server sends
+    /// them. A plan is final once encoded (nothing changes its packet after the handler returns it).
+    /// </summary>
+    public byte[] ToDatagram() => _datagram ??= Packet.ToArray();
 }
 
 /// <summary>

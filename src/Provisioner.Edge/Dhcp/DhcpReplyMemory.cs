@@ -72,13 +72,12 @@ public sealed class DhcpReplyMemory(TimeProvider clock)
             Trim();
         }
 
-        var datagram = new byte[plan.Packet.GetWriteLength()];
-        if (!plan.Packet.TryWrite(datagram, out var written) || !IPv4Address.TryFrom(plan.Destination.Address, out var destination))
+        if (!IPv4Address.TryFrom(plan.Destination.Address, out var destination))
         {
             return plan;
         }
 
-        var answer = new Answer(Exchange.Of(request, subnet), written == datagram.Length ? datagram : datagram[..written], destination, plan.Destination.Port, clock.GetTimestamp());
+        var answer = new Answer(Exchange.Of(request, subnet), plan.ToDatagram(), destination, plan.Destination.Port, clock.GetTimestamp());
         _answers.AddOrUpdate(mac, static (_, answer) => [answer], static (_, held, answer) => With(answer, held), answer);
         return plan;
     }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -378,18 +377,10 @@ public sealed partial class DhcpServer : IAsyncDisposable
                 return;
             }
 
-            var bytes = ArrayPool<byte>.Shared.Rent(plan.Packet.GetWriteLength());
-            try
-            {
-                plan.Packet.TryWrite(bytes, out var written);
-                // Synchronous on purpose (see StartReceiving): a UDP send only copies into the socket buffer.
-                // A boot-server ACK leaves from port 4011, where its client sent the REQUEST.
-                (context.BootServerPort ? _bootServerSocket! : _socket!).SendTo(bytes, 0, written, SocketFlags.None, plan.Destination);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(bytes);
-            }
+            // Synchronous on purpose (see StartReceiving): a UDP send only copies into the socket buffer.
+            // A boot-server ACK leaves from port 4011, where its client sent the REQUEST. An OFFER or ACK was encoded
+            // already, when the reply memory kept it.
+            (context.BootServerPort ? _bootServerSocket! : _socket!).SendTo(plan.ToDatagram(), SocketFlags.None, plan.Destination);
 
             Counters.CountReplied();
         }
