@@ -46,36 +46,19 @@ public readonly partial record struct MachineId
         }
 
         // Once per DHCP packet: the string is the only allocation.
-        return new MachineId(string.Create(17, MacBytes.Of(mac), static (chars, b) =>
+        Span<char> chars = stackalloc char[17];
+        for (var i = 0; i < 6; i++)
         {
-            for (var i = 0; i < 6; i++)
+            chars[i * 3] = Hex[mac[i] >> 4];
+            chars[(i * 3) + 1] = Hex[mac[i] & 0xf];
+            if (i < 5)
             {
-                var octet = b[i];
-                chars[i * 3] = Hex[octet >> 4];
-                chars[(i * 3) + 1] = Hex[octet & 0xf];
-                if (i < 5)
-                {
-                    chars[(i * 3) + 2] = ':';
-                }
+                chars[(i * 3) + 2] = ':';
             }
-        }));
+        }
+
+        return new MachineId(new string(chars));
     }
 
     private const string Hex = "0123456789abcdef";
-
-    /// <summary>Six bytes by value, for <see cref="string.Create{TState}"/> (a span cannot be its state).</summary>
-    private readonly record struct MacBytes(byte B0, byte B1, byte B2, byte B3, byte B4, byte B5)
-    {
-        public static MacBytes Of(ReadOnlySpan<byte> b) => new(b[0], b[1], b[2], b[3], b[4], b[5]);
-
-        public byte this[int i] => i switch
-        {
-            0 => B0,
-            1 => B1,
-            2 => B2,
-            3 => B3,
-            4 => B4,
-            _ => B5,
-        };
-    }
 }
