@@ -42,11 +42,13 @@ sysctl_set net.core.rmem_default 8388608
 node_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # node_mem: the node's resident memory now and at its peak (VmRSS, VmHWM), in MiB.
 node_mem() { awk '/^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 } END { printf "RSS %d MiB, peak %d MiB", r / 1024, h / 1024 }' "/proc/$1/status"; }
-# gc_now: "GEN0 GEN1 GEN2 PAUSED_MS" of the node so far, from its admin API (zeros if it does not answer).
+# node_view [TIMEOUT_S]: the node's admin view (GET /api/v1/node) as JSON, nothing if it does not answer.
+node_view() { ip netns exec "$srv_ns" curl -fsS -m "${1:-2}" http://127.0.0.1:9780/api/v1/node 2>/dev/null; }
+# gc_now: "GEN0 GEN1 GEN2 PAUSED_MS" of the node so far (zeros if it does not answer).
 gc_now() {
-  ip netns exec "$srv_ns" curl -fsS -m 2 http://127.0.0.1:9780/api/v1/node 2>/dev/null |
-    jq -r '"\(.gcCollections[0]) \(.gcCollections[1]) \(.gcCollections[2]) \(.gcPausedMs)"' 2>/dev/null || echo 0 0 0 0
+  node_view | jq -r '"\(.gcCollections[0]) \(.gcCollections[1]) \(.gcCollections[2]) \(.gcPausedMs)"' 2>/dev/null || echo 0 0 0 0
 }
+gcdump=${DOTNET_GCDUMP:-$HOME/.dotnet/tools/dotnet-gcdump}
 declare -A sum count
 step=0
 for r in $(seq 1 "$rounds"); do
@@ -73,8 +75,7 @@ for r in $(seq 1 "$rounds"); do
     if [ -n "${BENCH_DHCP_GCLOG:-}" ]; then
       end=$(( $(date +%s) + secs + 2 ))
       while [ "$(date +%s)" -lt "$end" ]; do
-        ip netns exec "$srv_ns" curl -fsS -m 1 http://127.0.0.1:9780/api/v1/node 2>/dev/null |
-          jq -r '.lastGcs[]? | "\(.index) \(.kind) \(.generation) \(.pausedMs) \(.promotedBytes) \(.compacted)"' 2>/dev/null >>"$gc_log"
+        node_view 1 | jq -r '.lastGcs[]? | "\(.index) \(.kind) \(.generation) \(.pausedMs) \(.promotedBytes) \(.compacted)"' 2>/dev/null >>"$gc_log"
         sleep 0.05
       done &
       gc_poll=$!
@@ -90,8 +91,8 @@ for r in $(seq 1 "$rounds"); do
     [ -n "$perf_pid" ] && wait "$perf_pid" 2>/dev/null
     if [ -n "${BENCH_DHCP_GCDUMP:-}" ] && [ "$step" = 1 ]; then
       # A heap snapshot of the node after the step, and its types by size (dotnet-gcdump; `dotnet tool install -g dotnet-gcdump`).
-      timeout 120 "${DOTNET_GCDUMP:-$HOME/.dotnet/tools/dotnet-gcdump}" collect -p "$node" -o "$BENCH_DHCP_GCDUMP" >/dev/null 2>&1 \
-        && timeout 60 "${DOTNET_GCDUMP:-$HOME/.dotnet/tools/dotnet-gcdump}" report "$BENCH_DHCP_GCDUMP" 2>/dev/null | head -40 | sed 's/^/    /' \
+      timeout 120 "$gcdump" collect -p "$node" -o "$BENCH_DHCP_GCDUMP" >/dev/null 2>&1 \
+        && timeout 60 "$gcdump" report "$BENCH_DHCP_GCDUMP" 2>/dev/null | head -40 | sed 's/^/    /' \
         || echo "  dhcp-cpu: no heap snapshot (dotnet-gcdump)"
     fi
     if [ "$m1" -gt "$m0" ]; then
