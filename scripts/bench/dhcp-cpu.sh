@@ -15,6 +15,8 @@
 #   BENCH_DHCP_GCLOG=1     also poll the node's last collections (GET /api/v1/node, lastGcs) every 50 ms and print the step's by kind and
 #                          generation: pause, promoted bytes, compacting (curl and jq 20 times a second: CPU the node does not get)
 #   BENCH_DHCP_GCDUMP=FILE  also take a heap snapshot of the node of the first run 3 s after its step, and print its types by size (dotnet-gcdump)
+#   BENCH_DHCP_TRACE=FILE   also trace the runtime's GC events of the node of the first run during its step (dotnet-trace, into FILE.nettrace)
+#                          and print what was allocated, by type, and what each collection marked, by kind of root (TraceSummary/)
 #
 # Per run: the node's user+system ticks from the step's start to its end, the ticks in the 3 s after it (work the step
 # left behind, e.g. machines recording their first boots), ACKs, ticks per 1,000 ACKs and perfdhcp's drop line, and the
@@ -49,6 +51,12 @@ gc_now() {
   node_view | jq -r '"\(.gcCollections[0]) \(.gcCollections[1]) \(.gcCollections[2]) \(.gcPausedMs)"' 2>/dev/null || echo 0 0 0 0
 }
 gcdump=${DOTNET_GCDUMP:-$HOME/.dotnet/tools/dotnet-gcdump}
+dotnet_trace=${DOTNET_TRACE:-$HOME/.dotnet/tools/dotnet-trace}
+if [ -n "${BENCH_DHCP_TRACE:-}" ]; then
+  [ -x "$dotnet_trace" ] || { echo "dhcp-cpu: BENCH_DHCP_TRACE needs dotnet-trace (dotnet tool install -g dotnet-trace)" >&2; exit 1; }
+  dotnet build "$(dirname "$0")/TraceSummary/TraceSummary.csproj" -c Release -o "$work/trace-summary" -nologo -v quiet >/dev/null \
+    || { echo "dhcp-cpu: could not build TraceSummary" >&2; exit 1; }
+fi
 declare -A sum count
 step=0
 for r in $(seq 1 "$rounds"); do
@@ -68,6 +76,14 @@ for r in $(seq 1 "$rounds"); do
     if [ -n "${BENCH_DHCP_PERF:-}" ] && [ "$step" = 1 ]; then
       timeout $((secs + 10)) perf record -F 499 -g -p "$node" -o "$BENCH_DHCP_PERF" -- sleep "$secs" >/dev/null 2>&1 &
       perf_pid=$!
+    fi
+    trace_pid=""
+    if [ -n "${BENCH_DHCP_TRACE:-}" ] && [ "$step" = 1 ]; then
+      # GC keyword at verbose level: collections, what each marked by root kind, and an AllocationTick per ~100 KB allocated.
+      timeout $((secs + 30)) "$dotnet_trace" collect -p "$node" --providers Microsoft-Windows-DotNETRuntime:0x1:5 \
+        --duration "00:00:00:$(printf %02d "$secs")" -o "$BENCH_DHCP_TRACE" </dev/null >/dev/null 2>&1 &
+      trace_pid=$!
+      sleep 1
     fi
     map=/tmp/perf-$node.map; m0=0; [ -n "${BENCH_DHCP_PERF:-}" ] && [ -f "$map" ] && m0=$(wc -l <"$map")
     # With BENCH_DHCP_GCLOG, every collection during the step, from the node's last one of each kind polled every 50 ms.
@@ -89,6 +105,10 @@ for r in $(seq 1 "$rounds"); do
     sleep 3
     t2=$(node_ticks "$node")
     [ -n "$perf_pid" ] && wait "$perf_pid" 2>/dev/null
+    if [ -n "$trace_pid" ]; then
+      wait "$trace_pid" 2>/dev/null
+      dotnet "$work/trace-summary/trace-summary.dll" "$BENCH_DHCP_TRACE" 25 2>&1 | sed 's/^/    /' || echo "  dhcp-cpu: no trace summary"
+    fi
     if [ -n "${BENCH_DHCP_GCDUMP:-}" ] && [ "$step" = 1 ]; then
       # A heap snapshot of the node after the step, and its types by size (dotnet-gcdump; `dotnet tool install -g dotnet-gcdump`).
       timeout 120 "$gcdump" collect -p "$node" -o "$BENCH_DHCP_GCDUMP" >/dev/null 2>&1 \
