@@ -159,7 +159,8 @@ public static partial class EdgeServices
         if (dhcp.Enabled)
         {
             services.AddSingleton(dhcp);
-            services.AddSingleton(sp => new ClusterLeaseGateway(sp.GetRequiredService<IRequiredActor<SubnetLeaseRegion>>(), settings.AskTimeout));
+            services.AddSingleton(sp => new LeaseAsks(sp.GetRequiredService<ActorSystem>(), settings.AskTimeout));
+            services.AddSingleton(sp => new ClusterLeaseGateway(sp.GetRequiredService<IRequiredActor<SubnetLeaseRegion>>(), settings.AskTimeout, sp.GetRequiredService<LeaseAsks>()));
             services.AddSingleton(sp => new RememberingLeaseGateway(
                 sp.GetRequiredService<ClusterLeaseGateway>(),
                 new RememberedLeases(dhcp.RememberedLeases),

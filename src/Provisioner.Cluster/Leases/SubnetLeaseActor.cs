@@ -85,9 +85,9 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
 
         Command<DeclareSubnet>(m => Declare(SubnetDeclarations.Decide(_defined, m.Definition)));
         Command<HandOverSubnet>(m => Declare(SubnetDeclarations.HandOver(_defined, _subnetId, m.Node, m.At)));
-        Command<Offer>(m => Handle(m.Mac, new LeaseCommands.Offer(m.At, m.Mac, m.Requested)));
-        Command<Request>(m => Handle(m.Mac, m.Renewing ? new LeaseCommands.Renew(m.At, m.Mac, m.Address) : new LeaseCommands.Request(m.At, m.Mac, m.Address)));
-        Command<RequestFirstBoot>(m => Handle(m.Mac, new LeaseCommands.Request(m.At, m.Mac, m.Address), m));
+        Command<Offer>(m => Handle(m.Mac, new LeaseCommands.Offer(m.At, m.Mac, m.Requested), m.Ticket));
+        Command<Request>(m => Handle(m.Mac, m.Renewing ? new LeaseCommands.Renew(m.At, m.Mac, m.Address) : new LeaseCommands.Request(m.At, m.Mac, m.Address), m.Ticket));
+        Command<RequestFirstBoot>(m => Handle(m.Mac, new LeaseCommands.Request(m.At, m.Mac, m.Address), m.Ticket, m));
         Command<FlushFirstBoot>(m =>
         {
             // A pending boot is in the table as soon as it is granted, before its write is durable: handed over only
@@ -125,8 +125,8 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
             _forgetting?.Tell(new Status.Failure(f.Cause));
             _forgetting = null;
         });
-        Command<Release>(m => Handle(m.Mac, new LeaseCommands.Release(m.At, m.Mac, m.Address)));
-        Command<Decline>(m => Handle(m.Mac, new LeaseCommands.Decline(m.At, m.Mac, m.Address)));
+        Command<Release>(m => Handle(m.Mac, new LeaseCommands.Release(m.At, m.Mac, m.Address), m.Ticket));
+        Command<Decline>(m => Handle(m.Mac, new LeaseCommands.Decline(m.At, m.Mac, m.Address), m.Ticket));
         Command<Inform>(m =>
         {
             var lease = _state.ActiveLeaseOf(m.Mac, m.At);
@@ -230,12 +230,12 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
         }
     }
 
-    private void Handle(string mac, LeaseCommand command, RequestFirstBoot? firstBoot = null)
+    private void Handle(string mac, LeaseCommand command, long ticket, RequestFirstBoot? firstBoot = null)
     {
         var sender = Sender;
         if (_subnet is null)
         {
-            sender.Tell(new LeaseResult(_subnetId, mac, LeaseOutcome.UnknownSubnet, null, null, $"subnet '{_subnetId}' has not been declared by any edge node"));
+            sender.Tell(new LeaseResult(_subnetId, mac, LeaseOutcome.UnknownSubnet, null, null, $"subnet '{_subnetId}' has not been declared by any edge node", ticket));
             return;
         }
 
@@ -245,7 +245,7 @@ public sealed class SubnetLeaseActor : ReceivePersistentActor
             _offers.Hold(offer);
         }
 
-        var result = new LeaseResult(_subnetId, mac, decision.Outcome, decision.Address, decision.ExpiresAt, decision.Reason);
+        var result = new LeaseResult(_subnetId, mac, decision.Outcome, decision.Address, decision.ExpiresAt, decision.Reason, ticket);
         var events = decision.Events;
         if (firstBoot is not null && decision.Outcome == LeaseOutcome.Acked && decision.Address is { } granted
             && (events.Count > 0 || !_state.PendingBoots.ContainsKey(mac)))

@@ -12,15 +12,16 @@ public interface IWithSubnetId : IProvisionerMessage
 /// <summary>
 /// Messages to and from lease actors (sharded by <see cref="IWithSubnetId.SubnetId"/>). Primitives and strings only;
 /// MACs normalised (<c>aa:bb:cc:dd:ee:ff</c>), addresses dotted quads, times as observed by the edge.
-/// Every command is answered with <see cref="LeaseResult"/>; an ACK only once its grant is durable.
+/// Every command is answered with <see cref="LeaseResult"/>; an ACK only once its grant is durable. A lease command's
+/// <c>Ticket</c> (0 when not given) comes back in its result, so that one reply address can take many answers.
 /// </summary>
 public static class SubnetLeaseProtocol
 {
     /// <summary>DHCPDISCOVER. <paramref name="Requested"/> is option 50.</summary>
-    public sealed record Offer(string SubnetId, string Mac, string? Requested, DateTimeOffset At) : IWithSubnetId;
+    public sealed record Offer(string SubnetId, string Mac, string? Requested, DateTimeOffset At, long Ticket = 0) : IWithSubnetId;
 
     /// <summary>DHCPREQUEST; <paramref name="Renewing"/> when ciaddr is set (RENEWING/REBINDING, RFC 2131 §4.3.2).</summary>
-    public sealed record Request(string SubnetId, string Mac, string Address, bool Renewing, DateTimeOffset At) : IWithSubnetId;
+    public sealed record Request(string SubnetId, string Mac, string Address, bool Renewing, DateTimeOffset At, long Ticket = 0) : IWithSubnetId;
 
     /// <summary>
     /// DHCPREQUEST (selecting or init-reboot) of a PXE machine that has nothing in any journal: the grant and the
@@ -28,7 +29,7 @@ public static class SubnetLeaseProtocol
     /// write, and the answer (an ACK) waits for that write only. The subnet then hands the boot to the machine to record.
     /// <paramref name="Architecture"/> is option 93 (-1 if absent); <paramref name="Path"/> how the request reached the edge.
     /// </summary>
-    public sealed record RequestFirstBoot(string SubnetId, string Mac, string Address, DateTimeOffset At, int Architecture, bool FirmwareIsIpxe, string? Profile, Domain.Machines.BootPath? Path = null) : IWithSubnetId;
+    public sealed record RequestFirstBoot(string SubnetId, string Mac, string Address, DateTimeOffset At, int Architecture, bool FirmwareIsIpxe, string? Profile, Domain.Machines.BootPath? Path = null, long Ticket = 0) : IWithSubnetId;
 
     /// <summary>
     /// The machine is about to be asked something (a TFTP or HTTP report, its state): if its first boot is still pending
@@ -77,9 +78,9 @@ public static class SubnetLeaseProtocol
     /// <param name="Events">Events the scratch subnet had persisted since it was last forgotten.</param>
     public sealed record Forgotten(string SubnetId, long Events) : IProvisionerMessage;
 
-    public sealed record Release(string SubnetId, string Mac, string Address, DateTimeOffset At) : IWithSubnetId;
+    public sealed record Release(string SubnetId, string Mac, string Address, DateTimeOffset At, long Ticket = 0) : IWithSubnetId;
 
-    public sealed record Decline(string SubnetId, string Mac, string Address, DateTimeOffset At) : IWithSubnetId;
+    public sealed record Decline(string SubnetId, string Mac, string Address, DateTimeOffset At, long Ticket = 0) : IWithSubnetId;
 
     /// <summary>DHCPINFORM: nothing is allocated; the answer carries the MAC's active lease, if any.</summary>
     public sealed record Inform(string SubnetId, string Mac, DateTimeOffset At) : IWithSubnetId;
@@ -87,7 +88,8 @@ public static class SubnetLeaseProtocol
     /// <summary>Every binding of the subnet (current ones and expired ones still remembered). Answered with <see cref="LeaseList"/>.</summary>
     public sealed record GetLeases(string SubnetId) : IWithSubnetId;
 
-    public sealed record LeaseResult(string SubnetId, string Mac, LeaseOutcome Outcome, string? Address, DateTimeOffset? ExpiresAt, string? Reason) : IProvisionerMessage;
+    /// <param name="Ticket">The question's <c>Ticket</c>, copied: which of an edge's questions this answers (0: none given).</param>
+    public sealed record LeaseResult(string SubnetId, string Mac, LeaseOutcome Outcome, string? Address, DateTimeOffset? ExpiresAt, string? Reason, long Ticket = 0) : IProvisionerMessage;
 
     public sealed record LeaseInfo(string Mac, string Address, DateTimeOffset ExpiresAt) : IProvisionerMessage;
 

@@ -55,19 +55,32 @@ public sealed record LeaseAnswer(LeaseOutcome Outcome, IPv4Address? Address, Dat
     }
 }
 
-/// <summary><see cref="ILeaseGateway"/> over the subnet lease shard region (or proxy), with the configured ask timeout.</summary>
-public sealed class ClusterLeaseGateway(IRequiredActor<SubnetLeaseRegion> leaseRegion, TimeSpan askTimeout) : ILeaseGateway
+/// <summary>
+/// <see cref="ILeaseGateway"/> over the subnet lease shard region (or proxy), with the configured ask timeout. The
+/// DHCP exchanges' questions go through <see cref="LeaseAsks"/> (one reply address, a ticket per question); the rare
+/// ones (flush, declare, forget) through Akka's ask.
+/// </summary>
+public sealed class ClusterLeaseGateway(IRequiredActor<SubnetLeaseRegion> leaseRegion, TimeSpan askTimeout, LeaseAsks asks) : ILeaseGateway
 {
-    public Task<LeaseAnswer> OfferAsync(string subnetId, MachineId mac, IPv4Address? requested, DateTimeOffset at, CancellationToken cancellationToken) =>
-        Ask(new SubnetLeaseProtocol.Offer(subnetId, mac.Value, requested?.ToString(), at), cancellationToken);
+    private IActorRef? _region;
 
-    public Task<LeaseAnswer> RequestAsync(string subnetId, MachineId mac, IPv4Address address, bool renewing, DateTimeOffset at, CancellationToken cancellationToken) =>
-        Ask(new SubnetLeaseProtocol.Request(subnetId, mac.Value, address.ToString(), renewing, at), cancellationToken);
+    public Task<LeaseAnswer> OfferAsync(string subnetId, MachineId mac, IPv4Address? requested, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var ticket = asks.NextTicket();
+        return Ask(ticket, new SubnetLeaseProtocol.Offer(subnetId, mac.Value, requested?.ToString(), at, ticket), cancellationToken);
+    }
+
+    public Task<LeaseAnswer> RequestAsync(string subnetId, MachineId mac, IPv4Address address, bool renewing, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var ticket = asks.NextTicket();
+        return Ask(ticket, new SubnetLeaseProtocol.Request(subnetId, mac.Value, address.ToString(), renewing, at, ticket), cancellationToken);
+    }
 
     public Task<LeaseAnswer> RequestFirstBootAsync(string subnetId, MachineId mac, IPv4Address address, MachineCommands.RequestBoot boot, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(boot);
-        return Ask(new SubnetLeaseProtocol.RequestFirstBoot(subnetId, mac.Value, address.ToString(), boot.At, boot.Architecture, boot.FirmwareIsIpxe, boot.Profile, boot.Path), cancellationToken);
+        var ticket = asks.NextTicket();
+        return Ask(ticket, new SubnetLeaseProtocol.RequestFirstBoot(subnetId, mac.Value, address.ToString(), boot.At, boot.Architecture, boot.FirmwareIsIpxe, boot.Profile, boot.Path, ticket), cancellationToken);
     }
 
     public async Task<bool> FlushFirstBootAsync(string subnetId, MachineId mac, CancellationToken cancellationToken)
@@ -84,11 +97,17 @@ public sealed class ClusterLeaseGateway(IRequiredActor<SubnetLeaseRegion> leaseR
         return await region.Ask<SubnetLeaseProtocol.SubnetDeclared>(new SubnetLeaseProtocol.DeclareSubnet(subnet.Id, SubnetDeclarations.Declare(subnet, node, at)), askTimeout, cancellationToken).ConfigureAwait(false);
     }
 
-    public Task<LeaseAnswer> ReleaseAsync(string subnetId, MachineId mac, IPv4Address address, DateTimeOffset at, CancellationToken cancellationToken) =>
-        Ask(new SubnetLeaseProtocol.Release(subnetId, mac.Value, address.ToString(), at), cancellationToken);
+    public Task<LeaseAnswer> ReleaseAsync(string subnetId, MachineId mac, IPv4Address address, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var ticket = asks.NextTicket();
+        return Ask(ticket, new SubnetLeaseProtocol.Release(subnetId, mac.Value, address.ToString(), at, ticket), cancellationToken);
+    }
 
-    public Task<LeaseAnswer> DeclineAsync(string subnetId, MachineId mac, IPv4Address address, DateTimeOffset at, CancellationToken cancellationToken) =>
-        Ask(new SubnetLeaseProtocol.Decline(subnetId, mac.Value, address.ToString(), at), cancellationToken);
+    public Task<LeaseAnswer> DeclineAsync(string subnetId, MachineId mac, IPv4Address address, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var ticket = asks.NextTicket();
+        return Ask(ticket, new SubnetLeaseProtocol.Decline(subnetId, mac.Value, address.ToString(), at, ticket), cancellationToken);
+    }
 
     public async Task<long> ForgetWarmUpAsync(CancellationToken cancellationToken)
     {
@@ -97,9 +116,14 @@ public sealed class ClusterLeaseGateway(IRequiredActor<SubnetLeaseRegion> leaseR
         return forgotten.Events;
     }
 
-    private async Task<LeaseAnswer> Ask(IWithSubnetId message, CancellationToken cancellationToken)
+    /// <summary>Without an await once the region is known (it is after the node's first question).</summary>
+    private Task<LeaseAnswer> Ask(long ticket, IWithSubnetId message, CancellationToken cancellationToken) =>
+        _region is { } region ? asks.Ask(region, ticket, message, cancellationToken) : AskOnceResolved(ticket, message, cancellationToken);
+
+    private async Task<LeaseAnswer> AskOnceResolved(long ticket, IWithSubnetId message, CancellationToken cancellationToken)
     {
         var region = await leaseRegion.GetAsync(cancellationToken).ConfigureAwait(false);
-        return LeaseAnswer.From(await region.Ask<SubnetLeaseProtocol.LeaseResult>(message, askTimeout, cancellationToken).ConfigureAwait(false));
+        _region = region;
+        return await asks.Ask(region, ticket, message, cancellationToken).ConfigureAwait(false);
     }
 }

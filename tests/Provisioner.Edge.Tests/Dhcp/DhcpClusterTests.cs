@@ -63,7 +63,8 @@ public sealed class DhcpClusterTests(ITestOutputHelper output)
         try
         {
             var machines = new ClusterMachineGateway(host.Services.GetRequiredService<IRequiredActor<MachineRegion>>(), settings.AskTimeout);
-            var leases = new ClusterLeaseGateway(host.Services.GetRequiredService<IRequiredActor<SubnetLeaseRegion>>(), settings.AskTimeout);
+            using var asks = new LeaseAsks(host.Services.GetRequiredService<ActorSystem>(), settings.AskTimeout);
+            var leases = new ClusterLeaseGateway(host.Services.GetRequiredService<IRequiredActor<SubnetLeaseRegion>>(), settings.AskTimeout, asks);
             var options = DhcpServerOptions.FromConfig(config.GetConfig("provisioner.edge")) with { MaxInFlight = 256 };
             // As the node's DHCP service does before it serves: its subnets declared to the cluster.
             foreach (var subnet in options.Subnets)
