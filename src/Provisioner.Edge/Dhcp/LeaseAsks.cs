@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using Akka.Actor;
 using Provisioner.Cluster.Leases;
 
@@ -12,7 +13,8 @@ namespace Provisioner.Edge.Dhcp;
 /// two questions per new machine: a tenth of everything a DHCP exchange allocated (scripts/bench/RESULTS.md,
 /// nineteenth session). Here a question is its completion source and a map entry; one timer, every
 /// <see cref="SweepEvery"/>, fails the questions past their timeout (with <see cref="AskTimeoutException"/>, as an
-/// Akka ask does) and those whose caller cancelled.
+/// Akka ask does) and those whose caller cancelled. Counted on <see cref="EdgeMetrics.Meter"/>
+/// (<c>provisioner.edge.lease_questions.*</c>: waiting, timed out, answers that matched no question).
 /// </summary>
 public sealed class LeaseAsks : IDisposable
 {
@@ -38,6 +40,7 @@ public sealed class LeaseAsks : IDisposable
         _replies = new Replies(this, provider, provider.TempPath());
         provider.RegisterTempActor(_replies, _replies.Path);
         _sweep = _clock.CreateTimer(static self => ((LeaseAsks)self!).Sweep(), this, SweepEvery, SweepEvery);
+        Metrics.Register(this);
     }
 
     /// <summary>Questions waiting for their answer.</summary>
@@ -76,6 +79,7 @@ public sealed class LeaseAsks : IDisposable
 
     public void Dispose()
     {
+        Metrics.Unregister(this);
         _sweep.Dispose();
         _replies.Provider.UnregisterTempActor(_replies.Path);
         foreach (var ticket in _pending.Keys)
@@ -121,6 +125,28 @@ public sealed class LeaseAsks : IDisposable
                 pending.TrySetException(new AskTimeoutException($"no answer from the lease actor within {_timeout.TotalSeconds:0.###} s"));
             }
         }
+    }
+
+    /// <summary>The instruments, created once per process; every live instance is summed (a node has one).</summary>
+    private static class Metrics
+    {
+        private static readonly ConcurrentDictionary<LeaseAsks, byte> Live = new();
+        private static int _created;
+
+        public static void Register(LeaseAsks asks)
+        {
+            if (Interlocked.Exchange(ref _created, 1) == 0)
+            {
+                var meter = EdgeMetrics.Meter;
+                meter.CreateObservableGauge("provisioner.edge.lease_questions.waiting", () => Live.Keys.Sum(a => (long)a.Waiting), "{question}", "Questions to lease actors waiting for their answer");
+                meter.CreateObservableCounter("provisioner.edge.lease_questions.timed_out", () => Live.Keys.Sum(a => a.TimedOut), "{question}", "Questions to lease actors failed because no answer came within machines.ask-timeout");
+                meter.CreateObservableCounter("provisioner.edge.lease_questions.unmatched", () => Live.Keys.Sum(a => a.Unmatched), "{answer}", "Answers from lease actors that matched no waiting question (late, after a timeout or a cancellation), dropped");
+            }
+
+            Live[asks] = 0;
+        }
+
+        public static void Unregister(LeaseAsks asks) => Live.TryRemove(asks, out _);
     }
 
     /// <summary>A question: its completion (continuations run on the pool, never on the lease actor's thread), when it was asked, and whose cancellation ends it.</summary>
