@@ -20,7 +20,7 @@ public sealed class FirstBoots(KnownMachines? known, Func<MachineId, Cancellatio
     public KnownMachines? Known => known;
 
     /// <summary>True only when this node knows the machine has nothing in the journal and no write in flight.</summary>
-    public bool IsSurelyNew(MachineId machine) => known?.IsSurelyNew(MachineActor.PersistencePrefix + machine.Value) ?? false;
+    public bool IsSurelyNew(MachineId machine) => known?.IsSurelyNew(MachineActor.PersistencePrefix, machine.Value) ?? false;
 
     /// <summary>The machine's pending first boot recorded, if it may have one; returns at once for any other machine.</summary>
     public Task FlushIfNewAsync(MachineId machine, CancellationToken cancellationToken) =>

@@ -38,6 +38,31 @@ public sealed class KnownMachines
     /// <summary>True only if the machine has no row in the journal and no write in flight, and this node would know.</summary>
     public bool IsSurelyNew(string persistenceId) => Authoritative && _loaded && !_ids.ContainsKey(persistenceId);
 
+    /// <summary>
+    /// <see cref="IsSurelyNew(string)"/> of the id <paramref name="prefix"/> + <paramref name="id"/>, without making that
+    /// string: asked twice for every DHCP exchange of a PXE machine.
+    /// </summary>
+    public bool IsSurelyNew(string prefix, string id)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentNullException.ThrowIfNull(id);
+        if (!Authoritative || !_loaded)
+        {
+            return false;
+        }
+
+        var length = prefix.Length + id.Length;
+        if (length > 128)
+        {
+            return IsSurelyNew(prefix + id);
+        }
+
+        Span<char> persistenceId = stackalloc char[length];
+        prefix.CopyTo(persistenceId);
+        id.CopyTo(persistenceId[prefix.Length..]);
+        return !_ids.GetAlternateLookup<ReadOnlySpan<char>>().ContainsKey(persistenceId);
+    }
+
     /// <summary>A write for <paramref name="persistenceId"/> is about to be issued (called before it is).</summary>
     public void Writing(string persistenceId)
     {

@@ -509,7 +509,7 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
         var profile = profileOf?.Invoke(mac, known);
         // proxyDHCP: the machine reached us as a proxy (another server gave its address), recorded as such.
         var path = options.Mode == DhcpMode.Proxy
-            ? new BootPath(BootPath.Proxied, null, BootPath.FirmwareOf(request.Options.VendorClassIdentifier, client.Ipxe))
+            ? new BootPath(BootPath.Proxied, null, BootPath.FirmwareOf(client.Ipxe, request.Options.IsHttpClient))
             : PathOf(request, client.Ipxe);
         return new MachineCommands.RequestBoot(now, client.Architecture, client.Ipxe, profile, address, subnet, path);
     }
@@ -521,11 +521,28 @@ public sealed partial class DhcpHandler(DhcpServerOptions options, ILeaseGateway
     public static BootPath PathOf(DhcpPacket request, bool ipxe)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var firmware = BootPath.FirmwareOf(request.Options.VendorClassIdentifier, ipxe);
+        var firmware = BootPath.FirmwareOf(ipxe, request.Options.IsHttpClient);
         return request.RelayAgentAddress.IsAny
             ? new BootPath(BootPath.Local, null, firmware)
-            : new BootPath(BootPath.Relayed, request.RelayAgentAddress.ToString(), firmware);
+            : new BootPath(BootPath.Relayed, RelayText(request.RelayAgentAddress), firmware);
     }
+
+    /// <summary>The last relay agent's address as text: a segment's machines all come through the same one or two.</summary>
+    private static RelayName? _lastRelay;
+
+    private static string RelayText(IPv4Address relay)
+    {
+        if (Volatile.Read(ref _lastRelay) is { } last && last.Address == relay)
+        {
+            return last.Text;
+        }
+
+        var name = new RelayName(relay, relay.ToString());
+        Volatile.Write(ref _lastRelay, name);
+        return name.Text;
+    }
+
+    private sealed record RelayName(IPv4Address Address, string Text);
 
     private BootAction? Answered(MachineId mac, DhcpPacket request, MachineAnswer answer)
     {

@@ -32,6 +32,15 @@ public sealed class KnownMachinesTests
         Assert.False(known.IsSurelyNew("machine-a"));
         Assert.False(known.IsSurelyNew("machine-b"));
         Assert.True(known.IsSurelyNew("machine-c"));
+
+        // The same answers for the id given as prefix and rest (the DHCP path's form: no string made), also for an id
+        // too long for the stack buffer.
+        Assert.False(known.IsSurelyNew("machine-", "a"));
+        Assert.False(known.IsSurelyNew("machine", "-b"));
+        Assert.True(known.IsSurelyNew("machine-", "c"));
+        Assert.True(known.IsSurelyNew("machine-", new string('c', 200)));
+        known.Writing("machine-" + new string('c', 200));
+        Assert.False(known.IsSurelyNew("machine-", new string('c', 200)));
     }
 
     [Fact]
@@ -42,8 +51,10 @@ public sealed class KnownMachinesTests
         await shared.LoadAsync(_ => Ids());
 
         Assert.False(notLoaded.IsSurelyNew("machine-c"));
+        Assert.False(notLoaded.IsSurelyNew("machine-", "c"));
         Assert.True(shared.Loaded);
         Assert.False(shared.IsSurelyNew("machine-c"));
+        Assert.False(shared.IsSurelyNew("machine-", "c"));
     }
 
     [Fact]

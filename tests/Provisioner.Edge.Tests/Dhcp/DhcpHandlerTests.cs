@@ -521,6 +521,23 @@ public sealed class DhcpHandlerTests
     }
 
     [Fact]
+    public void The_boot_path_names_each_relay_whichever_came_before_and_the_firmware_from_option_60()
+    {
+        var request = Parse(DhcpGoldenPackets.Edk2PxeDiscover);
+        var relays = new[] { "10.78.5.1", "10.78.6.1", "10.78.5.1", "10.78.5.1", "192.0.2.254" };
+        foreach (var relay in relays)
+        {
+            request.RelayAgentAddress = IPv4Address.Parse(relay);
+            Assert.Equal(new BootPath(BootPath.Relayed, relay, BootPath.Pxe), DhcpHandler.PathOf(request, ipxe: false));
+        }
+
+        request.RelayAgentAddress = IPv4Address.Any;
+        Assert.Equal(new BootPath(BootPath.Local, null, BootPath.Ipxe), DhcpHandler.PathOf(request, ipxe: true));
+        request.Options.VendorClassIdentifier = "HTTPClient:Arch:00016:UNDI:003001";
+        Assert.Equal(new BootPath(BootPath.Local, null, BootPath.HttpBoot), DhcpHandler.PathOf(request, ipxe: false));
+    }
+
+    [Fact]
     public void Reply_memory_is_bounded()
     {
         var clock = new ManualClock(HandlerFixture.T0);
