@@ -107,6 +107,12 @@ public static class ProvisionerAkka
         # SQLite node is the only writer there is, and the filter is a child actor the journal creates and stops for every
         # recovery: a burst of new machines made thousands at once (actor cells, mailboxes, the journal's children map).
         akka.persistence.journal.sql.replay-filter.mode = off
+        # The query side (the read model's live tag query) waits at a missing ordering in case it is a row still being
+        # committed, re-reading everything after it once a second, max-tries times. Here one writer commits in order, so
+        # a missing ordering is a deleted row: the DHCP warm-up deletes its scratch subnet's events at every start, and
+        # the default 10 tries kept the read model 10 s behind a node's first machines while a full batch of 10,000
+        # rows was read every second (scripts/bench/RESULTS.md, nineteenth session).
+        akka.persistence.query.journal.sql.journal-sequence-retrieval.max-tries = 1
         """);
 
     /// <param name="newMachines">The bound on machine actors that persisted nothing, if the caller wants to read it (else one is made from <see cref="ProvisionerSettings.MaxNewLive"/>).</param>

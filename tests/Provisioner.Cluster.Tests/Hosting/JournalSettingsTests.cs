@@ -1,5 +1,12 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Persistence;
+using Akka.Persistence.Journal;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql.Query;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Provisioner.Cluster.Hosting;
 using Provisioner.Cluster.Tests.Support;
 
 namespace Provisioner.Cluster.Tests.Hosting;
@@ -62,6 +69,78 @@ public sealed class JournalSettingsTests
             var reader = node.System.ActorOf(Props.Create(() => new Batch("batch-test", 0)));
             var read = await reader.Ask<string[]>(Batch.Read, TestNode.Timeout);
             Assert.Equal(Enumerable.Range(0, 400).Select(Batch.Payload), read);
+        }
+    }
+
+    [Fact]
+    public async Task The_live_tag_query_steps_over_deleted_rows_within_seconds()
+    {
+        // Our writer is the only one and commits in order, so a missing ordering is a deleted row (the DHCP warm-up
+        // deletes its scratch subnet's events at every start), never one still being written. With Akka's default
+        // (10 tries, a second apart) the query side re-read everything after such a gap for 10 s, and the read model
+        // waited that long for the first machines of a node that had just started.
+        using var data = new TempDirectory();
+        await using (var first = await TestNode.StartAsync(TestNode.SettingsFor(data.Path)))
+        {
+            Assert.Equal(1, first.System.Settings.Config.GetInt("akka.persistence.query.journal.sql.journal-sequence-retrieval.max-tries"));
+            var scratch = first.System.ActorOf(Props.Create(() => new Tagging("gap-scratch")));
+            Assert.Equal(200L, await scratch.Ask<long>(200, TestNode.Timeout));
+            Assert.Equal(200L, await scratch.Ask<long>(Tagging.DeleteAll, TestNode.Timeout));
+        }
+
+        // A node started afterwards reads the orderings from the start: the deleted ones are a gap before the new row.
+        await using var node = await TestNode.StartAsync(TestNode.SettingsFor(data.Path));
+        var journal = PersistenceQuery.Get(node.System).ReadJournalFor<SqlReadJournal>(ProvisionerAkka.SqlReadJournalId);
+        var started = Stopwatch.StartNew();
+        var seen = journal.EventsByTag(Tagging.Tag, Offset.NoOffset())
+            .Where(e => e.PersistenceId == "gap-after")
+            .RunWith(Sink.First<EventEnvelope>(), node.System.Materializer());
+        var after = node.System.ActorOf(Props.Create(() => new Tagging("gap-after")));
+        Assert.Equal(1L, await after.Ask<long>(1, TestNode.Timeout));
+
+        await seen.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(6), $"the live query saw the row after the gap only after {started.Elapsed.TotalSeconds:0.0} s");
+    }
+
+    /// <summary>Persists N tagged events when asked N, or deletes every event it has; answers its highest sequence number.</summary>
+    private sealed class Tagging(string persistenceId) : UntypedPersistentActor
+    {
+        public const string Tag = "gap-test";
+        public const string DeleteAll = "delete";
+        private IActorRef _asker = ActorRefs.Nobody;
+
+        public override string PersistenceId { get; } = persistenceId;
+
+        protected override void OnRecover(object message)
+        {
+        }
+
+        protected override void OnCommand(object message)
+        {
+            switch (message)
+            {
+                case int count:
+                    var asker = Sender;
+                    var target = LastSequenceNr + count;
+                    PersistAll(Enumerable.Range(0, count).Select(i => new Tagged($"event {i}", [Tag])), _ =>
+                    {
+                        if (LastSequenceNr == target)
+                        {
+                            asker.Tell(LastSequenceNr);
+                        }
+                    });
+                    break;
+                case DeleteAll:
+                    _asker = Sender;
+                    DeleteMessages(LastSequenceNr);
+                    break;
+                case DeleteMessagesSuccess s:
+                    _asker.Tell(s.ToSequenceNr);
+                    break;
+                case DeleteMessagesFailure f:
+                    _asker.Tell(new Status.Failure(f.Cause));
+                    break;
+            }
         }
     }
 
