@@ -28,12 +28,11 @@ public sealed record BootPath(string Via, string? Relay, string Firmware)
     /// <summary>Option 60 <c>HTTPClient</c>: UEFI HTTP boot (UEFI 2.5+ §24.7).</summary>
     public const string HttpBoot = "http";
 
-    /// <summary>The firmware kind of a DHCP client: its user class says iPXE, or its option 60 starts <c>HTTPClient</c>.</summary>
+    /// <summary>
+    /// The firmware kind of a DHCP client: its user class says iPXE, or its option 60 starts <c>HTTPClient</c> (the
+    /// packet's <c>DhcpOptions.IsHttpClient</c>, which owns that rule).
+    /// </summary>
     public static string FirmwareOf(bool ipxe, bool httpClient) => ipxe ? Ipxe : httpClient ? HttpBoot : Pxe;
-
-    /// <summary>The firmware kind a DHCP client's option 60 and user class name.</summary>
-    public static string FirmwareOf(string? vendorClass, bool ipxe) =>
-        FirmwareOf(ipxe, vendorClass is not null && vendorClass.StartsWith("HTTPClient", StringComparison.Ordinal));
 
     /// <summary>As <c>machine show</c> prints it: <c>local segment</c>, <c>relay 10.78.5.1</c>, <c>proxy</c>.</summary>
     public string ViaText => Via switch

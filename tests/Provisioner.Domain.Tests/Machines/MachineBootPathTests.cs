@@ -52,12 +52,12 @@ public sealed class MachineBootPathTests
     }
 
     [Theory]
-    [InlineData("PXEClient:Arch:00007:UNDI:003016", false, BootPath.Pxe)]
-    [InlineData("HTTPClient:Arch:00016:UNDI:003001", false, BootPath.HttpBoot)]
-    [InlineData("PXEClient:Arch:00000:UNDI:002001", true, BootPath.Ipxe)]
-    [InlineData(null, false, BootPath.Pxe)]
-    public void Firmware_is_read_from_option_60_and_the_ipxe_user_class(string? vendorClass, bool ipxe, string expected) =>
-        Assert.Equal(expected, BootPath.FirmwareOf(vendorClass, ipxe));
+    [InlineData(false, false, BootPath.Pxe)]
+    [InlineData(false, true, BootPath.HttpBoot)]
+    [InlineData(true, false, BootPath.Ipxe)]
+    [InlineData(true, true, BootPath.Ipxe)]
+    public void Firmware_is_ipxe_by_its_user_class_else_http_boot_by_option_60_else_pxe(bool ipxe, bool httpClient, string expected) =>
+        Assert.Equal(expected, BootPath.FirmwareOf(ipxe, httpClient));
 
     [Theory]
     [InlineData(BootPath.Local, null, "local segment")]

@@ -520,6 +520,19 @@ public sealed class DhcpHandlerTests
         Assert.Equal(1, memory.Replayed);
     }
 
+    [Theory]
+    [InlineData("PXEClient:Arch:00007:UNDI:003016", false, BootPath.Pxe)]
+    [InlineData("HTTPClient:Arch:00016:UNDI:003001", false, BootPath.HttpBoot)]
+    [InlineData("PXEClient:Arch:00000:UNDI:002001", true, BootPath.Ipxe)]
+    [InlineData(null, false, BootPath.Pxe)]
+    public void Firmware_is_read_from_option_60_and_the_ipxe_user_class(string? vendorClass, bool ipxe, string expected)
+    {
+        var request = Parse(DhcpGoldenPackets.Edk2PxeDiscover);
+        request.Options.VendorClassIdentifier = vendorClass;
+
+        Assert.Equal(expected, DhcpHandler.PathOf(request, ipxe).Firmware);
+    }
+
     [Fact]
     public void The_boot_path_names_each_relay_whichever_came_before_and_the_firmware_from_option_60()
     {
