@@ -1,4 +1,4 @@
-// trace-summary FILE.nettrace [TOP]: what the node allocated during the traced step, by type (the runtime's
+// trace-summary FILE.nettrace [TOP [STACK_TYPES]]: what the node allocated during the traced step, by type (the runtime's
 // AllocationTick events: one per ~100 KB allocated, naming the type of the allocation that crossed it, so a type's
 // share of the ticks is its share of the bytes), and what the collections marked, by root kind (GCMarkWithType:
 // stack, finalization queue, handles, older generations through the card table, ...).
@@ -8,7 +8,7 @@ using Microsoft.Diagnostics.Tracing.Parsers.Clr;
 
 if (args.Length < 1 || !File.Exists(args[0]))
 {
-    Console.Error.WriteLine("usage: trace-summary FILE.nettrace [TOP]");
+    Console.Error.WriteLine("usage: trace-summary FILE.nettrace [TOP [STACK_TYPES]]   (TOP types by bytes, default 25; allocation sites of the STACK_TYPES largest, default 6)");
     return 2;
 }
 
